@@ -1,0 +1,18 @@
+"""ganforge: a plugin-based PyTorch toolkit for GANs.
+
+    import ganforge
+    run = ganforge.train("dcgan", steps=500, out="runs/dcgan")
+    G = ganforge.load_generator(run.run_dir / "G.ckpt")
+    images = G.generate(16, seed=0)
+
+Importing ganforge does not import torch; the functions below do when called.
+"""
+
+__version__ = "0.1.0"
+
+from .api import components, load_generator, plugins, sample, show, train  # noqa: E402
+from .errors import GanforgeError  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+
+__all__ = ["train", "load_generator", "sample", "show", "components", "plugins", "hookimpl",
+           "GanforgeError", "__version__"]

@@ -1,0 +1,108 @@
+"""Self-describing checkpoints in safetensors.
+
+Tensors go into a safetensors file; everything else (what network to rebuild,
+optimizer hyperparameters, step, RNG seeds) goes into its JSON metadata. Loading
+never executes code from the file, and writes are atomic, so a process killed
+while saving leaves the previous checkpoint as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .errors import CheckpointError
+
+META_KEY = "ganforge"
+FORMAT_VERSION = 1
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def save(path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    meta = {"format_version": FORMAT_VERSION, **meta}
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(path, st_save(tensors, metadata={META_KEY: json.dumps(meta)}))
+
+
+def load(path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors and metadata of a ganforge checkpoint; one-line errors for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' does not exist")
+    data = path.read_bytes()
+    try:
+        tensors = st_load(data)
+        header_len = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + header_len])
+    except (SafetensorError, ValueError, OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(
+            f"'{path}' is not a readable ganforge checkpoint (truncated, corrupt or another format: "
+            f"{' '.join(str(exc).split())[:120]})"
+        ) from None
+    raw = (header.get("__metadata__") or {}).get(META_KEY)
+    if raw is None:
+        raise CheckpointError(f"'{path}' is a safetensors file but not a ganforge checkpoint")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise CheckpointError(f"'{path}' has corrupt ganforge metadata") from None
+    if kind is not None and meta.get("kind") != kind:
+        raise CheckpointError(f"'{path}' holds a {meta.get('kind', 'unknown')} checkpoint, expected {kind}")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"'{path}' was written by a newer ganforge (format {meta['format_version']})")
+    return tensors, meta
+
+
+def pack(obj, prefix: str, tensors: dict[str, torch.Tensor]):
+    """Replace the tensors in a nested structure (e.g. an optimizer's state_dict) by
+    references into ``tensors``, leaving JSON. Dict keys keep their types (ints stay ints)."""
+    if isinstance(obj, torch.Tensor):
+        key = f"{prefix}#{len(tensors)}"
+        tensors[key] = obj
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        return {"__dict__": [[k, pack(v, prefix, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {"__list__": [pack(v, prefix, tensors) for v in obj], "tuple": isinstance(obj, tuple)}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+
+
+def unpack(obj, tensors: dict[str, torch.Tensor]):
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]]
+        if "__dict__" in obj:
+            return {k: unpack(v, tensors) for k, v in obj["__dict__"]}
+        if "__list__" in obj:
+            items = [unpack(v, tensors) for v in obj["__list__"]]
+            return tuple(items) if obj.get("tuple") else items
+    return obj

@@ -1,0 +1,57 @@
+"""Dataset helpers shared by dataset plugins.
+
+A dataset item is ``(image, label)``: a float tensor C x H x W in [-1, 1] and an
+int. Datasets also tell the recipe ``channels``, ``image_size`` and
+``num_classes`` so that networks can be built to fit them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+
+class InMemoryDataset(Dataset):
+    """All images in one tensor: small datasets train faster without a DataLoader,
+    and can live on the GPU (the engine indexes ``images`` directly)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, num_classes: int):
+        self.images, self.labels, self.num_classes = images, labels, num_classes
+        self.channels, self.image_size = images.shape[1], images.shape[2]
+
+    @classmethod
+    def from_uint8(cls, x, y, num_classes: int, image_size: int | None = None, channels: int | None = None):
+        """From uint8 N x H x W (or N x C x H x W) pixels to [-1, 1] floats, resized once."""
+        images = torch.as_tensor(x)
+        if images.dim() == 3:
+            images = images.unsqueeze(1)
+        images = images.float().div(127.5).sub(1.0)
+        if image_size and image_size != images.shape[-1]:
+            images = F.interpolate(images, size=(image_size, image_size), mode="bilinear",
+                                   antialias=True, align_corners=False).clamp(-1, 1)
+        if channels and channels != images.shape[1]:
+            if images.shape[1] != 1:
+                raise ValueError(f"cannot turn {images.shape[1]}-channel images into {channels} channels")
+            images = images.expand(-1, channels, -1, -1).contiguous()
+        return cls(images.contiguous(), torch.as_tensor(y).long(), num_classes)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index], int(self.labels[index])
+
+
+def class_balanced_split(labels, per_class_test: int):
+    """Indices of a deterministic train/test split with ``per_class_test`` test items per class:
+    the last ones of each class, so the split never depends on a random seed."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    train, test = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        train.extend(idx[:-per_class_test])
+        test.extend(idx[-per_class_test:])
+    return np.array(sorted(train)), np.array(sorted(test))

@@ -1,0 +1,320 @@
+"""The training engine: everything around a recipe's ``train_step``.
+
+It chooses the device, seeds, feeds batches in a deterministic order (so that a
+resumed run continues exactly where it stopped), shows progress, logs metrics,
+writes sample grids from a fixed latent batch and checkpoints, and turns Ctrl-C
+into "save and stop".
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from . import checkpoint, config as cfg
+from .data import InMemoryDataset
+from .errors import GanforgeError
+from .images import save_grid
+from .networks import random_inputs
+from .plugin_manager import get, load_plugins
+
+STATE_FILE = "state.ckpt"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    step: int
+    total_steps: int
+    interrupted: bool = False
+    last_metrics: dict = field(default_factory=dict)
+
+
+def choose_device(device: str | None) -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise GanforgeError(f"unknown device '{device}'; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GanforgeError(f"device '{device}' was asked for but no CUDA device is available")
+    return dev
+
+
+class Batches:
+    """Batches in an order that depends only on (seed, epoch), so a run can restart mid-epoch."""
+
+    def __init__(self, dataset, batch_size: int, seed: int, device: torch.device, num_workers: int = 0):
+        if len(dataset) < batch_size:
+            raise GanforgeError(f"the dataset has {len(dataset)} items, fewer than one batch of {batch_size}")
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.device, self.num_workers = device, num_workers
+        self.per_epoch = len(dataset) // batch_size  # the last partial batch is dropped
+        if isinstance(dataset, InMemoryDataset):  # index tensors directly, on the training device
+            self.images = dataset.images.to(device)
+            self.labels = dataset.labels.to(device)
+
+    def order(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        perm = torch.randperm(len(self.dataset), generator=g)
+        return perm[: self.per_epoch * self.batch_size].view(self.per_epoch, self.batch_size)
+
+    def from_step(self, step: int):
+        epoch, offset = divmod(step, self.per_epoch)
+        while True:
+            order = self.order(epoch)[offset:]
+            if isinstance(self.dataset, InMemoryDataset):
+                order = order.to(self.device)
+                for idx in order:
+                    yield self.images[idx], self.labels[idx]
+            else:
+                loader = DataLoader(self.dataset, batch_sampler=order.tolist(), num_workers=self.num_workers,
+                                    pin_memory=self.device.type == "cuda")
+                for images, labels in loader:
+                    yield (images.to(self.device, non_blocking=True),
+                           torch.as_tensor(labels).to(self.device, non_blocking=True))
+            epoch, offset = epoch + 1, 0
+
+
+class StopRequest:
+    """First Ctrl-C asks the loop to save and stop after the current step; a second one aborts."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def new_run_dir(recipe: str) -> Path:
+    base = Path("runs") / f"{recipe}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _versions(*components) -> dict:
+    from . import __version__
+
+    system = load_plugins()
+    plugins = {}
+    for kind, name in components:
+        plugin = system.registry.component(kind, name).plugin
+        plugins[plugin] = system.info[plugin].version if plugin in system.info else "unknown"
+    return {"ganforge": __version__, "torch": torch.__version__, "plugins": plugins}
+
+
+def generator_meta(recipe_name: str, G: torch.nn.Module, step: int) -> dict:
+    spec = G.ganforge_spec
+    return {
+        "kind": "generator",
+        "recipe": recipe_name,
+        "network": spec["network"],
+        "network_kwargs": spec["kwargs"],
+        "signature": G.signature,
+        "output_range": list(G.output_range),
+        "step": step,
+        "versions": _versions(("gans", recipe_name), ("networks", spec["network"])),
+    }
+
+
+def save_checkpoints(run_dir: Path, recipe_name: str, recipe, step: int, run_config: dict) -> None:
+    """state.ckpt (everything resume needs, in one atomic file), then G.ckpt and D.ckpt."""
+    tensors: dict[str, torch.Tensor] = {}
+    for name, net in recipe.networks.items():
+        tensors.update({f"net/{name}/{k}": v for k, v in net.state_dict().items()})
+    optimizers = {name: checkpoint.pack(opt.state_dict(), f"opt/{name}", tensors)
+                  for name, opt in recipe.optimizers.items()}
+    tensors["rng/torch"] = torch.get_rng_state()
+    if torch.cuda.is_available() and recipe.device.type == "cuda":
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = state
+    checkpoint.save(run_dir / STATE_FILE, tensors,
+                    {"kind": "train-state", "step": step, "optimizers": optimizers, "config": run_config})
+    G = recipe.networks["G"]
+    checkpoint.save(run_dir / "G.ckpt", G.state_dict(), generator_meta(recipe_name, G, step))
+    for name, net in recipe.networks.items():
+        if name != "G":
+            checkpoint.save(run_dir / f"{name}.ckpt", net.state_dict(),
+                            {"kind": "network", "role": name, "recipe": recipe_name, "step": step,
+                             **({"network": net.ganforge_spec["network"], "network_kwargs": net.ganforge_spec["kwargs"]}
+                                if hasattr(net, "ganforge_spec") else {})})
+
+
+def restore(run_dir: Path, recipe) -> int:
+    tensors, meta = checkpoint.load(run_dir / STATE_FILE, kind="train-state")
+    for name, net in recipe.networks.items():
+        prefix = f"net/{name}/"
+        net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    for name, opt in recipe.optimizers.items():
+        opt.load_state_dict(checkpoint.unpack(meta["optimizers"][name], tensors))
+    torch.set_rng_state(tensors["rng/torch"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng/cuda/")]
+    if cuda_states and recipe.device.type == "cuda":
+        torch.cuda.set_rng_state_all(cuda_states)
+    return int(meta["step"])
+
+
+def _trim_metrics(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (a crash leaves them)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+    checkpoint.atomic_write(path, ("\n".join(kept) + "\n" if kept else "").encode())
+
+
+def train(recipe: str, *, dataset: str | None = None, data_root: str | None = None, steps: int | None = None,
+          epochs: int | None = None, batch_size: int | None = None, seed: int | None = None,
+          out: str | Path | None = None, resume: str | Path | None = None, params: dict | None = None,
+          config: str | Path | None = None, device: str | None = "auto", sample_every: int | None = None,
+          checkpoint_every: int | None = None, log_every: int | None = None, grid_size: int | None = None,
+          num_workers: int | None = None, quiet: bool = False) -> RunResult:
+    """Train the GAN recipe ``recipe`` and return where its run lives.
+
+    Any argument left as ``None`` takes the recipe's default (``ganforge show NAME``),
+    or the config file's value. ``params`` overrides recipe hyperparameters.
+    With ``resume=RUN_DIR`` the run continues from its last checkpoint with its
+    saved configuration; ``steps``/``epochs`` may then extend it.
+    """
+    if steps is not None and epochs is not None:
+        raise GanforgeError("give either steps or epochs, not both")
+    recipe_cls = get("gans", recipe)
+    overrides = dict(dataset=dataset, data_root=str(data_root) if data_root else None, steps=steps, epochs=epochs,
+                     batch_size=batch_size, seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
+                     log_every=log_every, grid_size=grid_size, num_workers=num_workers)
+    if resume is not None:
+        run_dir = Path(resume)
+        saved = _load_run_config(run_dir)
+        if saved["recipe"] != recipe:
+            raise GanforgeError(f"run '{run_dir}' trained '{saved['recipe']}', not '{recipe}'")
+        changed = {k for k, v in overrides.items() if v is not None} - {"steps", "epochs"}
+        if changed or params or config:
+            raise GanforgeError(f"a resumed run keeps its configuration; only steps or epochs can change "
+                                f"(got {', '.join(sorted(changed)) or 'params/config'})")
+        run = cfg.resolve(recipe_cls, {**saved["engine"], "steps": steps, "epochs": epochs} if (steps or epochs)
+                          else saved["engine"], saved["params"])
+    else:
+        run = cfg.resolve(recipe_cls, overrides, cfg.coerce_params(params or {}, recipe_cls.hparams), config)
+        run_dir = Path(out) if out else new_run_dir(recipe)
+        if (run_dir / STATE_FILE).exists():
+            raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} "
+                                "or choose another --out")
+    engine = run["engine"]
+    dev = choose_device(device)
+    torch.manual_seed(engine["seed"])
+
+    data = get("datasets", engine["dataset"])(root=engine["data_root"], image_size=run["params"].get("image_size"),
+                                              split="train")
+    try:
+        model = recipe_cls(run["params"], data, dev)
+    except ValueError as exc:  # a network refusing a hyperparameter
+        raise GanforgeError(f"{recipe}: {exc}") from None
+    batches = Batches(data, engine["batch_size"], engine["seed"], dev, engine["num_workers"])
+    total = engine["steps"] if engine["epochs"] is None else engine["epochs"] * batches.per_epoch
+    run_config = {"recipe": recipe, "engine": engine, "params": run["params"], "device": str(dev)}
+
+    start = 0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume is not None:
+        start = restore(run_dir, model)
+        _trim_metrics(run_dir / "metrics.jsonl", start)
+    checkpoint.atomic_write(run_dir / "config.json", json.dumps(run_config, indent=2).encode())
+
+    fixed = random_inputs(model.generator.signature, engine["grid_size"],
+                          torch.Generator().manual_seed(engine["seed"] + 1), dev)
+    return _loop(recipe, model, batches, run_dir, run_config, fixed, start, total, quiet)
+
+
+def _load_run_config(run_dir: Path) -> dict:
+    path = run_dir / "config.json"
+    if not (run_dir / STATE_FILE).exists() or not path.exists():
+        raise GanforgeError(f"'{run_dir}' is not a ganforge run directory (no {STATE_FILE} or config.json)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise GanforgeError(f"'{path}' is corrupt") from None
+
+
+def _write_grid(model, fixed, run_dir: Path, step: int) -> Path:
+    G = model.generator
+    was_training = G.training
+    G.eval()
+    with torch.no_grad():
+        images = model.generate(fixed)
+    G.train(was_training)
+    path = run_dir / "samples" / f"step_{step:07d}.png"
+    save_grid(images, G.output_range, path)
+    return path
+
+
+def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total, quiet) -> RunResult:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    engine = run_config["engine"]
+    log_every, sample_every, ckpt_every = engine["log_every"], engine["sample_every"], engine["checkpoint_every"]
+    console = Console(stderr=True, quiet=quiet)
+    sums: dict[str, torch.Tensor] = {}
+    last: dict = {}
+    step, interrupted = start, False
+    if start == 0 or not (run_dir / "samples").exists():
+        _write_grid(model, fixed, run_dir, start)
+    columns = [TextColumn(f"[bold]{recipe_name}[/]"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+    with open(run_dir / "metrics.jsonl", "a") as log, StopRequest() as stop, \
+            Progress(*columns, console=console, disable=quiet) as progress:
+        task = progress.add_task("train", total=total, completed=start, losses="")
+        tick, tick_step = time.perf_counter(), start
+        batch_iter = batches.from_step(start)
+        while step < total:
+            images, labels = next(batch_iter)
+            losses = model.train_step(images, labels)
+            step += 1
+            for k, v in losses.items():
+                sums[k] = sums[k] + v if k in sums else v.clone()
+            if step % log_every == 0 or step == total:
+                now = time.perf_counter()
+                n = step - tick_step
+                last = {"step": step, "epoch": round(step / batches.per_epoch, 3),
+                        **{k: round(v.item() / n, 6) for k, v in sums.items()},
+                        "images_per_sec": round(n * batches.batch_size / max(now - tick, 1e-9), 1)}
+                log.write(json.dumps(last) + "\n")
+                log.flush()
+                progress.update(task, losses="  ".join(f"{k} {last[k]:.3f}" for k in sums))
+                sums, tick, tick_step = {}, now, step
+            if step % sample_every == 0 or step == total:
+                _write_grid(model, fixed, run_dir, step)
+            if step % ckpt_every == 0 or step == total:
+                save_checkpoints(run_dir, recipe_name, model, step, run_config)
+            progress.update(task, completed=step)
+            if stop.requested:
+                interrupted = True
+                save_checkpoints(run_dir, recipe_name, model, step, run_config)
+                _write_grid(model, fixed, run_dir, step)
+                break
+        if total == start:  # nothing to do, but leave a complete run behind
+            save_checkpoints(run_dir, recipe_name, model, step, run_config)
+    return RunResult(run_dir, step, total, interrupted, last)

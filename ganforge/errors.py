@@ -1,0 +1,22 @@
+"""Errors a user can act on. The CLI prints them as one line and exits non-zero."""
+
+
+class GanforgeError(Exception):
+    """A problem with the user's input or environment, not a bug in ganforge."""
+
+
+class UnknownComponentError(GanforgeError, KeyError):
+    def __str__(self):  # KeyError would otherwise wrap the message in quotes
+        return self.args[0]
+
+
+class DuplicateComponentError(GanforgeError):
+    pass
+
+
+class PluginError(GanforgeError):
+    pass
+
+
+class CheckpointError(GanforgeError):
+    pass

@@ -1,0 +1,70 @@
+"""Loading a trained generator for inference from its self-describing checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from . import checkpoint
+from .errors import CheckpointError, GanforgeError
+from .networks import random_inputs
+from .plugin_manager import get
+
+
+class Generator:
+    """A generator ready for inference: ``G(*inputs)`` returns images in ``output_range``.
+
+    ``signature`` lists the inputs (e.g. a latent ``z``; a class ``label`` for
+    conditional GANs); ``generate(n, seed=..., label=7)`` draws the inputs for you,
+    fixing any input given by name.
+    """
+
+    def __init__(self, module: torch.nn.Module, meta: dict, device: torch.device):
+        self.module, self.meta, self.device = module.eval().to(device), meta, device
+        self.signature = meta["signature"]
+        self.output_range = tuple(meta["output_range"])
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        if len(inputs) != len(self.signature):
+            names = ", ".join(s["name"] for s in self.signature)
+            raise GanforgeError(f"this generator takes {len(self.signature)} inputs ({names}), got {len(inputs)}")
+        with torch.inference_mode():
+            return self.module(*(x.to(self.device) for x in inputs))
+
+    def random_inputs(self, n: int, seed: int | None = None, **fixed) -> list[torch.Tensor]:
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        inputs = random_inputs(self.signature, n, g)
+        names = [s["name"] for s in self.signature]
+        for name, value in fixed.items():
+            if value is None:
+                continue
+            if name not in names:
+                raise GanforgeError(f"this generator has no input '{name}' (inputs: {', '.join(names)})")
+            spec = self.signature[names.index(name)]
+            if spec["distribution"] == "categorical" and not 0 <= int(value) < spec["num_classes"]:
+                raise GanforgeError(f"{name} must be in 0..{spec['num_classes'] - 1}, got {value}")
+            i = names.index(name)
+            inputs[i] = torch.as_tensor(value, dtype=inputs[i].dtype).expand_as(inputs[i]).clone()
+        return inputs
+
+    def generate(self, n: int, seed: int | None = None, batch_size: int = 256, **fixed) -> torch.Tensor:
+        """``n`` images (on CPU, in ``output_range``), drawn in batches."""
+        inputs = self.random_inputs(n, seed, **fixed)
+        chunks = [self(*(x[i:i + batch_size] for x in inputs)).cpu() for i in range(0, n, batch_size)]
+        return torch.cat(chunks) if chunks else torch.empty(0)
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
+    """Rebuild the generator saved in ``G.ckpt`` (or a run directory holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "G.ckpt"
+    tensors, meta = checkpoint.load(path, kind="generator")
+    try:
+        module = get("networks", meta["network"])(**meta["network_kwargs"])
+        module.load_state_dict(tensors)
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"'{path}' does not match network '{meta.get('network')}': "
+                              f"{' '.join(str(exc).split())[:160]}") from None
+    return Generator(module, meta, torch.device(device))

@@ -1,0 +1,70 @@
+"""The hooks a ganforge plugin can implement.
+
+Every hook receives one argument, ``register``, and calls it once per component:
+
+    register(name, target, description=None)
+
+``name`` is what users type (``ganforge train NAME``, ``--loss NAME``); ``target`` is
+the object itself or an import string ``"module:attribute"`` that ganforge imports
+only when the component is used, which keeps ``ganforge list`` fast; ``description``
+is one line for listings (default: the first line of the target's docstring).
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ganforge")
+hookimpl = pluggy.HookimplMarker("ganforge")
+
+
+@hookspec
+def register_networks(register):
+    """Register network builders: callables ``(**kwargs) -> torch.nn.Module``.
+
+    A generator exposes ``signature`` (its inputs) and ``output_range``; see
+    ``ganforge.networks``. Example::
+
+        @hookimpl
+        def register_networks(register):
+            register("tiny-generator", "ganforge_tiny.nets:TinyGenerator", "A 2-layer MLP")
+    """
+
+
+@hookspec
+def register_losses(register):
+    """Register adversarial losses: callables ``(**options) -> ganforge.losses.Loss``.
+
+    A loss turns discriminator outputs into ``d_loss(real, fake)`` and ``g_loss(fake)``.
+    Example: ``register("hinge", HingeLoss, "Hinge loss of SAGAN")``.
+    """
+
+
+@hookspec
+def register_upsamplers(register):
+    """Register upsamplers: callables ``(in_channels, out_channels, kernel_size) -> nn.Module``
+    that double height and width. Example:
+    ``register("pixel-shuffle", PixelShuffleUp, "Sub-pixel convolution")``.
+    """
+
+
+@hookspec
+def register_datasets(register):
+    """Register datasets: callables ``(root=None, image_size=None, split="train", **options)``
+    returning a ``torch.utils.data.Dataset`` of ``(image in [-1, 1] as C x H x W, label)``
+    items. Example: ``register("my-faces", "ganforge_faces:FacesDataset", "Faces, 64px")``.
+    """
+
+
+@hookspec
+def register_gans(register):
+    """Register GAN recipes: subclasses of ``ganforge.recipe.Recipe``, which declare
+    networks, optimizers and one training step. Example:
+    ``register("wgan", "ganforge_wgan.recipe:WGAN", "Wasserstein GAN")``.
+    """
+
+
+@hookspec
+def register_exporters(register):
+    """Register exporters: callables ``(generator_path, output_path, **options) -> Path``
+    that turn a ``G.ckpt`` into a deployable artifact.
+    Example: ``register("onnx", "ganforge.exporters.onnx:export", "ONNX model")``.
+    """

@@ -1,0 +1,52 @@
+"""Writing generated images: grids, one file per image, or an array file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def to_unit(images: torch.Tensor, output_range) -> torch.Tensor:
+    """Map a generator's output range to [0, 1]."""
+    low, high = output_range
+    return ((images.float() - low) / (high - low)).clamp(0, 1)
+
+
+def to_uint8(images: torch.Tensor, output_range) -> np.ndarray:
+    """N x C x H x W uint8 pixels."""
+    return to_unit(images, output_range).mul(255).round().to(torch.uint8).cpu().numpy()
+
+
+def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None) -> Path:
+    from torchvision.utils import save_image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(len(images)))))
+    save_image(to_unit(images, output_range).cpu(), path, nrow=nrow, padding=2, pad_value=1.0)
+    return path
+
+
+def save_each(images: torch.Tensor, output_range, folder) -> list[Path]:
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = to_uint8(images, output_range)
+    paths = []
+    for i, img in enumerate(pixels):
+        path = folder / f"{i:05d}.png"
+        arr = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+        Image.fromarray(arr).save(path)
+        paths.append(path)
+    return paths
+
+
+def save_npz(images: torch.Tensor, output_range, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, x=to_uint8(images, output_range))
+    return path

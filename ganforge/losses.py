@@ -1,0 +1,15 @@
+"""The contract of an adversarial loss plugin."""
+
+
+class Loss:
+    """Turns discriminator outputs (logits or scores) into the two players' losses.
+
+    Subclasses implement ``d_loss(real, fake)`` and ``g_loss(fake)``; both get
+    the discriminator's raw outputs and return scalar tensors to minimize.
+    """
+
+    def d_loss(self, real, fake):
+        raise NotImplementedError
+
+    def g_loss(self, fake):
+        raise NotImplementedError

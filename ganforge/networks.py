@@ -1,0 +1,70 @@
+"""What ganforge expects of a generator network, and helpers to meet it.
+
+A generator is an ``nn.Module`` with two attributes besides ``forward``:
+
+* ``signature``: its inputs in call order, each a dict with ``name``,
+  ``shape`` (without the batch dimension), ``dtype`` and how to draw it:
+  ``{"distribution": "normal"}`` or ``{"distribution": "categorical", "num_classes": K}``;
+* ``output_range``: ``(low, high)`` of the images it returns (N x C x H x W).
+
+These, with the network's registered name and keyword arguments, go into
+``G.ckpt`` so that the file alone rebuilds and runs the generator.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def latent_input(dim: int, name: str = "z") -> dict:
+    return {"name": name, "shape": [dim], "dtype": "float32", "distribution": "normal"}
+
+
+def label_input(num_classes: int, name: str = "label") -> dict:
+    return {"name": name, "shape": [], "dtype": "int64", "distribution": "categorical",
+            "num_classes": num_classes}
+
+
+def random_inputs(signature: list[dict], n: int, generator: torch.Generator | None = None,
+                  device: torch.device | str = "cpu") -> list[torch.Tensor]:
+    """Draw a batch of ``n`` inputs for a generator from its signature (on CPU, then moved,
+    so the same seed gives the same inputs on every device)."""
+    inputs = []
+    for spec in signature:
+        if spec["distribution"] == "normal":
+            x = torch.randn([n, *spec["shape"]], generator=generator)
+        elif spec["distribution"] == "categorical":
+            x = torch.randint(spec["num_classes"], [n, *spec["shape"]], generator=generator)
+        else:
+            raise ValueError(f"input '{spec['name']}' has unknown distribution {spec['distribution']!r}")
+        inputs.append(x.to(device))
+    return inputs
+
+
+def activation(name: str) -> nn.Module:
+    """The activations the notes use, by name."""
+    choices = {
+        "relu": lambda: nn.ReLU(inplace=True),
+        "leaky-relu": lambda: nn.LeakyReLU(0.2, inplace=True),  # 0.2, as the DCGAN paper recommends
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+    }
+    if name not in choices:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(choices)}")
+    return choices[name]()
+
+
+OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Weights from N(0, 0.02) and batch-norm scales from N(1, 0.02), as in the DCGAN paper."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,245 @@
+"""Plugin manager and component registry.
+
+Built-in plugins and third-party packages (entry-point group ``ganforge``) go
+through the same hooks. A plugin that fails to import, implements a hook that
+does not exist, or raises inside a hook is reported as one warning line and
+skipped; ``GANFORGE_STRICT_PLUGINS=1`` turns such warnings into errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+import os
+import sys
+from dataclasses import dataclass, field
+
+import pluggy
+
+from . import hookspecs
+from .errors import DuplicateComponentError, GanforgeError, PluginError, UnknownComponentError
+
+# Each kind of component and the hook that registers it.
+KINDS = {
+    "networks": "register_networks",
+    "losses": "register_losses",
+    "upsamplers": "register_upsamplers",
+    "datasets": "register_datasets",
+    "gans": "register_gans",
+    "exporters": "register_exporters",
+}
+
+BUILTIN_PLUGINS = [
+    "ganforge.plugins.networks",
+    "ganforge.plugins.losses",
+    "ganforge.plugins.upsamplers",
+    "ganforge.plugins.datasets",
+    "ganforge.plugins.gans",
+]
+
+
+@dataclass
+class Component:
+    kind: str
+    name: str
+    target: object  # the object, or "module:attribute" imported on first use
+    plugin: str
+    description: str = ""
+
+    def load(self):
+        """The registered object, importing it if it was registered as a string."""
+        if isinstance(self.target, str):
+            module_name, _, attribute = self.target.partition(":")
+            try:
+                obj = importlib.import_module(module_name)
+                for part in attribute.split(".") if attribute else []:
+                    obj = getattr(obj, part)
+            except Exception as exc:  # a broken plugin must not look like a ganforge bug
+                raise PluginError(
+                    f"{self.kind[:-1]} '{self.name}' from plugin '{self.plugin}' "
+                    f"could not be loaded from {self.target!r}: {type(exc).__name__}: {exc}"
+                ) from exc
+            self.target = obj
+        return self.target
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Registry:
+    """Components by kind and name, with the plugin that registered each."""
+
+    def __init__(self):
+        self.components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+
+    def add(self, component: Component) -> None:
+        existing = self.components[component.kind].get(component.name)
+        if existing is not None:
+            raise DuplicateComponentError(
+                f"{component.kind[:-1]} '{component.name}' is registered twice: by plugin "
+                f"'{existing.plugin}' and by plugin '{component.plugin}'"
+            )
+        self.components[component.kind][component.name] = component
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.components[kind])
+
+    def component(self, kind: str, name: str) -> Component:
+        if kind not in self.components:
+            raise UnknownComponentError(_unknown("kind", kind, list(self.components)))
+        try:
+            return self.components[kind][name]
+        except KeyError:
+            raise UnknownComponentError(_unknown(kind[:-1], name, self.names(kind))) from None
+
+    def get(self, kind: str, name: str):
+        """The registered object (class or function) for ``name``."""
+        return self.component(kind, name).load()
+
+
+def _unknown(what: str, name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"choose from: {', '.join(sorted(choices)) or 'none registered'}"
+    return f"unknown {what} '{name}'; {hint}"
+
+
+def strict() -> bool:
+    return os.environ.get("GANFORGE_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+
+
+def warn(message: str) -> None:
+    """Report a broken plugin as one line, or fail in strict mode."""
+    if strict():
+        raise PluginError(message)
+    print(f"ganforge: warning: {message}", file=sys.stderr)
+
+
+class PluginSystem:
+    """The pluggy manager plus the registry built from its hooks."""
+
+    def __init__(self):
+        self.pm = pluggy.PluginManager("ganforge")
+        self.pm.add_hookspecs(hookspecs)
+        self.info: dict[str, PluginInfo] = {}
+        self._registry: Registry | None = None
+
+    def add(self, module, name: str, version: str, builtin: bool) -> None:
+        """Register one plugin module; a plugin with unknown hooks is skipped with a warning."""
+        try:
+            self.pm.register(module, name=name)
+            self._check_pending(name)
+        except Exception as exc:
+            if self.pm.is_registered(module):
+                self.pm.unregister(module)
+            warn(f"plugin '{name}' was skipped: {_one_line(exc)}")
+            return
+        hooks = sorted(impl_name for impl_name in KINDS.values() if _implements(module, impl_name, self.pm))
+        self.info[name] = PluginInfo(name, version, builtin, hooks)
+        self._registry = None
+
+    def _check_pending(self, name: str) -> None:
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"{exc} (is a hook name misspelled? hooks: {', '.join(KINDS.values())})") from None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self._build_registry()
+        return self._registry
+
+    def _build_registry(self) -> Registry:
+        registry = Registry()
+        for info in self.info.values():
+            info.registered = {}
+        for kind, hook_name in KINDS.items():
+            caller = getattr(self.pm.hook, hook_name)
+            # Builtins first (pluggy calls in LIFO order), so their names win over duplicates.
+            for impl in reversed(caller.get_hookimpls()):
+                plugin = impl.plugin_name
+                staged: list[Component] = []
+
+                def register(name, target, description=None, _plugin=plugin, _staged=staged, _kind=kind):
+                    if not isinstance(name, str) or not name:
+                        raise PluginError(f"component names must be non-empty strings, got {name!r}")
+                    _staged.append(Component(_kind, name, target, _plugin, description or _doc_line(target)))
+
+                try:
+                    impl.function(register=register)
+                    for component in staged:
+                        registry.add(component)
+                except Exception as exc:
+                    for component in staged:  # all or nothing for this plugin and hook
+                        if registry.components[kind].get(component.name) is component:
+                            del registry.components[kind][component.name]
+                    warn(f"plugin '{plugin}' failed in {hook_name}: {_one_line(exc)}")
+                    continue
+                if plugin in self.info:
+                    self.info[plugin].registered[kind] = [c.name for c in staged]
+        return registry
+
+
+def _implements(module, hook_name: str, pm: pluggy.PluginManager) -> bool:
+    return any(impl.plugin is module for impl in getattr(pm.hook, hook_name).get_hookimpls())
+
+
+def _doc_line(target) -> str:
+    doc = "" if isinstance(target, str) else (getattr(target, "__doc__", None) or "")
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, GanforgeError) else text
+
+
+def _entry_points():
+    return importlib.metadata.entry_points(group="ganforge")
+
+
+_SYSTEM: PluginSystem | None = None
+
+
+def load_plugins() -> PluginSystem:
+    """Load built-in plugins and every installed ``ganforge`` entry point, once."""
+    global _SYSTEM
+    if _SYSTEM is not None:
+        return _SYSTEM
+    system = PluginSystem()
+    from . import __version__
+
+    for module_name in BUILTIN_PLUGINS:
+        system.add(importlib.import_module(module_name), module_name, __version__, builtin=True)
+    for entry_point in _entry_points():
+        version = entry_point.dist.version if entry_point.dist else "unknown"
+        try:
+            module = entry_point.load()
+        except Exception as exc:
+            warn(f"plugin '{entry_point.name}' failed to import: {_one_line(exc)}")
+            continue
+        system.add(module, entry_point.name, version, builtin=False)
+    _SYSTEM = system
+    return system
+
+
+def reset_plugins() -> None:
+    """Forget loaded plugins (tests use it after installing one)."""
+    global _SYSTEM
+    _SYSTEM = None
+
+
+def registry() -> Registry:
+    return load_plugins().registry
+
+
+def get(kind: str, name: str):
+    """The component ``name`` of ``kind`` (e.g. ``get("gans", "dcgan")``)."""
+    return registry().get(kind, name)

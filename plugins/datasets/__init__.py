@@ -1,0 +1,13 @@
+"""Built-in datasets."""
+
+from ganforge.hookspecs import hookimpl
+
+
+@hookimpl
+def register_datasets(register):
+    register("mnist-5k", "ganforge.plugins.datasets.mnist:bundled_mnist",
+             "5,000 real MNIST digits shipped with ganforge (offline default; 4,500 train / 500 test)")
+    register("mnist", "ganforge.plugins.datasets.mnist:torchvision_mnist",
+             "Full MNIST (60,000 + 10,000) through torchvision; downloads once, needs the network")
+    register("image-folder", "ganforge.plugins.datasets.folder:ImageFolder",
+             "Any folder of images (--data-root); subfolders become class labels")

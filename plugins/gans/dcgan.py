@@ -1,0 +1,30 @@
+"""DCGAN as the DCGAN notes describe it: convolutional G and D, no pooling, batch
+norm, ReLU in G and LeakyReLU 0.2 in D, tanh output, Adam 2e-4 with beta1 0.5."""
+
+from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
+
+
+class DCGAN(AdversarialRecipe):
+    """Deep convolutional GAN."""
+
+    hparams = {
+        "latent_dim": (100, "size of the latent vector z (100, as in the notes)"),
+        "image_size": (28, "image height and width: 28, 32, 64 or 128"),
+        "g_width": (32, "channels of G's last hidden layer (doubling towards the input)"),
+        "d_width": (32, "channels of D's first layer (doubling with depth)"),
+        "kernel_size": (5, "convolution kernel size (5x5 in the notes)"),
+        "upsampler": ("transposed-conv", "G's upsampling layer (ganforge list upsamplers)"),
+        **ADVERSARIAL_HPARAMS,
+    }
+    train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 1500,
+                      "sample_every": 250, "checkpoint_every": 500, "log_every": 50}
+
+    def build_networks(self):
+        hp, data = self.hp, self.data
+        return {
+            "G": self.network("dcgan-generator", latent_dim=hp.latent_dim, channels=data.channels,
+                              image_size=data.image_size, width=hp.g_width, kernel_size=hp.kernel_size,
+                              upsampler=hp.upsampler),
+            "D": self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
+                              width=hp.d_width, kernel_size=hp.kernel_size),
+        }

@@ -1,0 +1,35 @@
+"""The vanilla GAN of the seed notes: the PyTorch loop's 64 -> 256 -> 256 -> 784
+generator (ReLU, tanh) against a 784 -> 256 -> 256 -> 1 discriminator (LeakyReLU 0.2)."""
+
+from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
+
+
+class VanillaGAN(AdversarialRecipe):
+    """Vanilla MLP GAN."""
+
+    hparams = {
+        "latent_dim": (64, "size of the latent vector z (the notes use 64, 100 or 128)"),
+        "hidden": (256, "width of the hidden layers (the notes use 128 or 256)"),
+        "layers": (2, "number of hidden layers in G and in D"),
+        "g_activation": ("relu", "G's hidden activation: relu or leaky-relu"),
+        "d_activation": ("leaky-relu", "D's hidden activation: leaky-relu (0.2) or relu"),
+        "output": ("tanh", "G's output: tanh (images in [-1, 1]) or sigmoid ([0, 1])"),
+        "image_size": (28, "image height and width"),
+        **ADVERSARIAL_HPARAMS,
+    }
+    train_defaults = {"dataset": "mnist-5k", "batch_size": 100, "steps": 6000,
+                      "sample_every": 1000, "checkpoint_every": 2000, "log_every": 100}
+
+    def build_networks(self):
+        hp, shape = self.hp, (self.data.channels, self.data.image_size, self.data.image_size)
+        return {
+            "G": self.network("mlp-generator", latent_dim=hp.latent_dim, hidden=hp.hidden, layers=hp.layers,
+                              act=hp.g_activation, output=hp.output, image_shape=shape),
+            "D": self.network("mlp-discriminator", hidden=hp.hidden, layers=hp.layers,
+                              act=hp.d_activation, image_shape=shape),
+        }
+
+    def train_step(self, images, labels):
+        if self.hp.output == "sigmoid":  # data comes in [-1, 1]; a sigmoid G draws in [0, 1]
+            images = (images + 1) / 2
+        return super().train_step(images, labels)

@@ -1,0 +1,15 @@
+"""Built-in networks: the MLP pair of the seed notes and the DCGAN pair."""
+
+from ganforge.hookspecs import hookimpl
+
+
+@hookimpl
+def register_networks(register):
+    register("mlp-generator", "ganforge.plugins.networks.mlp:MLPGenerator",
+             "Fully connected generator (latent -> hidden x L -> pixels), tanh or sigmoid output")
+    register("mlp-discriminator", "ganforge.plugins.networks.mlp:MLPDiscriminator",
+             "Fully connected discriminator (pixels -> hidden x L -> 1 logit)")
+    register("dcgan-generator", "ganforge.plugins.networks.dcgan:DCGANGenerator",
+             "DCGAN generator: project and reshape, stride-2 upsampling, batch norm, ReLU, tanh")
+    register("dcgan-discriminator", "ganforge.plugins.networks.dcgan:DCGANDiscriminator",
+             "DCGAN discriminator: stride-2 convolutions, batch norm, LeakyReLU 0.2, no pooling")

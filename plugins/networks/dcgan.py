@@ -1,0 +1,72 @@
+"""The DCGAN pair as the DCGAN notes describe it.
+
+G: project z with one linear layer and reshape to a small feature map, then
+stride-2 upsampling blocks (batch norm + ReLU) that halve the channels while
+doubling the size, and a tanh output. D mirrors it with stride-2 convolutions
+(no pooling), batch norm (not on the first layer, as in the paper), LeakyReLU
+0.2 and one linear output logit. 28 px starts from 7x7; 32 and 64 px from 4x4.
+"""
+
+from torch import nn
+
+from ganforge.networks import dcgan_init, latent_input
+
+START_SIZE = {28: 7, 32: 4, 64: 4, 128: 4}
+
+
+def _start_size(image_size: int) -> int:
+    if image_size not in START_SIZE:
+        raise ValueError(f"DCGAN supports image sizes {sorted(START_SIZE)}, got {image_size}")
+    return START_SIZE[image_size]
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator; the upsampler (transposed-conv, resize-conv, ...) is a plugin."""
+
+    def __init__(self, latent_dim=100, channels=1, image_size=28, width=64, kernel_size=5,
+                 upsampler="transposed-conv"):
+        super().__init__()
+        from ganforge.plugin_manager import get
+
+        upsample = get("upsamplers", upsampler)
+        start = _start_size(image_size)
+        n_up = (image_size // start).bit_length() - 1
+        top = width * 2 ** (n_up - 1)
+        self.signature = [latent_input(latent_dim)]
+        self.output_range = (-1.0, 1.0)
+        self.start, self.top = start, top
+        # Project and reshape; batch norm and ReLU follow it as in the DCGAN paper
+        # (the notes' TensorFlow example leaves them out of the projection itself).
+        self.project = nn.Linear(latent_dim, top * start * start)
+        blocks, c = [], top
+        for _ in range(n_up - 1):
+            blocks += [nn.BatchNorm2d(c), nn.ReLU(inplace=True), upsample(c, c // 2, kernel_size)]
+            c //= 2
+        blocks += [nn.BatchNorm2d(c), nn.ReLU(inplace=True), upsample(c, channels, kernel_size), nn.Tanh()]
+        self.net = nn.Sequential(*blocks)
+        dcgan_init(self)
+
+    def forward(self, z):
+        return self.net(self.project(z).view(-1, self.top, self.start, self.start))
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator returning one logit per image."""
+
+    def __init__(self, channels=1, image_size=28, width=64, kernel_size=5):
+        super().__init__()
+        start = _start_size(image_size)
+        n_down = (image_size // start).bit_length() - 1
+        layers, c_in, c_out = [], channels, width
+        for i in range(n_down):
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride=2, padding=(kernel_size - 1) // 2))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            c_in, c_out = c_out, c_out * 2
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(c_in * start * start, 1)
+        dcgan_init(self)
+
+    def forward(self, x):
+        return self.head(self.features(x).flatten(1)).squeeze(1)

@@ -1,0 +1,43 @@
+"""The fully connected GAN of the seed notes (e.g. 64 -> 256 -> 256 -> 784)."""
+
+from torch import nn
+
+from ganforge.networks import OUTPUT_RANGES, activation, latent_input
+
+
+class MLPGenerator(nn.Module):
+    """Fully connected generator: latent -> hidden layers -> pixels."""
+
+    def __init__(self, latent_dim=64, hidden=256, layers=2, act="relu", output="tanh",
+                 image_shape=(1, 28, 28)):
+        super().__init__()
+        if output not in OUTPUT_RANGES:
+            raise ValueError(f"output must be one of {', '.join(OUTPUT_RANGES)}, got {output!r}")
+        self.image_shape = tuple(image_shape)
+        self.signature = [latent_input(latent_dim)]
+        self.output_range = OUTPUT_RANGES[output]
+        pixels = self.image_shape[0] * self.image_shape[1] * self.image_shape[2]
+        sizes = [latent_dim] + [hidden] * layers
+        blocks = []
+        for a, b in zip(sizes, sizes[1:]):
+            blocks += [nn.Linear(a, b), activation(act)]
+        self.net = nn.Sequential(*blocks, nn.Linear(sizes[-1], pixels), activation(output))
+
+    def forward(self, z):
+        return self.net(z).view(-1, *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Fully connected discriminator: pixels -> hidden layers -> one logit."""
+
+    def __init__(self, hidden=256, layers=2, act="leaky-relu", image_shape=(1, 28, 28)):
+        super().__init__()
+        pixels = image_shape[0] * image_shape[1] * image_shape[2]
+        sizes = [pixels] + [hidden] * layers
+        blocks = [nn.Flatten()]
+        for a, b in zip(sizes, sizes[1:]):
+            blocks += [nn.Linear(a, b), activation(act)]
+        self.net = nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)

@@ -1,0 +1,11 @@
+"""Built-in upsamplers: each doubles height and width."""
+
+from ganforge.hookspecs import hookimpl
+
+
+@hookimpl
+def register_upsamplers(register):
+    register("transposed-conv", "ganforge.plugins.upsamplers.layers:TransposedConv",
+             "Strided transposed convolution (learned upsampling; can leave checkerboard artifacts)")
+    register("resize-conv", "ganforge.plugins.upsamplers.layers:ResizeConv",
+             "Nearest-neighbour resize then stride-1 convolution (no checkerboard artifacts)")
