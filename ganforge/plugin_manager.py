@@ -162,8 +162,8 @@ class PluginSystem:
             info.registered = {}
         for kind, hook_name in KINDS.items():
             caller = getattr(self.pm.hook, hook_name)
-            # Builtins first (pluggy calls in LIFO order), so their names win over duplicates.
-            for impl in reversed(caller.get_hookimpls()):
+            # In registration order (built-ins first), so their names win over duplicates.
+            for impl in caller.get_hookimpls():
                 plugin = impl.plugin_name
                 staged: list[Component] = []
 

@@ -14,6 +14,7 @@ class VanillaGAN(AdversarialRecipe):
         "g_activation": ("relu", "G's hidden activation: relu or leaky-relu"),
         "d_activation": ("leaky-relu", "D's hidden activation: leaky-relu (0.2) or relu"),
         "output": ("tanh", "G's output: tanh (images in [-1, 1]) or sigmoid ([0, 1])"),
+        "d_dropout": (0.0, "dropout after D's hidden layers (Goodfellow et al. used dropout in D)"),
         "image_size": (28, "image height and width"),
         **ADVERSARIAL_HPARAMS,
     }
@@ -26,7 +27,7 @@ class VanillaGAN(AdversarialRecipe):
             "G": self.network("mlp-generator", latent_dim=hp.latent_dim, hidden=hp.hidden, layers=hp.layers,
                               act=hp.g_activation, output=hp.output, image_shape=shape),
             "D": self.network("mlp-discriminator", hidden=hp.hidden, layers=hp.layers,
-                              act=hp.d_activation, image_shape=shape),
+                              act=hp.d_activation, image_shape=shape, dropout=hp.d_dropout),
         }
 
     def train_step(self, images, labels):

@@ -30,13 +30,13 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """Fully connected discriminator: pixels -> hidden layers -> one logit."""
 
-    def __init__(self, hidden=256, layers=2, act="leaky-relu", image_shape=(1, 28, 28)):
+    def __init__(self, hidden=256, layers=2, act="leaky-relu", image_shape=(1, 28, 28), dropout=0.0):
         super().__init__()
         pixels = image_shape[0] * image_shape[1] * image_shape[2]
         sizes = [pixels] + [hidden] * layers
         blocks = [nn.Flatten()]
         for a, b in zip(sizes, sizes[1:]):
-            blocks += [nn.Linear(a, b), activation(act)]
+            blocks += [nn.Linear(a, b), activation(act)] + ([nn.Dropout(dropout)] if dropout else [])
         self.net = nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
 
     def forward(self, x):

@@ -1,0 +1,196 @@
+"""The ``ganforge`` command line: a thin layer over ``ganforge.api``.
+
+Nothing here imports torch at module level, so ``ganforge --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import __version__, api
+from .errors import GanforgeError
+
+
+class Group(click.Group):
+    """Turn user errors into one red line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GanforgeError as exc:
+            _error(str(exc))
+            sys.exit(1)
+
+
+def _console(stderr=False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _error(message: str) -> None:
+    _console(stderr=True).print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganforge")
+def cli():
+    """ganforge: train, sample and export GANs; every part is a plugin.
+
+    \b
+    Start with:
+      ganforge list gans           the GANs you can train
+      ganforge show dcgan          a recipe's hyperparameters and defaults
+      ganforge train dcgan         train on the bundled MNIST digits (offline)
+      ganforge sample runs/.../G.ckpt -n 64 -o grid.png
+    """
+
+
+# Shortcut flags for common recipe parameters: flag -> parameter name.
+PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": "d_steps",
+               "g_steps": "g_steps", "real_label": "real_label"}
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--dataset", "-d", help="Dataset plugin (ganforge list datasets). Default: the recipe's.")
+@click.option("--data-root", type=click.Path(), help="Folder of the dataset (image-folder) or its download cache.")
+@click.option("--steps", type=click.IntRange(min=0), help="Training iterations (one batch each).")
+@click.option("--epochs", type=click.IntRange(min=0), help="Passes over the data (instead of --steps).")
+@click.option("--batch-size", "-b", type=click.IntRange(min=1), help="Images per batch.")
+@click.option("--seed", type=int, help="Random seed (weights, latent draws, data order). Default 0.")
+@click.option("--out", "-o", type=click.Path(), help="Run directory. Default: a new folder under runs/.")
+@click.option("--resume", type=click.Path(), help="Continue the run in this directory where it stopped.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
+@click.option("--config", "config_file", type=click.Path(), help="TOML or JSON file of settings and parameters.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="Set a recipe parameter (see ganforge show NAME); repeatable.")
+@click.option("--loss", help="Adversarial loss plugin (ganforge list losses).")
+@click.option("--upsampler", help="Upsampling layer of convolutional generators (ganforge list upsamplers).")
+@click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per iteration.")
+@click.option("--g-steps", type=click.IntRange(min=1), help="Generator updates per iteration.")
+@click.option("--real-label", type=float, help="Target for real images; 0.9 is one-sided label smoothing.")
+@click.option("--sample-every", type=click.IntRange(min=1), help="Write a sample grid every N steps.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Write checkpoints every N steps.")
+@click.option("--log-every", type=click.IntRange(min=1), help="Log losses to metrics.jsonl every N steps.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
+          quiet, sample_every, checkpoint_every, log_every, **flags):
+    """Train the GAN recipe NAME (ganforge list gans).
+
+    Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
+    where it stopped. Hyperparameters come from the recipe's defaults, then
+    --config, then -p KEY=VALUE and the shortcut flags.
+    """
+    from .config import parse_assignments
+
+    if steps is not None and epochs is not None:
+        raise GanforgeError("give either --steps or --epochs, not both")
+    values = parse_assignments(params)
+    values.update({PARAM_FLAGS[k]: v for k, v in flags.items() if v is not None})
+    result = api.train(name, dataset=dataset, data_root=data_root, steps=steps, epochs=epochs,
+                       batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
+                       config=config_file, device=device, sample_every=sample_every,
+                       checkpoint_every=checkpoint_every, log_every=log_every, quiet=quiet)
+    console = _console(stderr=True)
+    run_dir = result.run_dir
+    if result.interrupted:
+        console.print(f"[yellow]Interrupted at step {result.step}/{result.total_steps}[/]; saved to {run_dir}. "
+                      f"Continue with: ganforge train {name} --resume {run_dir}")
+        sys.exit(130)
+    losses = "  ".join(f"{k} {v:.3f}" for k, v in result.last_metrics.items()
+                       if k not in ("step", "epoch", "images_per_sec"))
+    console.print(f"[green]Done[/]: {result.step} steps. {losses}")
+    console.print(f"Generator: {run_dir / 'G.ckpt'}   samples: {run_dir / 'samples'}")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path())
+@click.option("-n", "count", default=64, show_default=True, type=click.IntRange(min=1), help="Number of images.")
+@click.option("--output", "-o", type=click.Path(), help="Grid PNG to write (default samples.png when nothing else is asked).")
+@click.option("--dir", "folder", type=click.Path(), help="Write one PNG per image into this folder.")
+@click.option("--npz", type=click.Path(), help="Write an .npz file with key x: uint8 N x C x H x W.")
+@click.option("--seed", type=int, help="Seed for reproducible images.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+def sample(checkpoint, count, output, folder, npz, seed, device):
+    """Draw images from a trained generator (G.ckpt or its run directory)."""
+    written = api.sample(checkpoint, count, out=output, dir=folder, npz=npz, seed=seed, device=device)
+    for kind, path in written.items():
+        _console().print(f"{kind}: {path}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(name, as_json):
+    """Show a GAN recipe's hyperparameters and defaults."""
+    info = api.show(name)
+    if as_json:
+        click.echo(json.dumps({section: {k: v[0] for k, v in items.items()} for section, items in info.items()},
+                              indent=2))
+        return
+    from rich.table import Table
+
+    for section, title, how in (("params", "parameters", "-p KEY=VALUE"), ("engine", "training", "--key value")):
+        table = Table(title=f"{name}: {title} (set with {how} or --config)", title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("default")
+        table.add_column("what it is")
+        for key, (default, text) in info[section].items():
+            table.add_row(key if section == "params" else "--" + key.replace("_", "-"), repr(default), text)
+        _console().print(table)
+
+
+@cli.command("list")
+@click.argument("kind", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(kind, as_json):
+    """List registered components: gans, networks, losses, upsamplers, datasets, exporters."""
+    found = api.components(kind)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    from rich.table import Table
+
+    for k, items in found.items():
+        table = Table(title=k, title_justify="left", show_header=False)
+        table.add_column("name", style="bold cyan")
+        table.add_column("description")
+        for item in items:
+            table.add_row(item["name"], item["description"])
+        if not items:
+            table.add_row("(none)", "")
+        _console().print(table)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json):
+    """List loaded plugins: version, hooks and what each registered."""
+    found = api.plugins()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("plugin", no_wrap=True)
+    for col in ("version", "hooks", "registered"):
+        table.add_column(col)
+    for p in found:
+        registered = "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registered"].items() if v)
+        name = p["name"] + (" [dim](built-in)[/]" if p["builtin"] else "")
+        table.add_row(name, p["version"], ", ".join(p["hooks"]), registered)
+    _console().print(table)
+
+
+def main():
+    cli(prog_name="ganforge")
+
+
+if __name__ == "__main__":
+    main()

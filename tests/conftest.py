@@ -1,0 +1,51 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ganforge import plugin_manager
+
+# Tests run on 2 CPU cores; keep torch from oversubscribing them.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+TINY_DCGAN = {"g_width": 8, "d_width": 8, "latent_dim": 16}
+TINY_GAN = {"hidden": 32, "latent_dim": 16}
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugins():
+    """Every test starts from the installed plugins only."""
+    plugin_manager.reset_plugins()
+    yield
+    plugin_manager.reset_plugins()
+
+
+@pytest.fixture
+def add_plugin():
+    """Load the normal plugins plus ``plugin`` (any object with hook implementations)."""
+
+    def add(plugin, name="test-plugin", version="9.9"):
+        system = plugin_manager.load_plugins()
+        system.add(plugin, name, version, builtin=False)
+        return system
+
+    return add
+
+
+def run_cli(*args, env=None, cwd=None, timeout=300):
+    """Run the real ``ganforge`` command in a fresh interpreter."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny_dcgan_run(tmp_path_factory):
+    """A tiny trained DCGAN shared by sampling and checkpoint tests."""
+    import ganforge
+
+    plugin_manager.reset_plugins()
+    out = tmp_path_factory.mktemp("runs") / "dcgan"
+    ganforge.train("dcgan", steps=4, batch_size=8, out=out, params=TINY_DCGAN, log_every=2, quiet=True)
+    return out

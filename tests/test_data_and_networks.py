@@ -1,0 +1,86 @@
+"""Datasets, networks, upsamplers and losses."""
+
+import math
+import socket
+
+import pytest
+import torch
+
+from ganforge.errors import GanforgeError
+from ganforge.plugin_manager import get
+
+
+def test_bundled_digits_split_into_balanced_disjoint_train_and_test():
+    train, test = get("datasets", "mnist-5k")(split="train"), get("datasets", "mnist-5k")(split="test")
+    assert len(train) == 4500 and len(test) == 500
+    assert torch.bincount(test.labels).tolist() == [50] * 10
+    assert torch.bincount(train.labels).tolist() == [450] * 10
+    assert train.images.shape == (4500, 1, 28, 28)
+    assert train.images.min() == -1 and train.images.max() == 1
+    # no test digit also appears in the training split
+    train_keys = {hash(img.numpy().tobytes()) for img in train.images}
+    assert sum(hash(img.numpy().tobytes()) in train_keys for img in test.images) == 0
+    resized = get("datasets", "mnist-5k")(image_size=64, channels=3, split="all")
+    assert resized.images.shape == (5000, 3, 64, 64)
+
+
+def test_mnist_download_offline_names_the_bundled_dataset(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    with pytest.raises(GanforgeError, match="could not download MNIST.*--dataset mnist-5k"):
+        get("datasets", "mnist")(root=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["transposed-conv", "resize-conv"])
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_upsamplers_double_height_and_width(name, kernel):
+    up = get("upsamplers", name)(6, 3, kernel)
+    assert up(torch.zeros(2, 6, 7, 9)).shape == (2, 3, 14, 18)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("upsampler", ["transposed-conv", "resize-conv"])
+def test_dcgan_networks_fit_each_image_size(size, upsampler):
+    G = get("networks", "dcgan-generator")(latent_dim=10, channels=3, image_size=size, width=4, upsampler=upsampler)
+    D = get("networks", "dcgan-discriminator")(channels=3, image_size=size, width=4)
+    images = G(torch.randn(2, 10))
+    assert images.shape == (2, 3, size, size) and images.abs().max() <= 1
+    assert D(images).shape == (2,)
+    assert not any(isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)) for m in D.modules())
+
+
+def test_mlp_networks_follow_the_seed_notes():
+    G = get("networks", "mlp-generator")(latent_dim=64, hidden=256, layers=2)
+    linear = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(64, 256), (256, 256), (256, 784)]
+    assert G(torch.randn(3, 64)).shape == (3, 1, 28, 28)
+    D = get("networks", "mlp-discriminator")()
+    assert any(isinstance(m, torch.nn.LeakyReLU) and m.negative_slope == 0.2 for m in D.modules())
+    sig = get("networks", "mlp-generator")(output="sigmoid")
+    assert sig.output_range == (0.0, 1.0) and sig(torch.randn(2, 64)).min() >= 0
+
+
+def test_losses_match_their_formulas():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    D = torch.sigmoid
+    minimax, ns = get("losses", "minimax")(), get("losses", "non-saturating")()
+    expected_d = -(torch.log(D(real)).mean() + torch.log(1 - D(fake)).mean())
+    assert torch.allclose(minimax.d_loss(real, fake), expected_d)
+    assert torch.allclose(ns.d_loss(real, fake), expected_d)
+    assert torch.allclose(minimax.g_loss(fake), torch.log(1 - D(fake)).mean())
+    assert torch.allclose(ns.g_loss(fake), -torch.log(D(fake)).mean())
+    smooth = get("losses", "non-saturating")(real_label=0.9)
+    p = D(real)
+    expected = -(0.9 * torch.log(p) + 0.1 * torch.log(1 - p)).mean() - torch.log(1 - D(fake)).mean()
+    assert torch.allclose(smooth.d_loss(real, fake), expected)
+
+
+def test_non_saturating_loss_has_stronger_gradient_when_d_rejects_fakes():
+    """The notes' reason for the non-saturating loss: log(1 - D(G(z))) is flat where D(G(z)) ~ 0."""
+    fake = torch.tensor([-6.0], requires_grad=True)  # D(G(z)) ~ 0.0025
+    g_mm, = torch.autograd.grad(get("losses", "minimax")().g_loss(fake), fake)
+    g_ns, = torch.autograd.grad(get("losses", "non-saturating")().g_loss(fake), fake)
+    assert abs(g_ns.item()) > 100 * abs(g_mm.item())
+    assert math.isclose(abs(g_ns.item()), 1 - torch.sigmoid(torch.tensor(-6.0)).item(), rel_tol=1e-5)

@@ -1,0 +1,271 @@
+"""The plugin core: every hook, registry errors, broken plugins, entry points."""
+
+import json
+import textwrap
+
+import pytest
+import torch
+from torch import nn
+
+import ganforge
+from ganforge import hookimpl, plugin_manager
+from ganforge.errors import PluginError, UnknownComponentError
+from ganforge.losses import Loss
+from ganforge.networks import latent_input
+
+from conftest import run_cli
+
+
+class TinyGenerator(nn.Module):
+    """A one-layer generator for tests."""
+
+    def __init__(self, latent_dim=4, channels=1, image_size=28):
+        super().__init__()
+        self.signature = [latent_input(latent_dim)]
+        self.output_range = (-1.0, 1.0)
+        self.shape = (channels, image_size, image_size)
+        self.fc = nn.Linear(latent_dim, channels * image_size * image_size)
+
+    def forward(self, z):
+        return torch.tanh(self.fc(z)).view(-1, *self.shape)
+
+
+class HalfLoss(Loss):
+    """Least squares, halved: a loss only this test plugin knows."""
+
+    def __init__(self, real_label=1.0):
+        self.real_label = real_label
+
+    def d_loss(self, real, fake):
+        return 0.5 * ((real - self.real_label) ** 2).mean() + 0.5 * (fake ** 2).mean()
+
+    def g_loss(self, fake):
+        return 0.5 * ((fake - 1) ** 2).mean()
+
+
+class DoubleUp(nn.Sequential):
+    """Pixel shuffle upsampler."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3):
+        super().__init__(nn.Conv2d(in_channels, out_channels * 4, kernel_size, padding="same"), nn.PixelShuffle(2))
+
+
+class Blobs(torch.utils.data.Dataset):
+    """Sixteen random 28x28 images."""
+
+    def __init__(self, root=None, image_size=None, channels=None, split="train"):
+        g = torch.Generator().manual_seed(0)
+        self.images = torch.rand(16, 1, 28, 28, generator=g) * 2 - 1
+        self.channels, self.image_size, self.num_classes = 1, 28, 1
+
+    def __len__(self):
+        return 16
+
+    def __getitem__(self, i):
+        return self.images[i], 0
+
+
+class TestPlugin:
+    @hookimpl
+    def register_networks(self, register):
+        register("tiny-generator", TinyGenerator)
+
+    @hookimpl
+    def register_losses(self, register):
+        register("half-squares", HalfLoss)
+
+    @hookimpl
+    def register_upsamplers(self, register):
+        register("double-up", DoubleUp, "pixel shuffle")
+
+    @hookimpl
+    def register_datasets(self, register):
+        register("blobs", Blobs)
+
+    @hookimpl
+    def register_gans(self, register):
+        register("tiny-gan", f"{__name__}:TinyGAN", "a GAN from a test plugin")
+
+    @hookimpl
+    def register_exporters(self, register):
+        register("raw", f"{__name__}:export_raw", "raw tensors")
+
+
+def export_raw(generator_path, output_path, **options):
+    """Copy the checkpoint: an exporter any plugin could register."""
+    import shutil
+
+    shutil.copy(generator_path, output_path)
+    return output_path
+
+
+from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe  # noqa: E402
+
+
+class TinyGAN(AdversarialRecipe):
+    hparams = {"latent_dim": (4, "z size"), **ADVERSARIAL_HPARAMS, "loss": ("half-squares", "loss")}
+    train_defaults = {"dataset": "blobs", "batch_size": 4, "steps": 3}
+
+    def build_networks(self):
+        return {"G": self.network("tiny-generator", latent_dim=self.hp.latent_dim),
+                "D": self.network("mlp-discriminator", hidden=8, layers=1)}
+
+
+def test_every_hook_registers_components_that_ganforge_uses(add_plugin, tmp_path):
+    system = add_plugin(TestPlugin())
+    info = system.info["test-plugin"]
+    assert info.hooks == sorted(plugin_manager.KINDS.values())
+    reg = system.registry
+    assert info.registered["upsamplers"] == ["double-up"]
+    # Each registered component works where ganforge uses that kind.
+    up = reg.get("upsamplers", "double-up")(4, 2)
+    assert up(torch.zeros(1, 4, 7, 7)).shape == (1, 2, 14, 14)
+    assert reg.component("networks", "tiny-generator").description == "A one-layer generator for tests."
+    result = ganforge.train("tiny-gan", out=tmp_path / "run", quiet=True)  # network, loss, dataset, gan
+    assert result.step == 3 and (tmp_path / "run" / "G.ckpt").exists()
+    exported = reg.get("exporters", "raw")(tmp_path / "run" / "G.ckpt", tmp_path / "copy.ckpt")
+    assert ganforge.load_generator(exported).generate(2).shape == (2, 1, 28, 28)
+    # A built-in recipe accepts the plugin's loss and upsampler by name.
+    ganforge.train("dcgan", steps=1, batch_size=4, out=tmp_path / "dc", quiet=True,
+                   params={"g_width": 4, "d_width": 4, "upsampler": "double-up", "loss": "half-squares"})
+
+
+def test_unknown_name_lists_close_matches():
+    with pytest.raises(UnknownComponentError, match=r"unknown gan 'dcgn'; did you mean dcgan"):
+        plugin_manager.get("gans", "dcgn")
+    with pytest.raises(UnknownComponentError, match="unknown kind 'gan'; did you mean gans"):
+        plugin_manager.registry().component("gan", "dcgan")
+
+
+def test_duplicate_name_names_both_plugins(add_plugin, capsys):
+    class Clash:
+        @hookimpl
+        def register_gans(self, register):
+            register("dcgan", TinyGAN)
+            register("clash-only", TinyGAN)
+
+    system = add_plugin(Clash(), name="clashing")
+    assert system.registry.component("gans", "dcgan").plugin == "ganforge.plugins.gans"
+    assert "clash-only" not in system.registry.names("gans")  # the whole hook call is rolled back
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "'dcgan' is registered twice" in err and "ganforge.plugins.gans" in err and "clashing" in err
+
+
+def test_plugin_raising_in_a_hook_is_a_warning_and_the_rest_works(add_plugin, capsys):
+    class Broken:
+        @hookimpl
+        def register_losses(self, register):
+            register("half-squares", HalfLoss)
+            raise RuntimeError("boom")
+
+    system = add_plugin(Broken(), name="broken")
+    assert "half-squares" not in system.registry.names("losses")
+    assert "non-saturating" in system.registry.names("losses")
+    err = capsys.readouterr().err.strip()
+    assert err == "ganforge: warning: plugin 'broken' failed in register_losses: RuntimeError: boom"
+
+
+def test_misspelled_hook_fails_loudly_and_plugin_is_skipped(add_plugin, capsys):
+    class Misspelled:
+        @hookimpl
+        def register_model(self, register):  # no such hook
+            register("x", TinyGenerator)
+
+    system = add_plugin(Misspelled(), name="typo")
+    assert "typo" not in system.info
+    err = capsys.readouterr().err
+    assert "plugin 'typo' was skipped" in err and "register_model" in err
+
+
+def test_strict_mode_turns_warnings_into_errors(add_plugin, monkeypatch):
+    class Broken:
+        @hookimpl
+        def register_gans(self, register):
+            raise RuntimeError("boom")
+
+    monkeypatch.setenv("GANFORGE_STRICT_PLUGINS", "1")
+    system = add_plugin(Broken(), name="broken")
+    with pytest.raises(PluginError, match="plugin 'broken' failed in register_gans"):
+        system.registry
+
+
+def test_lazy_target_that_fails_to_import_is_a_clear_error(add_plugin):
+    class Lazy:
+        @hookimpl
+        def register_gans(self, register):
+            register("ghost", "no_such_module_xyz:Recipe", "missing")
+
+    system = add_plugin(Lazy(), name="lazy")
+    with pytest.raises(PluginError, match="gan 'ghost' from plugin 'lazy' could not be loaded"):
+        system.registry.get("gans", "ghost")
+
+
+def _write_distribution(site, name, module_source, version="1.2.3"):
+    """A minimal installed distribution: what pip leaves in site-packages."""
+    (site / f"{name}.py").write_text(textwrap.dedent(module_source))
+    dist = site / f"{name}-{version}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (dist / "entry_points.txt").write_text(f"[ganforge]\n{name} = {name}\n")
+
+
+GOOD_PLUGIN = """
+    from ganforge import hookimpl
+
+    @hookimpl
+    def register_losses(register):
+        register("hello-loss", "ganforge.plugins.losses.bce:MinimaxLoss", "says hello")
+"""
+
+
+def test_entry_point_plugins_are_discovered(tmp_path):
+    _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
+    result = run_cli("plugins", "--json", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    found = {p["name"]: p for p in json.loads(result.stdout)}
+    assert found["ganforge_hello"]["version"] == "1.2.3"
+    assert found["ganforge_hello"]["builtin"] is False
+    assert found["ganforge_hello"]["hooks"] == ["register_losses"]
+    assert found["ganforge_hello"]["registered"] == {"losses": ["hello-loss"]}
+    listed = json.loads(run_cli("list", "losses", "--json", env={"PYTHONPATH": str(tmp_path)}).stdout)
+    assert {"name": "hello-loss", "plugin": "ganforge_hello", "description": "says hello"} in listed["losses"]
+
+
+def test_plugin_failing_at_import_warns_and_cli_keeps_working(tmp_path):
+    _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
+    _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n")
+    result = run_cli("list", "losses", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0
+    assert "hello-loss" in result.stdout and "non-saturating" in result.stdout
+    warning = [line for line in result.stderr.splitlines() if line]
+    assert warning == ["ganforge: warning: plugin 'ganforge_broken' failed to import: ImportError: needs libfoo"]
+    strict = run_cli("list", env={"PYTHONPATH": str(tmp_path), "GANFORGE_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1
+    assert "Traceback" not in strict.stderr and "ganforge_broken" in strict.stderr
+
+
+def test_list_and_plugins_commands_describe_builtins():
+    listed = json.loads(run_cli("list", "--json").stdout)
+    assert set(listed) == set(plugin_manager.KINDS)
+    assert {c["name"] for c in listed["gans"]} >= {"gan", "dcgan"}
+    assert all(c["description"] for kind in listed.values() for c in kind)
+    plugins = {p["name"]: p for p in json.loads(run_cli("plugins", "--json").stdout)}
+    assert plugins["ganforge.plugins.gans"]["registered"]["gans"] == ["gan", "dcgan"]
+    assert plugins["ganforge.plugins.gans"]["builtin"] is True
+    bad = run_cli("list", "gan")
+    assert bad.returncode == 1 and "did you mean gans" in bad.stderr
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ganforge.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().endswith("False"), out.stdout + out.stderr
+    assert "ganforge train dcgan" in out.stdout
+    listing = subprocess.run([sys.executable, "-c", "import sys, ganforge\nganforge.components()\n"
+                              "print('torch' in sys.modules)"], capture_output=True, text=True)
+    assert listing.stdout.strip() == "False"
