@@ -30,6 +30,9 @@ KINDS = {
     "exporters": "register_exporters",
 }
 
+SINGULAR = {"networks": "network", "losses": "loss", "upsamplers": "upsampler", "datasets": "dataset",
+            "gans": "gan", "exporters": "exporter"}
+
 BUILTIN_PLUGINS = [
     "ganforge.plugins.networks",
     "ganforge.plugins.losses",
@@ -57,7 +60,7 @@ class Component:
                     obj = getattr(obj, part)
             except Exception as exc:  # a broken plugin must not look like a ganforge bug
                 raise PluginError(
-                    f"{self.kind[:-1]} '{self.name}' from plugin '{self.plugin}' "
+                    f"{SINGULAR[self.kind]} '{self.name}' from plugin '{self.plugin}' "
                     f"could not be loaded from {self.target!r}: {type(exc).__name__}: {exc}"
                 ) from exc
             self.target = obj
@@ -83,7 +86,7 @@ class Registry:
         existing = self.components[component.kind].get(component.name)
         if existing is not None:
             raise DuplicateComponentError(
-                f"{component.kind[:-1]} '{component.name}' is registered twice: by plugin "
+                f"{SINGULAR[component.kind]} '{component.name}' is registered twice: by plugin "
                 f"'{existing.plugin}' and by plugin '{component.plugin}'"
             )
         self.components[component.kind][component.name] = component
@@ -97,7 +100,7 @@ class Registry:
         try:
             return self.components[kind][name]
         except KeyError:
-            raise UnknownComponentError(_unknown(kind[:-1], name, self.names(kind))) from None
+            raise UnknownComponentError(_unknown(SINGULAR[kind], name, self.names(kind))) from None
 
     def get(self, kind: str, name: str):
         """The registered object (class or function) for ``name``."""
