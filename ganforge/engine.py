@@ -27,6 +27,8 @@ from .networks import random_inputs
 from .plugin_manager import get, load_plugins
 
 STATE_FILE = "state.ckpt"
+# Settings a resumed run may change: they do not alter what it computes.
+RESUMABLE_CHANGES = {"steps", "epochs", "sample_every", "checkpoint_every", "log_every", "num_workers"}
 
 
 @dataclass
@@ -210,12 +212,16 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
         saved = _load_run_config(run_dir)
         if saved["recipe"] != recipe:
             raise GanforgeError(f"run '{run_dir}' trained '{saved['recipe']}', not '{recipe}'")
-        changed = {k for k, v in overrides.items() if v is not None} - {"steps", "epochs"}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        changed = set(given) - RESUMABLE_CHANGES
         if changed or params or config:
-            raise GanforgeError(f"a resumed run keeps its configuration; only steps or epochs can change "
-                                f"(got {', '.join(sorted(changed)) or 'params/config'})")
-        run = cfg.resolve(recipe_cls, {**saved["engine"], "steps": steps, "epochs": epochs} if (steps or epochs)
-                          else saved["engine"], saved["params"])
+            raise GanforgeError(f"a resumed run keeps its configuration; only {', '.join(sorted(RESUMABLE_CHANGES))} "
+                                f"can change (got {', '.join(sorted(changed)) or 'params/config'})")
+        engine_settings = dict(saved["engine"])
+        if steps is not None or epochs is not None:
+            engine_settings.update(steps=steps, epochs=epochs)
+        engine_settings.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
+        run = cfg.resolve(recipe_cls, engine_settings, saved["params"])
     else:
         run = cfg.resolve(recipe_cls, overrides, cfg.coerce_params(params or {}, recipe_cls.hparams), config)
         run_dir = Path(out) if out else new_run_dir(recipe)

@@ -14,12 +14,14 @@ class VanillaGAN(AdversarialRecipe):
         "g_activation": ("relu", "G's hidden activation: relu or leaky-relu"),
         "d_activation": ("leaky-relu", "D's hidden activation: leaky-relu (0.2) or relu"),
         "output": ("tanh", "G's output: tanh (images in [-1, 1]) or sigmoid ([0, 1])"),
-        "d_dropout": (0.0, "dropout after D's hidden layers (Goodfellow et al. used dropout in D)"),
+        "d_dropout": (0.3, "dropout after D's hidden layers (Goodfellow et al. used dropout in D); "
+                           "keeps D from memorizing a small dataset"),
         "image_size": (28, "image height and width"),
         **ADVERSARIAL_HPARAMS,
+        "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing (1.0 turns it off)"),
     }
-    train_defaults = {"dataset": "mnist-5k", "batch_size": 100, "steps": 6000,
-                      "sample_every": 1000, "checkpoint_every": 2000, "log_every": 100}
+    train_defaults = {"dataset": "mnist-5k", "batch_size": 100, "steps": 20000,
+                      "sample_every": 2000, "checkpoint_every": 5000, "log_every": 100}
 
     def build_networks(self):
         hp, shape = self.hp, (self.data.channels, self.data.image_size, self.data.image_size)
