@@ -191,3 +191,23 @@ def test_image_folder_dataset_trains_a_dcgan(tmp_path):
     run = ganforge.train("dcgan", dataset="image-folder", data_root=tmp_path / "imgs", steps=2, batch_size=4,
                          params={**TINY_DCGAN, "image_size": 32}, out=tmp_path / "run", quiet=True)
     assert ganforge.load_generator(run.run_dir).generate(2).shape == (2, 3, 32, 32)
+
+
+def test_sigmoid_generator_trains_on_unit_range_and_says_so(tmp_path):
+    run = ganforge.train("gan", steps=2, batch_size=8, out=tmp_path, quiet=True,
+                         params={**TINY_GAN, "output": "sigmoid", "g_activation": "leaky-relu", "loss": "minimax"})
+    G = ganforge.load_generator(run.run_dir)
+    assert G.output_range == (0.0, 1.0)
+    images = G.generate(4, seed=0)
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_d_and_g_steps_run_that_many_updates(tmp_path):
+    ganforge.train("gan", steps=3, batch_size=8, out=tmp_path, quiet=True,
+                   params={**TINY_GAN, "d_steps": 2, "g_steps": 3})
+    from ganforge import checkpoint
+
+    _, meta = checkpoint.load(tmp_path / "state.ckpt")
+    adam_steps = {name: checkpoint.unpack(opt, checkpoint.load(tmp_path / "state.ckpt")[0])["state"][0]["step"]
+                  for name, opt in meta["optimizers"].items()}
+    assert adam_steps["D"].item() == 6 and adam_steps["G"].item() == 9

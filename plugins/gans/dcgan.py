@@ -15,9 +15,11 @@ class DCGAN(AdversarialRecipe):
         "kernel_size": (5, "convolution kernel size (5x5 in the notes)"),
         "upsampler": ("transposed-conv", "G's upsampling layer (ganforge list upsamplers)"),
         **ADVERSARIAL_HPARAMS,
+        "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing, which the "
+                            "DCGAN notes recommend (1.0 turns it off)"),
     }
-    train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 1500,
-                      "sample_every": 250, "checkpoint_every": 500, "log_every": 50}
+    train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 3000,
+                      "sample_every": 500, "checkpoint_every": 1000, "log_every": 50}
 
     def build_networks(self):
         hp, data = self.hp, self.data
