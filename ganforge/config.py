@@ -146,6 +146,6 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
     return {"engine": engine, "params": chosen}
 
 
-def coerce_params(params: dict, hparams: dict) -> dict:
-    """Normalize keys of user-given recipe parameters (``-p key=value`` or ``params={...}``)."""
+def normalize_keys(params: dict) -> dict:
+    """``learning-rate`` and ``learning_rate`` name the same parameter."""
     return {str(k).replace("-", "_"): v for k, v in params.items()}

@@ -223,7 +223,7 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
         engine_settings.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
         run = cfg.resolve(recipe_cls, engine_settings, saved["params"])
     else:
-        run = cfg.resolve(recipe_cls, overrides, cfg.coerce_params(params or {}, recipe_cls.hparams), config)
+        run = cfg.resolve(recipe_cls, overrides, cfg.normalize_keys(params or {}), config)
         run_dir = Path(out) if out else new_run_dir(recipe)
         if (run_dir / STATE_FILE).exists():
             raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} "
@@ -246,6 +246,8 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
     run_dir.mkdir(parents=True, exist_ok=True)
     if resume is not None:
         start = restore(run_dir, model)
+        if total < start:
+            raise GanforgeError(f"run '{run_dir}' is already at step {start}; ask for more steps than that")
         _trim_metrics(run_dir / "metrics.jsonl", start)
     checkpoint.atomic_write(run_dir / "config.json", json.dumps(run_config, indent=2).encode())
 
@@ -288,8 +290,8 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
     step, interrupted = start, False
     if start == 0 or not (run_dir / "samples").exists():
         _write_grid(model, fixed, run_dir, start)
-    columns = [TextColumn(f"[bold]{recipe_name}[/]"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+    columns = [TextColumn(f"[bold]{recipe_name}[/]"), BarColumn(bar_width=24), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}")]
     with open(run_dir / "metrics.jsonl", "a") as log, StopRequest() as stop, \
             Progress(*columns, console=console, disable=quiet) as progress:
         task = progress.add_task("train", total=total, completed=start, losses="")
@@ -309,7 +311,7 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
                         "images_per_sec": round(n * batches.batch_size / max(now - tick, 1e-9), 1)}
                 log.write(json.dumps(last) + "\n")
                 log.flush()
-                progress.update(task, losses="  ".join(f"{k} {last[k]:.3f}" for k in sums))
+                progress.update(task, losses=" ".join(f"{k}={last[k]:.3f}" for k in sums))
                 sums, tick, tick_step = {}, now, step
             if step % sample_every == 0 or step == total:
                 _write_grid(model, fixed, run_dir, step)

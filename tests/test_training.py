@@ -170,6 +170,8 @@ def test_resume_refuses_to_change_the_configuration(tmp_path):
         ganforge.train("gan", steps=2, resume=tmp_path, batch_size=16)
     with pytest.raises(GanforgeError, match="trained 'gan', not 'dcgan'"):
         ganforge.train("dcgan", resume=tmp_path)
+    with pytest.raises(GanforgeError, match="already at step 1"):
+        ganforge.train("gan", steps=0, resume=tmp_path)
 
 
 def test_image_folder_dataset_trains_a_dcgan(tmp_path):
