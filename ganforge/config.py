@@ -21,6 +21,7 @@ ENGINE_DEFAULTS = {
     "sample_every": 500,
     "checkpoint_every": 1000,
     "log_every": 50,
+    "eval_every": 0,
     "grid_size": 64,
     "num_workers": 0,
 }
@@ -38,6 +39,7 @@ ENGINE_HELP = {
     "sample_every": "write a sample grid every N steps",
     "checkpoint_every": "write checkpoints every N steps",
     "log_every": "log losses to metrics.jsonl every N steps",
+    "eval_every": "log the recipe's evaluation figures every N steps (0: only at the end)",
     "grid_size": "images in each sample grid",
     "num_workers": "DataLoader workers for datasets read from disk",
 }
@@ -140,7 +142,7 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
     for key in ("batch_size", "sample_every", "checkpoint_every", "log_every", "grid_size"):
         if engine[key] is not None and int(engine[key]) < 1:
             raise GanforgeError(f"'{key}' must be at least 1, got {engine[key]}")
-    for key in ("steps", "epochs"):
+    for key in ("steps", "epochs", "eval_every"):
         if engine[key] is not None and int(engine[key]) < 0:
             raise GanforgeError(f"'{key}' must not be negative, got {engine[key]}")
     return {"engine": engine, "params": chosen}

@@ -23,12 +23,11 @@ from . import checkpoint, config as cfg
 from .data import InMemoryDataset
 from .errors import GanforgeError
 from .images import save_grid
-from .networks import random_inputs
 from .plugin_manager import get, load_plugins
 
 STATE_FILE = "state.ckpt"
 # Settings a resumed run may change: they do not alter what it computes.
-RESUMABLE_CHANGES = {"steps", "epochs", "sample_every", "checkpoint_every", "log_every", "num_workers"}
+RESUMABLE_CHANGES = {"steps", "epochs", "sample_every", "checkpoint_every", "log_every", "eval_every", "num_workers"}
 
 
 @dataclass
@@ -192,7 +191,8 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
           epochs: int | None = None, batch_size: int | None = None, seed: int | None = None,
           out: str | Path | None = None, resume: str | Path | None = None, params: dict | None = None,
           config: str | Path | None = None, device: str | None = "auto", sample_every: int | None = None,
-          checkpoint_every: int | None = None, log_every: int | None = None, grid_size: int | None = None,
+          checkpoint_every: int | None = None, log_every: int | None = None, eval_every: int | None = None,
+          grid_size: int | None = None,
           num_workers: int | None = None, quiet: bool = False) -> RunResult:
     """Train the GAN recipe ``recipe`` and return where its run lives.
 
@@ -206,7 +206,7 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
     recipe_cls = get("gans", recipe)
     overrides = dict(dataset=dataset, data_root=str(data_root) if data_root else None, steps=steps, epochs=epochs,
                      batch_size=batch_size, seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
-                     log_every=log_every, grid_size=grid_size, num_workers=num_workers)
+                     log_every=log_every, eval_every=eval_every, grid_size=grid_size, num_workers=num_workers)
     if resume is not None:
         run_dir = Path(resume)
         saved = _load_run_config(run_dir)
@@ -251,8 +251,9 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
         _trim_metrics(run_dir / "metrics.jsonl", start)
     checkpoint.atomic_write(run_dir / "config.json", json.dumps(run_config, indent=2).encode())
 
-    fixed = random_inputs(model.generator.signature, engine["grid_size"],
-                          torch.Generator().manual_seed(engine["seed"] + 1), dev)
+    model.held_out = lambda: get("datasets", engine["dataset"])(
+        root=engine["data_root"], image_size=run["params"].get("image_size"), split="test")
+    fixed = model.fixed_inputs(engine["grid_size"], torch.Generator().manual_seed(engine["seed"] + 1))
     return _loop(recipe, model, batches, run_dir, run_config, fixed, start, total, quiet)
 
 
@@ -267,15 +268,28 @@ def _load_run_config(run_dir: Path) -> dict:
 
 
 def _write_grid(model, fixed, run_dir: Path, step: int) -> Path:
+    inputs, columns = fixed
     G = model.generator
     was_training = G.training
     G.eval()
     with torch.no_grad():
-        images = model.generate(fixed)
+        images = model.generate(inputs)
     G.train(was_training)
     path = run_dir / "samples" / f"step_{step:07d}.png"
-    save_grid(images, G.output_range, path)
+    save_grid(images, G.output_range, path, nrow=columns)
     return path
+
+
+def _evaluate(model, step: int) -> dict:
+    """The recipe's own figures, measured with every network in eval mode."""
+    modes = {name: net.training for name, net in model.networks.items()}
+    for net in model.networks.values():
+        net.eval()
+    with torch.no_grad():
+        figures = model.evaluate()
+    for name, net in model.networks.items():
+        net.train(modes[name])
+    return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 
 def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total, quiet) -> RunResult:
@@ -284,6 +298,7 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
 
     engine = run_config["engine"]
     log_every, sample_every, ckpt_every = engine["log_every"], engine["sample_every"], engine["checkpoint_every"]
+    eval_every = engine["eval_every"]
     console = Console(stderr=True, quiet=quiet)
     sums: dict[str, torch.Tensor] = {}
     last: dict = {}
@@ -313,6 +328,12 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
                 log.flush()
                 progress.update(task, losses=" ".join(f"{k}={last[k]:.3f}" for k in sums))
                 sums, tick, tick_step = {}, now, step
+            if eval_every and step % eval_every == 0 or step == total:
+                figures = _evaluate(model, step)
+                if figures:
+                    log.write(json.dumps({"eval": True, **figures}) + "\n")
+                    log.flush()
+                    last.update(figures)
             if step % sample_every == 0 or step == total:
                 _write_grid(model, fixed, run_dir, step)
             if step % ckpt_every == 0 or step == total:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from .networks import random_inputs
 from .plugin_manager import get
 
 
@@ -46,6 +47,23 @@ class Recipe:
         """One iteration; returns detached scalar tensors to log (read only when logged)."""
         raise NotImplementedError
 
+    def evaluate(self) -> dict[str, float]:
+        """Figures worth logging now and then (e.g. held-out accuracy); the engine calls it
+        every ``eval_every`` steps and at the end. ``self.held_out()`` gives the test split."""
+        return {}
+
+    def fixed_inputs(self, n: int, generator: torch.Generator) -> tuple[list[torch.Tensor], int]:
+        """Inputs of the sample grids (drawn once per run) and the grid's columns. A generator
+        with a class input gets one row per class."""
+        inputs = random_inputs(self.generator.signature, n, generator, self.device)
+        for i, spec in enumerate(self.generator.signature):
+            if spec["distribution"] == "categorical":
+                k = spec["num_classes"]
+                per_class = max(n // k, 1)
+                inputs[i] = (torch.arange(n, device=self.device) // per_class).clamp(max=k - 1)
+                return inputs, per_class
+        return inputs, None
+
     # -- helpers --------------------------------------------------------------------
     def network(self, name: str, **kwargs) -> nn.Module:
         """Build a registered network and remember how, so ``G.ckpt`` can rebuild it."""
@@ -63,36 +81,66 @@ class Recipe:
 
 class AdversarialRecipe(Recipe):
     """The two-player loop the notes describe: ``d_steps`` updates of D on real and
-    fake batches, then ``g_steps`` updates of G through a frozen D, with a loss plugin."""
+    fake batches, then ``g_steps`` updates of G through a frozen D, with a loss plugin.
+
+    A ``conditional`` recipe feeds class labels to G and D: D sees fakes drawn
+    for the real batch's labels, G is trained on uniformly drawn labels.
+    """
+
+    conditional = False
 
     def __init__(self, hp: dict, data, device: torch.device):
         super().__init__(hp, data, device)
-        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label)
+        # Recipes whose D is not a real/fake judge (sgan's classifier) have no loss parameter.
+        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label) if "loss" in hp else None
 
     def latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hp.latent_dim, device=self.device)
 
-    def train_step(self, images, labels):
-        G, D = self.networks["G"], self.networks["D"]
-        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+    def random_labels(self, n: int) -> torch.Tensor:
+        return torch.randint(self.data.num_classes, (n,), device=self.device)
+
+    def fake_batch(self, n: int, labels=None) -> torch.Tensor:
+        G = self.networks["G"]
+        return G(self.latent(n), labels) if self.conditional else G(self.latent(n))
+
+    def discriminate(self, images, labels=None):
+        D = self.networks["D"]
+        return D(images, labels) if self.conditional else D(images)
+
+    def d_step(self, images, labels):
+        """One update of D; returns its loss and mean scores on real and fake."""
         n = images.shape[0]
+        y = labels if self.conditional else None
+        with torch.no_grad():
+            fake = self.fake_batch(n, y)
+        d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
+        d_loss = self.loss.d_loss(d_real, d_fake)
+        penalty = self.loss.penalty(lambda x: self.discriminate(x, y), images, fake)
+        if penalty is not None:
+            d_loss = d_loss + penalty
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizers["D"].step()
+        return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
+
+    def g_step(self, n: int):
+        y = self.random_labels(n) if self.conditional else None
+        g_loss = self.loss.g_loss(self.discriminate(self.fake_batch(n, y), y))
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.optimizers["G"].step()
+        return g_loss.detach()
+
+    def train_step(self, images, labels):
         for _ in range(self.hp.d_steps):
-            with torch.no_grad():
-                fake = G(self.latent(n))
-            d_real, d_fake = D(images), D(fake)
-            d_loss = self.loss.d_loss(d_real, d_fake)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+            d_loss, d_real, d_fake = self.d_step(images, labels)
+        D = self.networks["D"]
         D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         for _ in range(self.hp.g_steps):
-            g_loss = self.loss.g_loss(D(G(self.latent(n))))
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
+            g_loss = self.g_step(images.shape[0])
         D.requires_grad_(True)
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-                "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
 
 # Hyperparameters every adversarial recipe shares (Adam 2e-4 with beta1 0.5, as the

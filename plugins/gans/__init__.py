@@ -9,3 +9,11 @@ def register_gans(register):
              "Vanilla GAN of Goodfellow et al.: MLP generator and discriminator (the seed notes' 64-256-256-784)")
     register("dcgan", "ganforge.plugins.gans.dcgan:DCGAN",
              "Deep convolutional GAN (Radford et al.): strided convolutions, batch norm, Adam 2e-4/0.5")
+    register("lsgan", "ganforge.plugins.gans.lsgan:LSGAN",
+             "Least-squares GAN (Mao et al.): DCGAN networks, least-squares losses, no sigmoid on D")
+    register("cgan", "ganforge.plugins.gans.cgan:ConditionalGAN",
+             "Conditional GAN (Mirza and Osindero): G and D both see the class; sample any digit")
+    register("acgan", "ganforge.plugins.gans.acgan:ACGAN",
+             "Auxiliary-classifier GAN (Odena et al.): D has a real/fake head and a class head")
+    register("sgan", "ganforge.plugins.gans.sgan:SemiSupervisedGAN",
+             "Semi-supervised GAN: D is a K+1-way classifier trained with few labels (--labeled N)")

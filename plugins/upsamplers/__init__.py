@@ -9,3 +9,5 @@ def register_upsamplers(register):
              "Strided transposed convolution (learned upsampling; can leave checkerboard artifacts)")
     register("resize-conv", "ganforge.plugins.upsamplers.layers:ResizeConv",
              "Nearest-neighbour resize then stride-1 convolution (no checkerboard artifacts)")
+    register("pixel-shuffle", "ganforge.plugins.upsamplers.layers:PixelShuffle",
+             "Sub-pixel convolution: a stride-1 convolution to 4x the channels, rearranged to 2x the size")

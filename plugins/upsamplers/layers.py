@@ -25,3 +25,13 @@ class ResizeConv(nn.Sequential):
             nn.Upsample(scale_factor=2, mode="nearest"),
             nn.Conv2d(in_channels, out_channels, kernel_size, padding="same", bias=bias),
         )
+
+
+class PixelShuffle(nn.Sequential):
+    """Sub-pixel convolution (Shi et al.): convolve to 4x channels, then rearrange into 2x2 blocks."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, bias: bool = True):
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels * 4, kernel_size, padding="same", bias=bias),
+            nn.PixelShuffle(2),
+        )

@@ -1,0 +1,55 @@
+"""ACGAN (Odena et al.): G is class-conditional; D sees only the image and has two
+heads on shared features, a real/fake logit and an auxiliary K-way classifier.
+Both players' losses are the adversarial loss plus the class cross-entropy,
+summed, as the notes say: D must name the class of real and fake images alike."""
+
+import torch
+import torch.nn.functional as F
+
+from .cgan import ConditionalGAN
+
+
+class ACGAN(ConditionalGAN):
+    """Auxiliary-classifier GAN."""
+
+    hparams = {**ConditionalGAN.hparams,
+               "class_weight": (1.0, "weight of the auxiliary classification loss in both players' losses")}
+
+    def build_networks(self):
+        nets = super().build_networks()
+        hp, data = self.hp, self.data
+        nets["D"] = self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
+                                 width=hp.d_width, kernel_size=hp.kernel_size, outputs=1 + data.num_classes)
+        return nets
+
+    def heads(self, images):
+        out = self.networks["D"](images)
+        return out[:, 0], out[:, 1:]
+
+    def train_step(self, images, labels):
+        G, D = self.networks["G"], self.networks["D"]
+        n, w = images.shape[0], self.hp.class_weight
+        for _ in range(self.hp.d_steps):
+            fake_labels = self.random_labels(n)
+            with torch.no_grad():
+                fake = G(self.latent(n), fake_labels)
+            real_src, real_cls = self.heads(images)
+            fake_src, fake_cls = self.heads(fake)
+            d_adv = self.loss.d_loss(real_src, fake_src)
+            d_cls = F.cross_entropy(real_cls, labels) + F.cross_entropy(fake_cls, fake_labels)
+            d_loss = d_adv + w * d_cls
+            self.optimizers["D"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.optimizers["D"].step()
+        D.requires_grad_(False)
+        for _ in range(self.hp.g_steps):
+            fake_labels = self.random_labels(n)
+            fake_src, fake_cls = self.heads(G(self.latent(n), fake_labels))
+            g_loss = self.loss.g_loss(fake_src) + w * F.cross_entropy(fake_cls, fake_labels)
+            self.optimizers["G"].zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.optimizers["G"].step()
+        D.requires_grad_(True)
+        real_acc = (real_cls.detach().argmax(1) == labels).float().mean()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_class_loss": d_cls.detach(),
+                "real_class_acc": real_acc}

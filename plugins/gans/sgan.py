@@ -1,0 +1,81 @@
+"""Semi-supervised GAN (Odena; Salimans et al.), as the notes describe it: D no
+longer answers "real or fake" but "which of the K classes, or fake" (K+1 outputs).
+G is told a class and tries to make D name that class. Only ``labeled`` training
+images keep their labels (balanced over classes); every other real image is
+unlabeled and only has to be called "not fake". The trained D is a classifier.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.errors import GanforgeError
+
+from .cgan import ConditionalGAN
+
+
+def classify(D, images: torch.Tensor) -> torch.Tensor:
+    """Class predictions of a trained SGAN discriminator (the fake class left out)."""
+    return D(images)[:, :-1].argmax(1)
+
+
+class SemiSupervisedGAN(ConditionalGAN):
+    """Semi-supervised GAN with a K+1-way discriminator."""
+
+    hparams = {k: v for k, v in ConditionalGAN.hparams.items() if k not in ("loss", "real_label")}
+    hparams["labeled"] = (100, "training images that keep their label (balanced over classes); the rest are unlabeled")
+
+    def __init__(self, hp, data, device):
+        super().__init__(hp, data, device)
+        k = data.num_classes
+        if not hasattr(data, "labels") or k < 2:
+            raise GanforgeError("sgan needs a labelled in-memory dataset such as mnist-5k")
+        if not k <= self.hp.labeled <= len(data):
+            raise GanforgeError(f"labeled must be between {k} and {len(data)}, got {self.hp.labeled}")
+        # The first labeled/K images of each class (deterministic, independent of the seed).
+        per_class = self.hp.labeled // k
+        picked = torch.cat([torch.nonzero(data.labels == c).flatten()[:per_class] for c in range(k)])
+        self.labeled_images = data.images[picked].to(device)
+        self.labeled_targets = data.labels[picked].to(device)
+
+    def build_networks(self):
+        nets = super().build_networks()
+        hp, data = self.hp, self.data
+        nets["D"] = self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
+                                 width=hp.d_width, kernel_size=hp.kernel_size, outputs=data.num_classes + 1)
+        return nets
+
+    def train_step(self, images, labels):
+        G, D = self.networks["G"], self.networks["D"]
+        n, k = images.shape[0], self.data.num_classes
+        fake_class = torch.full((n,), k, device=self.device)
+        for _ in range(self.hp.d_steps):
+            pick = torch.randint(len(self.labeled_images), (n,), device=self.device)
+            fake_labels = self.random_labels(n)
+            with torch.no_grad():
+                fake = G(self.latent(n), fake_labels)
+            supervised = F.cross_entropy(D(self.labeled_images[pick]), self.labeled_targets[pick])
+            logits = D(images)  # unlabeled: -log(1 - p(fake)) = logsumexp(all) - logsumexp(real classes)
+            unsupervised = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
+            fake_loss = F.cross_entropy(D(fake), fake_class)
+            d_loss = supervised + unsupervised + fake_loss
+            self.optimizers["D"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.optimizers["D"].step()
+        D.requires_grad_(False)
+        for _ in range(self.hp.g_steps):
+            fake_labels = self.random_labels(n)
+            g_loss = F.cross_entropy(D(G(self.latent(n), fake_labels)), fake_labels)
+            self.optimizers["G"].zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.optimizers["G"].step()
+        D.requires_grad_(True)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_supervised": supervised.detach()}
+
+    def evaluate(self):
+        test = self.held_out()
+        D = self.networks["D"]
+        correct = 0
+        for i in range(0, len(test), 500):
+            images = test.images[i:i + 500].to(self.device)
+            correct += (classify(D, images) == test.labels[i:i + 500].to(self.device)).sum().item()
+        return {"test_accuracy": correct / len(test)}
