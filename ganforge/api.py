@@ -27,10 +27,20 @@ def load_generator(path, device="cpu"):
     return _load(path, device=device)
 
 
+def load_network(path, device="cpu"):
+    """Any network of a run (``D.ckpt`` ...) as an ``nn.Module`` in eval mode."""
+    from .generator import load_network as _load
+
+    return _load(path, device=device)
+
+
 def sample(path, n: int = 64, *, out=None, dir=None, npz=None, seed: int | None = None,
-           device: str = "cpu", **fixed) -> dict:
+           device: str = "cpu", per_class: int | None = None, **fixed) -> dict:
     """Draw ``n`` images and write them as a grid PNG (``out``), one PNG each (``dir``)
-    and/or an array file (``npz``, key ``x``: uint8 N x C x H x W). Returns the paths."""
+    and/or an array file (``npz``, key ``x``: uint8 N x C x H x W). Returns the paths.
+
+    Inputs given by name are fixed (``label=7`` draws sevens from a conditional GAN);
+    ``per_class=N`` draws N of every class, one grid row per class."""
     from . import images as im
     from .errors import GanforgeError
 
@@ -39,10 +49,15 @@ def sample(path, n: int = 64, *, out=None, dir=None, npz=None, seed: int | None 
     if out is None and dir is None and npz is None:
         out = "samples.png"
     G = load_generator(path, device=device)
-    pictures = G.generate(n, seed=seed, **fixed)
+    columns = None
+    if per_class is not None:
+        pictures = G.generate_per_class(per_class, seed=seed)
+        columns = per_class
+    else:
+        pictures = G.generate(n, seed=seed, **fixed)
     written = {}
     if out is not None:
-        written["grid"] = im.save_grid(pictures, G.output_range, out)
+        written["grid"] = im.save_grid(pictures, G.output_range, out, nrow=columns)
     if dir is not None:
         written["dir"] = Path(dir)
         im.save_each(pictures, G.output_range, dir)

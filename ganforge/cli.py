@@ -116,9 +116,13 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
 @click.option("--npz", type=click.Path(), help="Write an .npz file with key x: uint8 N x C x H x W.")
 @click.option("--seed", type=int, help="Seed for reproducible images.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-def sample(checkpoint, count, output, folder, npz, seed, device):
+@click.option("--label", type=int, help="Class to draw (class-conditional generators).")
+@click.option("--per-class", type=click.IntRange(min=1),
+              help="Draw N images of every class, one grid row per class (instead of -n).")
+def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class):
     """Draw images from a trained generator (G.ckpt or its run directory)."""
-    written = api.sample(checkpoint, count, out=output, dir=folder, npz=npz, seed=seed, device=device)
+    written = api.sample(checkpoint, count, out=output, dir=folder, npz=npz, seed=seed, device=device,
+                         label=label, per_class=per_class)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 

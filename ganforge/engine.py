@@ -223,7 +223,11 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
         engine_settings.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
         run = cfg.resolve(recipe_cls, engine_settings, saved["params"])
     else:
-        run = cfg.resolve(recipe_cls, overrides, cfg.normalize_keys(params or {}), config)
+        params = cfg.normalize_keys(params or {})
+        if "loss" in params and "loss" not in recipe_cls.hparams:
+            reason = getattr(recipe_cls, "no_loss_reason", "it has no adversarial loss to choose")
+            raise GanforgeError(f"{recipe} does not take a loss plugin: {reason}")
+        run = cfg.resolve(recipe_cls, overrides, params, config)
         run_dir = Path(out) if out else new_run_dir(recipe)
         if (run_dir / STATE_FILE).exists():
             raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} "

@@ -50,9 +50,34 @@ class Generator:
 
     def generate(self, n: int, seed: int | None = None, batch_size: int = 256, **fixed) -> torch.Tensor:
         """``n`` images (on CPU, in ``output_range``), drawn in batches."""
-        inputs = self.random_inputs(n, seed, **fixed)
+        return self._run(self.random_inputs(n, seed, **fixed), batch_size)
+
+    def generate_per_class(self, per_class: int, seed: int | None = None, batch_size: int = 256) -> torch.Tensor:
+        """``per_class`` images of every class, class by class (for one grid row per class)."""
+        index = next((i for i, s in enumerate(self.signature) if s["distribution"] == "categorical"), None)
+        if index is None:
+            raise GanforgeError("this generator has no class input; --per-class needs a conditional GAN")
+        k = self.signature[index]["num_classes"]
+        inputs = self.random_inputs(per_class * k, seed)
+        inputs[index] = torch.arange(k).repeat_interleave(per_class)
+        return self._run(inputs, batch_size)
+
+    def _run(self, inputs: list[torch.Tensor], batch_size: int) -> torch.Tensor:
+        n = len(inputs[0])
         chunks = [self(*(x[i:i + batch_size] for x in inputs)).cpu() for i in range(0, n, batch_size)]
         return torch.cat(chunks) if chunks else torch.empty(0)
+
+
+def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
+    if "network" not in meta:
+        raise CheckpointError(f"'{path}' does not say which network it holds")
+    try:
+        module = get("networks", meta["network"])(**meta["network_kwargs"])
+        module.load_state_dict(tensors)
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"'{path}' does not match network '{meta.get('network')}': "
+                              f"{' '.join(str(exc).split())[:160]}") from None
+    return module
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
@@ -61,10 +86,12 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
     if path.is_dir():
         path = path / "G.ckpt"
     tensors, meta = checkpoint.load(path, kind="generator")
-    try:
-        module = get("networks", meta["network"])(**meta["network_kwargs"])
-        module.load_state_dict(tensors)
-    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"'{path}' does not match network '{meta.get('network')}': "
-                              f"{' '.join(str(exc).split())[:160]}") from None
-    return Generator(module, meta, torch.device(device))
+    return Generator(_rebuild(path, tensors, meta), meta, torch.device(device))
+
+
+def load_network(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Any network a run saved (``D.ckpt``, ``G.ckpt``), rebuilt in eval mode; e.g. the
+    semi-supervised GAN's discriminator, a K+1-way classifier."""
+    path = Path(path)
+    tensors, meta = checkpoint.load(path)
+    return _rebuild(path, tensors, meta).eval().to(device)

@@ -33,7 +33,7 @@ def test_mnist_download_offline_names_the_bundled_dataset(tmp_path, monkeypatch)
         get("datasets", "mnist")(root=tmp_path)
 
 
-@pytest.mark.parametrize("name", ["transposed-conv", "resize-conv"])
+@pytest.mark.parametrize("name", ["transposed-conv", "resize-conv", "pixel-shuffle"])
 @pytest.mark.parametrize("kernel", [3, 4, 5])
 def test_upsamplers_double_height_and_width(name, kernel):
     up = get("upsamplers", name)(6, 3, kernel)
@@ -41,7 +41,7 @@ def test_upsamplers_double_height_and_width(name, kernel):
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])
-@pytest.mark.parametrize("upsampler", ["transposed-conv", "resize-conv"])
+@pytest.mark.parametrize("upsampler", ["transposed-conv", "resize-conv", "pixel-shuffle"])
 def test_dcgan_networks_fit_each_image_size(size, upsampler):
     G = get("networks", "dcgan-generator")(latent_dim=10, channels=3, image_size=size, width=4, upsampler=upsampler)
     D = get("networks", "dcgan-discriminator")(channels=3, image_size=size, width=4)
@@ -84,3 +84,22 @@ def test_non_saturating_loss_has_stronger_gradient_when_d_rejects_fakes():
     g_ns, = torch.autograd.grad(get("losses", "non-saturating")().g_loss(fake), fake)
     assert abs(g_ns.item()) > 100 * abs(g_mm.item())
     assert math.isclose(abs(g_ns.item()), 1 - torch.sigmoid(torch.tensor(-6.0)).item(), rel_tol=1e-5)
+
+
+def test_margin_losses_match_their_formulas():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-0.5, 1.5])
+    ls = get("losses", "least-squares")()
+    assert torch.allclose(ls.d_loss(real, fake), 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean())
+    assert torch.allclose(ls.g_loss(fake), 0.5 * ((fake - 1) ** 2).mean())
+    hinge = get("losses", "hinge")()
+    assert torch.allclose(hinge.d_loss(real, fake), torch.tensor((0 + 0.5) / 2 + (0.5 + 2.5) / 2))
+    assert torch.allclose(hinge.g_loss(fake), -fake.mean())
+    wgan = get("losses", "wgan-gp")()
+    assert torch.allclose(wgan.d_loss(real, fake), fake.mean() - real.mean())
+
+
+def test_gradient_penalty_of_a_linear_critic_is_closed_form():
+    """A linear critic has gradient w everywhere, so the penalty is 10 (|w| - 1)^2."""
+    w = torch.tensor([3.0, 4.0])  # |w| = 5
+    penalty = get("losses", "wgan-gp")().penalty(lambda x: x @ w, torch.randn(6, 2), torch.randn(6, 2))
+    assert torch.allclose(penalty, torch.tensor(10 * 16.0))

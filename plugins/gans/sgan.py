@@ -22,6 +22,7 @@ class SemiSupervisedGAN(ConditionalGAN):
     """Semi-supervised GAN with a K+1-way discriminator."""
 
     hparams = {k: v for k, v in ConditionalGAN.hparams.items() if k not in ("loss", "real_label")}
+    no_loss_reason = "its discriminator is a K+1-way classifier trained with cross-entropy"
     hparams["labeled"] = (100, "training images that keep their label (balanced over classes); the rest are unlabeled")
 
     def __init__(self, hp, data, device):

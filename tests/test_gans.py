@@ -1,0 +1,119 @@
+"""One end-to-end test per built-in GAN, and what makes each GAN what it is."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import ganforge
+from ganforge.plugin_manager import get, registry
+
+from conftest import TINY_DCGAN, TINY_GAN, run_cli
+
+TINY = {"gan": TINY_GAN}  # every other built-in GAN is built on the DCGAN networks
+
+
+def test_list_gans_shows_the_documented_gans():
+    assert {"gan", "dcgan", "lsgan", "cgan", "acgan", "sgan"} <= set(registry().names("gans"))
+
+
+@pytest.mark.parametrize("recipe", ["gan", "dcgan", "lsgan", "cgan", "acgan", "sgan"])
+def test_gan_trains_checkpoints_resumes_and_samples(tmp_path, recipe):
+    run = tmp_path / recipe
+    params = TINY.get(recipe, TINY_DCGAN)
+    ganforge.train(recipe, steps=3, batch_size=8, out=run, params=params, quiet=True, log_every=1)
+    resumed = ganforge.train(recipe, steps=5, resume=run, quiet=True)
+    assert resumed.step == 5
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+             if "eval" not in line]
+    assert steps == [1, 2, 3, 4, 5]
+    result = run_cli("sample", str(run), "-n", "6", "--npz", str(tmp_path / "x.npz"), "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    x = np.load(tmp_path / "x.npz")["x"]
+    assert x.shape == (6, 1, 28, 28) and x.dtype == np.uint8
+    G = ganforge.load_generator(run)
+    images = G.generate(4, seed=0)
+    low, high = G.output_range
+    assert images.shape == (4, 1, 28, 28) and low <= images.min() and images.max() <= high
+    assert torch.isfinite(images).all()
+
+
+def test_lsgan_uses_least_squares_and_no_sigmoid(tmp_path):
+    run = ganforge.train("lsgan", steps=1, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
+    assert json.loads((tmp_path / "config.json").read_text())["params"]["loss"] == "least-squares"
+    D = ganforge.load_network(run.run_dir / "D.ckpt")
+    assert not any(isinstance(m, torch.nn.Sigmoid) for m in D.modules())
+
+
+@pytest.mark.parametrize("recipe", ["cgan", "acgan", "sgan"])
+def test_conditional_generators_draw_the_class_asked_for(tmp_path, recipe):
+    ganforge.train(recipe, steps=2, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
+    G = ganforge.load_generator(tmp_path)
+    assert [s["name"] for s in G.signature] == ["z", "label"]
+    z = G.random_inputs(4, seed=0)[0]
+    assert torch.equal(G.generate(4, seed=0, label=7), G(z, torch.full((4,), 7)))
+    assert not torch.equal(G.generate(4, seed=0, label=7), G.generate(4, seed=0, label=1))
+    per_class = G.generate_per_class(3, seed=0)
+    assert per_class.shape == (30, 1, 28, 28)
+    expected = G(G.random_inputs(30, seed=0)[0][21:24], torch.full((3,), 7))
+    assert torch.allclose(per_class[21:24], expected, atol=1e-5)  # rows 21-23: the sevens
+    out = tmp_path / "rows.png"
+    assert run_cli("sample", str(tmp_path), "--per-class", "4", "-o", str(out)).returncode == 0
+    from PIL import Image
+
+    assert Image.open(out).size == (4 * 30 + 2, 10 * 30 + 2)  # 4 columns, one row per class
+    bad = run_cli("sample", str(tmp_path), "--label", "12")
+    assert bad.returncode == 1 and "label must be in 0..9" in bad.stderr
+
+
+def test_sample_label_on_unconditional_generator_is_a_clear_error(tiny_dcgan_run):
+    result = run_cli("sample", str(tiny_dcgan_run), "--label", "3")
+    assert result.returncode == 1 and "no input 'label'" in result.stderr
+    result = run_cli("sample", str(tiny_dcgan_run), "--per-class", "3")
+    assert result.returncode == 1 and "no class input" in result.stderr
+
+
+def test_sgan_reports_held_out_accuracy_and_its_discriminator_classifies(tmp_path):
+    run = ganforge.train("sgan", steps=30, batch_size=32, out=tmp_path, quiet=True, eval_every=15,
+                         params={**TINY_DCGAN, "labeled": 50})
+    evals = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert [e["step"] for e in evals] == [15, 30]
+    assert run.last_metrics["test_accuracy"] == evals[-1]["test_accuracy"]
+    from ganforge.plugins.gans.sgan import classify
+
+    D = ganforge.load_network(tmp_path / "D.ckpt")
+    test = get("datasets", "mnist-5k")(split="test")
+    with torch.no_grad():
+        assert D(test.images[:5]).shape == (5, 11)
+        accuracy = (classify(D, test.images) == test.labels).float().mean().item()
+    assert accuracy == pytest.approx(evals[-1]["test_accuracy"])
+    assert accuracy > 0.2  # 30 steps with 50 labels already beat chance (0.1)
+
+
+def test_sgan_uses_only_the_labels_it_is_given(tmp_path):
+    from ganforge.plugins.gans.sgan import SemiSupervisedGAN
+
+    data = get("datasets", "mnist-5k")(split="train")
+    hp = {k: v for k, (v, _) in SemiSupervisedGAN.hparams.items()} | TINY_DCGAN | {"labeled": 30}
+    model = SemiSupervisedGAN(hp, data, torch.device("cpu"))
+    assert len(model.labeled_targets) == 30
+    assert torch.bincount(model.labeled_targets).tolist() == [3] * 10
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "sgan", "--loss", "hinge"], "sgan does not take a loss plugin"),
+    (["train", "sgan", "-p", "labeled=5"], "labeled must be between 10 and 4500"),
+    (["train", "cgan", "--dataset", "image-folder", "--data-root", "/nonexistent"], "does not exist"),
+])
+def test_bad_gan_options_are_clear_errors(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("loss", ["minimax", "non-saturating", "least-squares", "hinge", "wgan-gp"])
+def test_every_loss_trains_an_unconditional_and_a_conditional_gan(tmp_path, loss):
+    for recipe in ("dcgan", "cgan"):
+        run = ganforge.train(recipe, steps=2, batch_size=8, out=tmp_path / recipe, quiet=True, log_every=1,
+                             params={**TINY_DCGAN, "loss": loss, "real_label": 1.0})
+        assert np.isfinite(run.last_metrics["d_loss"])
