@@ -51,7 +51,7 @@ def cli():
 
 # Shortcut flags for common recipe parameters: flag -> parameter name.
 PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": "d_steps",
-               "g_steps": "g_steps", "real_label": "real_label"}
+               "g_steps": "g_steps", "real_label": "real_label", "labeled": "labeled"}
 
 
 @cli.command()
@@ -74,12 +74,14 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per iteration.")
 @click.option("--g-steps", type=click.IntRange(min=1), help="Generator updates per iteration.")
 @click.option("--real-label", type=float, help="Target for real images; 0.9 is one-sided label smoothing.")
+@click.option("--labeled", type=click.IntRange(min=1), help="sgan: training images that keep their labels.")
 @click.option("--sample-every", type=click.IntRange(min=1), help="Write a sample grid every N steps.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Write checkpoints every N steps.")
 @click.option("--log-every", type=click.IntRange(min=1), help="Log losses to metrics.jsonl every N steps.")
+@click.option("--eval-every", type=click.IntRange(min=0), help="Log the recipe's evaluation figures every N steps.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
-          quiet, sample_every, checkpoint_every, log_every, **flags):
+          quiet, sample_every, checkpoint_every, log_every, eval_every, **flags):
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
@@ -95,7 +97,7 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
     result = api.train(name, dataset=dataset, data_root=data_root, steps=steps, epochs=epochs,
                        batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
                        config=config_file, device=device, sample_every=sample_every,
-                       checkpoint_every=checkpoint_every, log_every=log_every, quiet=quiet)
+                       checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every, quiet=quiet)
     console = _console(stderr=True)
     run_dir = result.run_dir
     if result.interrupted:

@@ -103,7 +103,7 @@ def test_sgan_uses_only_the_labels_it_is_given(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["train", "sgan", "--loss", "hinge"], "sgan does not take a loss plugin"),
-    (["train", "sgan", "-p", "labeled=5"], "labeled must be between 10 and 4500"),
+    (["train", "sgan", "--labeled", "5"], "labeled must be between 10 and 4500"),
     (["train", "cgan", "--dataset", "image-folder", "--data-root", "/nonexistent"], "does not exist"),
 ])
 def test_bad_gan_options_are_clear_errors(args, message):

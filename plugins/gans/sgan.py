@@ -1,8 +1,14 @@
 """Semi-supervised GAN (Odena; Salimans et al.), as the notes describe it: D no
 longer answers "real or fake" but "which of the K classes, or fake" (K+1 outputs).
-G is told a class and tries to make D name that class. Only ``labeled`` training
-images keep their labels (balanced over classes); every other real image is
-unlabeled and only has to be called "not fake". The trained D is a classifier.
+G is told a class, as in the notes. Only ``labeled`` training images keep their
+labels (balanced over classes); every other real image is unlabeled and only has
+to be called "not fake". The trained D is a classifier.
+
+What G asks of D matters for that classifier. The notes have G make D name the
+class it was told (``g_objective=class``); on the bundled digits with 100 labels
+that gave 68% held-out accuracy at best, falling as D overfits. Asking D only to
+call fakes real (Salimans et al., ``g_objective=real``, the default) gave 81% at
+1,500 steps and still rising.
 """
 
 import torch
@@ -22,8 +28,11 @@ class SemiSupervisedGAN(ConditionalGAN):
     """Semi-supervised GAN with a K+1-way discriminator."""
 
     hparams = {k: v for k, v in ConditionalGAN.hparams.items() if k not in ("loss", "real_label")}
+    train_defaults = {**ConditionalGAN.train_defaults, "steps": 2000, "eval_every": 500}
     no_loss_reason = "its discriminator is a K+1-way classifier trained with cross-entropy"
     hparams["labeled"] = (100, "training images that keep their label (balanced over classes); the rest are unlabeled")
+    hparams["g_objective"] = ("real", "what G asks of D: 'real' (call it any real class, Salimans et al.) or "
+                                      "'class' (name the class G was told, as in the notes; worse for D)")
 
     def __init__(self, hp, data, device):
         super().__init__(hp, data, device)
@@ -65,7 +74,11 @@ class SemiSupervisedGAN(ConditionalGAN):
         D.requires_grad_(False)
         for _ in range(self.hp.g_steps):
             fake_labels = self.random_labels(n)
-            g_loss = F.cross_entropy(D(G(self.latent(n), fake_labels)), fake_labels)
+            logits = D(G(self.latent(n), fake_labels))
+            if self.hp.g_objective == "class":
+                g_loss = F.cross_entropy(logits, fake_labels)
+            else:  # -log(1 - p(fake))
+                g_loss = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
             self.optimizers["G"].zero_grad(set_to_none=True)
             g_loss.backward()
             self.optimizers["G"].step()
