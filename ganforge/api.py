@@ -66,6 +66,48 @@ def sample(path, n: int = 64, *, out=None, dir=None, npz=None, seed: int | None 
     return written
 
 
+def translate(path, source, out=None, *, direction: str = "AtoB", device: str = "cpu",
+              batch_size: int = 64) -> list[Path]:
+    """Translate an image file or a folder of images with an image-to-image generator
+    (CycleGAN, DiscoGAN). ``path`` is a run directory or a generator checkpoint;
+    ``direction`` BtoA uses the run's ``G_BA.ckpt``. Returns the files written."""
+    import torch
+
+    from . import images as im
+    from .errors import GanforgeError
+
+    if direction not in ("AtoB", "BtoA"):
+        raise GanforgeError(f"direction must be AtoB or BtoA, got '{direction}'")
+    path, source = Path(path), Path(source)
+    filename = "G.ckpt" if direction == "AtoB" else "G_BA.ckpt"
+    ckpt = path / filename if path.is_dir() else (path if direction == "AtoB" else path.with_name(filename))
+    if direction == "BtoA" and not ckpt.exists():
+        raise GanforgeError(f"no B->A generator next to '{path}' (looked for {ckpt})")
+    G = load_generator(ckpt, device=device)
+    spec = G.signature[0]
+    if len(G.signature) != 1 or spec["distribution"] != "image":
+        raise GanforgeError(f"'{ckpt}' generates from {', '.join(s['name'] for s in G.signature)}, "
+                            "not from an image; translate needs an image-to-image GAN")
+    if source.is_dir():
+        files = im.image_files(source)
+        if not files:
+            raise GanforgeError(f"no images found in '{source}'")
+        targets = [Path(out or f"{source.name}_{direction}") / f.relative_to(source).with_suffix(".png")
+                   for f in files]
+    elif source.is_file():
+        files, targets = [source], [Path(out or source.with_name(f"{source.stem}_{direction}.png"))]
+    else:
+        raise GanforgeError(f"input '{source}' does not exist")
+    channels, size = spec["shape"][0], spec["shape"][-1]
+    written = []
+    for i in range(0, len(files), batch_size):
+        batch = torch.stack([im.read_image(f, channels, size) for f in files[i:i + batch_size]])
+        result = G(batch).cpu()
+        for image, target in zip(result, targets[i:i + batch_size]):
+            written.append(im.save_grid(image[None], G.output_range, target, nrow=1, padding=0))
+    return written
+
+
 def show(recipe: str) -> dict:
     """A recipe's hyperparameters and engine defaults: ``{name: (default, help)}`` per section."""
     from .config import ENGINE_DEFAULTS, ENGINE_HELP

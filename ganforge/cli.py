@@ -130,6 +130,20 @@ def sample(checkpoint, count, output, folder, npz, seed, device, label, per_clas
 
 
 @cli.command()
+@click.argument("checkpoint", type=click.Path())
+@click.argument("source", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), help="Output file (for one image) or folder (for a folder).")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="AtoB uses G.ckpt, BtoA the run's G_BA.ckpt.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+def translate(checkpoint, source, output, direction, device):
+    """Translate an image or a folder of images with a CycleGAN or DiscoGAN run."""
+    written = api.translate(checkpoint, source, output, direction=direction, device=device)
+    where = written[0] if len(written) == 1 else written[0].parent
+    _console().print(f"translated {len(written)} image(s) {direction}: {where}")
+
+
+@cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(name, as_json):

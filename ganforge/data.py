@@ -55,3 +55,17 @@ def class_balanced_split(labels, per_class_test: int):
         train.extend(idx[:-per_class_test])
         test.extend(idx[-per_class_test:])
     return np.array(sorted(train)), np.array(sorted(test))
+
+
+class UnpairedDataset(InMemoryDataset):
+    """Two image domains with no pairing: the engine walks domain A (``images``);
+    recipes draw domain B batches from ``other`` themselves."""
+
+    def __init__(self, images: torch.Tensor, other: torch.Tensor, labels: torch.Tensor | None = None,
+                 other_labels: torch.Tensor | None = None, num_classes: int = 1):
+        if images.shape[1:] != other.shape[1:]:
+            raise ValueError(f"domains differ in shape: {tuple(images.shape[1:])} and {tuple(other.shape[1:])}")
+        labels = labels if labels is not None else torch.zeros(len(images), dtype=torch.long)
+        super().__init__(images, labels, num_classes)
+        self.other = other
+        self.other_labels = other_labels

@@ -149,16 +149,18 @@ def save_checkpoints(run_dir: Path, recipe_name: str, recipe, step: int, run_con
         tensors.update({f"net/{name}/{k}": v for k, v in net.state_dict().items()})
     optimizers = {name: checkpoint.pack(opt.state_dict(), f"opt/{name}", tensors)
                   for name, opt in recipe.optimizers.items()}
+    tensors.update({f"extra/{k}": v for k, v in recipe.extra_state().items()})
     tensors["rng/torch"] = torch.get_rng_state()
     if torch.cuda.is_available() and recipe.device.type == "cuda":
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = state
     checkpoint.save(run_dir / STATE_FILE, tensors,
                     {"kind": "train-state", "step": step, "optimizers": optimizers, "config": run_config})
-    G = recipe.networks["G"]
-    checkpoint.save(run_dir / "G.ckpt", G.state_dict(), generator_meta(recipe_name, G, step))
+    for name, filename in recipe.generator_files.items():
+        G = recipe.networks[name]
+        checkpoint.save(run_dir / filename, G.state_dict(), generator_meta(recipe_name, G, step))
     for name, net in recipe.networks.items():
-        if name != "G":
+        if name not in recipe.generator_files:
             checkpoint.save(run_dir / f"{name}.ckpt", net.state_dict(),
                             {"kind": "network", "role": name, "recipe": recipe_name, "step": step,
                              **({"network": net.ganforge_spec["network"], "network_kwargs": net.ganforge_spec["kwargs"]}
@@ -172,6 +174,7 @@ def restore(run_dir: Path, recipe) -> int:
         net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
     for name, opt in recipe.optimizers.items():
         opt.load_state_dict(checkpoint.unpack(meta["optimizers"][name], tensors))
+    recipe.load_extra_state({k[len("extra/"):]: v for k, v in tensors.items() if k.startswith("extra/")})
     torch.set_rng_state(tensors["rng/torch"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng/cuda/")]
     if cuda_states and recipe.device.type == "cuda":
@@ -318,6 +321,7 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
         batch_iter = batches.from_step(start)
         while step < total:
             images, labels = next(batch_iter)
+            model.schedule(step, total)
             losses = model.train_step(images, labels)
             step += 1
             for k, v in losses.items():

@@ -8,6 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def image_files(folder) -> list[Path]:
+    """Image files under ``folder``, recursively, in a stable order."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
 
 def to_unit(images: torch.Tensor, output_range) -> torch.Tensor:
     """Map a generator's output range to [0, 1]."""
@@ -20,14 +27,30 @@ def to_uint8(images: torch.Tensor, output_range) -> np.ndarray:
     return to_unit(images, output_range).mul(255).round().to(torch.uint8).cpu().numpy()
 
 
-def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None) -> Path:
+def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None, padding: int = 2) -> Path:
     from torchvision.utils import save_image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nrow = nrow or max(1, int(math.ceil(math.sqrt(len(images)))))
-    save_image(to_unit(images, output_range).cpu(), path, nrow=nrow, padding=2, pad_value=1.0)
+    save_image(to_unit(images, output_range).cpu(), path, nrow=nrow, padding=padding, pad_value=1.0)
     return path
+
+
+def read_image(path, channels: int, size: int) -> torch.Tensor:
+    """An image file as C x size x size in [-1, 1] (resized on its short side, center-cropped)."""
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    from .errors import GanforgeError
+
+    try:
+        with Image.open(path) as im:
+            image = im.convert({1: "L", 3: "RGB"}[channels])
+    except OSError as exc:
+        raise GanforgeError(f"cannot read image '{path}': {' '.join(str(exc).split())}") from None
+    pixels = v2.CenterCrop(size)(v2.Resize(size, antialias=True)(v2.PILToTensor()(image)))
+    return pixels.float().div(127.5).sub(1.0)
 
 
 def save_each(images: torch.Tensor, output_range, folder) -> list[Path]:

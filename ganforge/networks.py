@@ -26,6 +26,11 @@ def label_input(num_classes: int, name: str = "label") -> dict:
             "num_classes": num_classes}
 
 
+def image_input(channels: int, size: int, name: str = "image") -> dict:
+    """An image to translate, C x H x W in [-1, 1]; drawn at random as uniform noise."""
+    return {"name": name, "shape": [channels, size, size], "dtype": "float32", "distribution": "image"}
+
+
 def random_inputs(signature: list[dict], n: int, generator: torch.Generator | None = None,
                   device: torch.device | str = "cpu") -> list[torch.Tensor]:
     """Draw a batch of ``n`` inputs for a generator from its signature (on CPU, then moved,
@@ -34,6 +39,8 @@ def random_inputs(signature: list[dict], n: int, generator: torch.Generator | No
     for spec in signature:
         if spec["distribution"] == "normal":
             x = torch.randn([n, *spec["shape"]], generator=generator)
+        elif spec["distribution"] == "image":
+            x = torch.rand([n, *spec["shape"]], generator=generator) * 2 - 1
         elif spec["distribution"] == "categorical":
             x = torch.randint(spec["num_classes"], [n, *spec["shape"]], generator=generator)
         else:

@@ -47,6 +47,20 @@ class Recipe:
         """One iteration; returns detached scalar tensors to log (read only when logged)."""
         raise NotImplementedError
 
+    # Generators the engine saves as self-describing checkpoints: network name -> file.
+    generator_files = {"G": "G.ckpt"}
+
+    def schedule(self, step: int, total: int) -> None:
+        """Called before every step; set learning rates here (it must depend on the step only,
+        so that a resumed run follows the same schedule)."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Tensors besides weights and optimizers that resume needs (e.g. an image pool)."""
+        return {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        pass
+
     def evaluate(self) -> dict[str, float]:
         """Figures worth logging now and then (e.g. held-out accuracy); the engine calls it
         every ``eval_every`` steps and at the end. ``self.held_out()`` gives the test split."""

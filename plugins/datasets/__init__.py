@@ -11,3 +11,7 @@ def register_datasets(register):
              "Full MNIST (60,000 + 10,000) through torchvision; downloads once, needs the network")
     register("image-folder", "ganforge.plugins.datasets.folder:ImageFolder",
              "Any folder of images (--data-root); subfolders become class labels")
+    register("unpaired-digits", "ganforge.plugins.datasets.unpaired:unpaired_digits",
+             "Two unpaired domains from the bundled digits: digits (A) and outlined digits (B); offline")
+    register("unpaired-folder", "ganforge.plugins.datasets.unpaired:unpaired_folder",
+             "Two unpaired domains in the CycleGAN layout: trainA/ trainB/ testA/ testB/ (--data-root)")

@@ -8,8 +8,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ganforge.errors import GanforgeError
-
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+from ganforge.images import IMAGE_EXTENSIONS, image_files
 
 
 class ImageFolder(Dataset):
@@ -23,9 +22,9 @@ class ImageFolder(Dataset):
         root = Path(root)
         if not root.is_dir():
             raise GanforgeError(f"image folder '{root}' does not exist or is not a folder")
-        self.files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+        self.files = image_files(root)
         if not self.files:
-            raise GanforgeError(f"no images ({', '.join(sorted(EXTENSIONS))}) found under '{root}'")
+            raise GanforgeError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under '{root}'")
         classes = sorted({p.relative_to(root).parts[0] for p in self.files if len(p.relative_to(root).parts) > 1})
         index = {c: i for i, c in enumerate(classes)}
         self.labels = [index.get(p.relative_to(root).parts[0], 0) if len(p.relative_to(root).parts) > 1 else 0

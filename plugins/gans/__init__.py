@@ -17,3 +17,7 @@ def register_gans(register):
              "Auxiliary-classifier GAN (Odena et al.): D has a real/fake head and a class head")
     register("sgan", "ganforge.plugins.gans.sgan:SemiSupervisedGAN",
              "Semi-supervised GAN: D is a K+1-way classifier trained with few labels (--labeled N)")
+    register("cyclegan", "ganforge.plugins.gans.cyclegan:CycleGAN",
+             "CycleGAN (Zhu et al.): unpaired image-to-image translation with cycle consistency")
+    register("discogan", "ganforge.plugins.gans.discogan:DiscoGAN",
+             "DiscoGAN (Kim et al.): two encoder-decoder generators tied by reconstruction losses")

@@ -13,3 +13,9 @@ def register_networks(register):
              "DCGAN generator: project and reshape, stride-2 upsampling, batch norm, ReLU, tanh")
     register("dcgan-discriminator", "ganforge.plugins.networks.dcgan:DCGANDiscriminator",
              "DCGAN discriminator: stride-2 convolutions, batch norm, LeakyReLU 0.2, no pooling")
+    register("resnet-generator", "ganforge.plugins.networks.translation:ResnetGenerator",
+             "CycleGAN generator: residual blocks, reflection padding, instance norm (image to image)")
+    register("patch-discriminator", "ganforge.plugins.networks.translation:PatchDiscriminator",
+             "PatchGAN discriminator: a real/fake score for every overlapping patch")
+    register("encoder-decoder-generator", "ganforge.plugins.networks.translation:EncoderDecoderGenerator",
+             "DiscoGAN generator: strided convolutions down, transposed convolutions up (image to image)")

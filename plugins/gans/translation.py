@@ -1,0 +1,139 @@
+"""What CycleGAN and DiscoGAN share: unpaired image-to-image translation.
+
+Two generators, A->B (saved as ``G.ckpt``) and B->A (``G_BA.ckpt``), and two
+discriminators, one per domain. Each generator must fool the other domain's
+discriminator, and translating there and back must return the input (the
+reconstruction loss), which is what keeps a zebra's pose when it becomes a
+horse. The recipes differ in networks, distances and training tricks, which
+are hyperparameters here.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.errors import GanforgeError
+from ganforge.plugin_manager import get
+from ganforge.recipe import Recipe
+
+DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
+
+TRANSLATION_HPARAMS = {
+    "image_size": (28, "image height and width"),
+    "lr": (2e-4, "Adam learning rate"),
+    "beta1": (0.5, "Adam beta1"),
+    "beta2": (0.999, "Adam beta2"),
+    "real_label": (1.0, "target for real images in D's loss"),
+}
+
+
+class ImagePool:
+    """A history of generated images (Shrivastava et al.): D sees a mix of the newest fakes
+    and older ones, so it does not chase only G's latest output."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.images: torch.Tensor | None = None
+        self.count = 0
+
+    def query(self, fakes: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return fakes
+        fakes = fakes.detach()
+        if self.images is None:
+            self.images = torch.zeros(self.size, *fakes.shape[1:], device=fakes.device)
+        out = fakes.clone()
+        for i in range(len(fakes)):
+            if self.count < self.size:  # fill the pool first
+                self.images[self.count] = fakes[i]
+                self.count += 1
+            elif torch.rand(()) < 0.5:  # half the time, show an old fake and keep the new one
+                j = int(torch.randint(self.size, ()))
+                out[i] = self.images[j]
+                self.images[j] = fakes[i]
+        return out
+
+
+class TranslationRecipe(Recipe):
+    """Base of the unpaired translation recipes."""
+
+    generator_files = {"G": "G.ckpt", "G_BA": "G_BA.ckpt"}
+    train_defaults = {"dataset": "unpaired-digits", "grid_size": 8}
+
+    def __init__(self, hp, data, device):
+        if not hasattr(data, "other"):
+            raise GanforgeError("this GAN translates between two domains: use an unpaired dataset "
+                                "(unpaired-digits or unpaired-folder)")
+        super().__init__(hp, data, device)
+        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label)
+        self.distance = DISTANCES[self.hp.distance]
+        self.other = data.other.to(device)
+        self.pools = {"A": ImagePool(self.hp.pool_size), "B": ImagePool(self.hp.pool_size)}
+
+    def build_optimizers(self):
+        """One optimizer for both generators and one for both discriminators, as in CycleGAN."""
+        def adam(*names):
+            params = [p for n in names for p in self.networks[n].parameters()]
+            return torch.optim.Adam(params, lr=self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
+
+        return {"G": adam("G", "G_BA"), "D": adam("D_A", "D_B")}
+
+    def schedule(self, step: int, total: int) -> None:
+        """Constant learning rate, then (if ``decay_from`` < 1) linear decay to zero."""
+        start = int(total * self.hp.decay_from)
+        factor = 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(total - start, 1))
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = self.hp.lr * factor
+
+    def train_step(self, real_a, labels):
+        G, F_ = self.networks["G"], self.networks["G_BA"]
+        D_a, D_b = self.networks["D_A"], self.networks["D_B"]
+        real_b = self.other[torch.randint(len(self.other), (len(real_a),), device=self.device)]
+
+        D_a.requires_grad_(False)
+        D_b.requires_grad_(False)
+        fake_b, fake_a = G(real_a), F_(real_b)
+        adversarial = self.loss.g_loss(D_b(fake_b)) + self.loss.g_loss(D_a(fake_a))
+        cycle = self.distance(F_(fake_b), real_a) + self.distance(G(fake_a), real_b)
+        g_loss = adversarial + self.hp.cycle_weight * cycle
+        if self.hp.identity_weight:  # a generator fed its own target domain should leave it alone
+            identity = self.distance(G(real_b), real_b) + self.distance(F_(real_a), real_a)
+            g_loss = g_loss + self.hp.identity_weight * identity
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.optimizers["G"].step()
+        D_a.requires_grad_(True)
+        D_b.requires_grad_(True)
+
+        old_a, old_b = self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)
+        d_loss = 0.5 * (self.loss.d_loss(D_a(real_a), D_a(old_a.detach())) +
+                        self.loss.d_loss(D_b(real_b), D_b(old_b.detach())))
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizers["D"].step()
+        return {"d_loss": d_loss.detach(), "g_adv": adversarial.detach(), "cycle": cycle.detach()}
+
+    # Sample grids: rows A, A->B, A->B->A, then B, B->A, B->A->B, on held-out images.
+    def fixed_inputs(self, n, generator):
+        test = self.held_out()
+        pick = torch.randperm(len(test), generator=generator)[:n]
+        pick_b = torch.randperm(len(test.other), generator=generator)[:n]
+        return [test.images[pick].to(self.device), test.other[pick_b].to(self.device)], n
+
+    def generate(self, inputs):
+        a, b = inputs
+        G, F_ = self.networks["G"], self.networks["G_BA"]
+        ab, ba = G(a), F_(b)
+        return torch.cat([a, ab, F_(ab), b, ba, G(ba)])
+
+    def extra_state(self):
+        return {f"pool/{name}": pool.images for name, pool in self.pools.items() if pool.images is not None} | {
+            f"pool_count/{name}": torch.tensor(pool.count) for name, pool in self.pools.items()}
+
+    def load_extra_state(self, tensors):
+        for name, pool in self.pools.items():
+            if f"pool/{name}" in tensors:
+                pool.images = tensors[f"pool/{name}"].to(self.device)
+            pool.count = int(tensors.get(f"pool_count/{name}", torch.tensor(0)))
