@@ -119,12 +119,13 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
 @click.option("--seed", type=int, help="Seed for reproducible images.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--label", type=int, help="Class to draw (class-conditional generators).")
+@click.option("--text", help="Caption to draw (text-to-image generators such as stackgan).")
 @click.option("--per-class", type=click.IntRange(min=1),
               help="Draw N images of every class, one grid row per class (instead of -n).")
-def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class):
+def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text):
     """Draw images from a trained generator (G.ckpt or its run directory)."""
     written = api.sample(checkpoint, count, out=output, dir=folder, npz=npz, seed=seed, device=device,
-                         label=label, per_class=per_class)
+                         label=label, per_class=per_class, text=text)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 

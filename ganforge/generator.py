@@ -41,12 +41,28 @@ class Generator:
                 continue
             if name not in names:
                 raise GanforgeError(f"this generator has no input '{name}' (inputs: {', '.join(names)})")
-            spec = self.signature[names.index(name)]
+            i = names.index(name)
+            spec = self.signature[i]
+            if spec["distribution"] == "text" and isinstance(value, str):
+                inputs[i] = self.encode_text(value, spec).expand_as(inputs[i]).clone()
+                continue
             if spec["distribution"] == "categorical" and not 0 <= int(value) < spec["num_classes"]:
                 raise GanforgeError(f"{name} must be in 0..{spec['num_classes'] - 1}, got {value}")
-            i = names.index(name)
             inputs[i] = torch.as_tensor(value, dtype=inputs[i].dtype).expand_as(inputs[i]).clone()
+        missing = [s["name"] for s in self.signature if s["distribution"] == "text" and fixed.get(s["name"]) is None]
+        if missing and self.require_text:
+            raise GanforgeError("this generator draws from a caption: pass one (--text \"a thick seven\")")
         return inputs
+
+    require_text = True  # random "text" embeddings are only for checking exports
+
+    def encode_text(self, text: str, spec: dict) -> torch.Tensor:
+        """A caption embedded by the text encoder recorded in the checkpoint."""
+        encoder = get("networks", spec["encoder"]["network"])(**spec["encoder"]["kwargs"])
+        if hasattr(encoder, "unknown_words") and len(encoder.unknown_words(text)) == len(encoder.words(text)):
+            known = ", ".join(encoder.vocabulary[:30])
+            raise GanforgeError(f"none of the words of '{text}' are known to this generator (it knows: {known})")
+        return encoder.encode([text])[0]
 
     def generate(self, n: int, seed: int | None = None, batch_size: int = 256, **fixed) -> torch.Tensor:
         """``n`` images (on CPU, in ``output_range``), drawn in batches."""

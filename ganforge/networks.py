@@ -39,6 +39,8 @@ def random_inputs(signature: list[dict], n: int, generator: torch.Generator | No
     for spec in signature:
         if spec["distribution"] == "normal":
             x = torch.randn([n, *spec["shape"]], generator=generator)
+        elif spec["distribution"] == "text":  # a normalized random embedding: only for checking exports
+            x = torch.nn.functional.normalize(torch.rand([n, *spec["shape"]], generator=generator), dim=-1)
         elif spec["distribution"] == "image":
             x = torch.rand([n, *spec["shape"]], generator=generator) * 2 - 1
         elif spec["distribution"] == "categorical":

@@ -15,3 +15,7 @@ def register_datasets(register):
              "Two unpaired domains from the bundled digits: digits (A) and outlined digits (B); offline")
     register("unpaired-folder", "ganforge.plugins.datasets.unpaired:unpaired_folder",
              "Two unpaired domains in the CycleGAN layout: trainA/ trainB/ testA/ testB/ (--data-root)")
+    register("digit-captions", "ganforge.plugins.datasets.captions:digit_captions",
+             "Bundled digits with generated captions (class, stroke thickness, slant); offline")
+    register("caption-folder", "ganforge.plugins.datasets.captions:caption_folder",
+             "Images with one-caption-per-line .txt files (CUB layout: images/ and text/)")

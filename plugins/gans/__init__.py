@@ -21,3 +21,5 @@ def register_gans(register):
              "CycleGAN (Zhu et al.): unpaired image-to-image translation with cycle consistency")
     register("discogan", "ganforge.plugins.gans.discogan:DiscoGAN",
              "DiscoGAN (Kim et al.): two encoder-decoder generators tied by reconstruction losses")
+    register("stackgan", "ganforge.plugins.gans.stackgan:StackGAN",
+             "StackGAN (Zhang et al.): text to image in two stages with conditioning augmentation")

@@ -19,3 +19,9 @@ def register_networks(register):
              "PatchGAN discriminator: a real/fake score for every overlapping patch")
     register("encoder-decoder-generator", "ganforge.plugins.networks.translation:EncoderDecoderGenerator",
              "DiscoGAN generator: strided convolutions down, transposed convolutions up (image to image)")
+    register("bag-of-words-text-encoder", "ganforge.plugins.networks.text:BagOfWordsEncoder",
+             "Captions to normalized word counts over the training vocabulary (StackGAN's text encoder)")
+    register("stackgan-generator", "ganforge.plugins.networks.text:StackGANGenerator",
+             "StackGAN generator: conditioning augmentation, Stage-I low-res image, Stage-II refinement")
+    register("text-discriminator", "ganforge.plugins.networks.text:TextConditionedDiscriminator",
+             "Matching-aware discriminator that sees an image and a text embedding")
