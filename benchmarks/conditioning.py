@@ -5,6 +5,12 @@ shipped digit classifier (trained on the bundled train split, 97.2% on held-out 
   they were drawn for (1,000 per class by default); chance is 10%.
 * sgan: its discriminator's accuracy on the 500 held-out digits, trained with
   100 labels (10 per class) and the other 4,400 digits unlabeled.
+* cyclegan, discogan: held-out outlined digits (domain B) translated to digits
+  (B->A) and classified against the label of the digit they outline; and held-out
+  digits sent A->B->A.
+* stackgan: images drawn for "a handwritten <class>" captions classified as that
+  class; and the ink of images drawn for "thick" captions over that of "thin" ones
+  (above 1 means the stroke words are followed).
 
 Runs are trained with each recipe's defaults (``ganforge train NAME``) unless
 they already exist under ``--runs``.
@@ -51,6 +57,30 @@ def sgan_accuracy(run: Path) -> float:
         return (classify(D, test.images) == test.labels).float().mean().item()
 
 
+def translation_accuracy(run: Path, classifier) -> tuple[float, float]:
+    test = get("datasets", "unpaired-digits")(split="test")
+    to_a = ganforge.load_generator(run / "G_BA.ckpt")
+    to_b = ganforge.load_generator(run / "G.ckpt")
+    with torch.no_grad():
+        b_to_a = (classifier.predict(to_a(test.other)) == test.other_labels).float().mean().item()
+        round_trip = (classifier.predict(to_a(to_b(test.images))) == test.labels).float().mean().item()
+    return b_to_a, round_trip
+
+
+def caption_agreement(run: Path, classifier, per_caption: int) -> tuple[float, float]:
+    from ganforge.plugins.datasets.captions import WORDS
+
+    G = ganforge.load_generator(run)
+    hits, ink = [], {}
+    for c, word in enumerate(WORDS):
+        images = G.generate(per_caption, seed=c, text=f"a handwritten {word}")
+        hits.append((classifier.predict(images) == c).float().mean().item())
+        for stroke in ("thick", "thin"):
+            drawn = G.generate(per_caption, seed=100 + c, text=f"a {stroke} handwritten {word}")
+            ink.setdefault(stroke, []).append(((drawn + 1) / 2).mean().item())
+    return sum(hits) / len(hits), sum(ink["thick"]) / sum(ink["thin"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=Path("runs/bench"))
@@ -63,9 +93,16 @@ def main():
         rows.append((recipe, "samples classified as the class asked for", overall,
                      " ".join(f"{a:.2f}" for a in per_class)))
     rows.append(("sgan", "D's accuracy on 500 held-out digits, 100 labels", sgan_accuracy(trained("sgan", args.runs)), ""))
-    print(f"{'gan':6s} {'figure':46s} {'value':>6s}  per class 0..9")
+    for recipe in ("cyclegan", "discogan"):
+        b_to_a, round_trip = translation_accuracy(trained(recipe, args.runs), classifier)
+        rows.append((recipe, "outlined test digits B->A keep their class", b_to_a, ""))
+        rows.append((recipe, "test digits A->B->A keep their class", round_trip, ""))
+    match, ink_ratio = caption_agreement(trained("stackgan", args.runs), classifier, args.per_class // 10)
+    rows.append(("stackgan", "'a handwritten <class>' drawn as that class", match, ""))
+    rows.append(("stackgan", "ink of 'thick' captions / ink of 'thin' ones", ink_ratio, ""))
+    print(f"{'gan':9s} {'figure':48s} {'value':>6s}  per class 0..9")
     for recipe, what, value, detail in rows:
-        print(f"{recipe:6s} {what:46s} {value:6.3f}  {detail}")
+        print(f"{recipe:9s} {what:48s} {value:6.3f}  {detail}")
 
 
 if __name__ == "__main__":

@@ -103,3 +103,18 @@ def test_gradient_penalty_of_a_linear_critic_is_closed_form():
     w = torch.tensor([3.0, 4.0])  # |w| = 5
     penalty = get("losses", "wgan-gp")().penalty(lambda x: x @ w, torch.randn(6, 2), torch.randn(6, 2))
     assert torch.allclose(penalty, torch.tensor(10 * 16.0))
+
+
+@pytest.mark.parametrize("name,even", [("transposed-conv", False), ("resize-conv", True), ("pixel-shuffle", True)])
+def test_only_transposed_convolution_leaves_a_checkerboard(name, even):
+    """The notes' argument: with all-ones weights a constant image stays constant inside
+    unless the upsampler covers pixels unevenly (5x5 kernel, stride 2)."""
+    x = torch.ones(1, 1, 16, 16)
+    with torch.no_grad():
+        for _ in range(2):
+            layer = get("upsamplers", name)(1, 1, 5)
+            for p in layer.parameters():
+                torch.nn.init.ones_(p) if p.dim() > 1 else torch.nn.init.zeros_(p)
+            x = layer(x)
+    inner = x[0, 0, 16:-16, 16:-16]
+    assert (inner.max() - inner.min() < 1e-4) == even

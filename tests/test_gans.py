@@ -14,8 +14,9 @@ from conftest import TINY_DCGAN, TINY_GAN, run_cli
 TINY = {"gan": TINY_GAN}  # every other built-in GAN is built on the DCGAN networks
 
 
-def test_list_gans_shows_the_documented_gans():
-    assert {"gan", "dcgan", "lsgan", "cgan", "acgan", "sgan"} <= set(registry().names("gans"))
+def test_list_gans_shows_all_nine_documented_gans():
+    assert set(registry().names("gans")) == {"gan", "dcgan", "lsgan", "cgan", "sgan", "acgan", "cyclegan",
+                                             "discogan", "stackgan"}
 
 
 @pytest.mark.parametrize("recipe", ["gan", "dcgan", "lsgan", "cgan", "acgan", "sgan"])
@@ -117,3 +118,60 @@ def test_every_loss_trains_an_unconditional_and_a_conditional_gan(tmp_path, loss
         run = ganforge.train(recipe, steps=2, batch_size=8, out=tmp_path / recipe, quiet=True, log_every=1,
                              params={**TINY_DCGAN, "loss": loss, "real_label": 1.0})
         assert np.isfinite(run.last_metrics["d_loss"])
+
+
+def test_stackgan_trains_in_two_stages_and_draws_from_captions(tmp_path):
+    params = {"g_width": 8, "d_width": 8, "latent_dim": 8}
+    ganforge.train("stackgan", steps=3, batch_size=8, out=tmp_path, params=params, quiet=True, log_every=1)
+    ganforge.train("stackgan", steps=4, resume=tmp_path, quiet=True)
+    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in metrics] == [1, 2, 3, 4] and all(m["kl"] >= 0 for m in metrics)
+    G = ganforge.load_generator(tmp_path)
+    assert [s["name"] for s in G.signature] == ["z", "text"]
+    sevens = G.generate(3, seed=0, text="a thick handwritten seven")
+    assert sevens.shape == (3, 1, 32, 32) and sevens.abs().max() <= 1
+    assert not torch.equal(sevens, G.generate(3, seed=0, text="a thin handwritten one"))
+    low, high, mu, logvar = G.module.stages(torch.randn(2, 8), G.random_inputs(2, text="a seven")[1])
+    assert low.shape == (2, 1, 16, 16) and high.shape == (2, 1, 32, 32)  # Stage-I, then Stage-II at 2x
+    result = run_cli("sample", str(tmp_path), "-n", "4", "--text", "thin three leaning left",
+                     "--npz", str(tmp_path / "x.npz"))
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "x.npz")["x"].shape == (4, 1, 32, 32)
+    for args, message in ((["--text", "purple bird"], "none of the words"), ([], "pass one (--text")):
+        bad = run_cli("sample", str(tmp_path), *args)
+        assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_digit_captions_describe_class_thickness_and_slant():
+    data = get("datasets", "digit-captions")(split="test", image_size=32)
+    assert data.images.shape == (500, 1, 32, 32) and all(len(c) == 5 for c in data.captions)
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    for i in (0, 123, 499):
+        c = int(data.classes[i])
+        assert any(words[c] in cap for cap in data.captions[i]) and any(str(c) in cap for cap in data.captions[i])
+    from ganforge.plugins.datasets.captions import describe
+
+    digits = get("datasets", "mnist-5k")(split="train")
+    thick, slant = describe(digits.images, digits.labels)
+    ink = ((digits.images + 1) / 2).sum((1, 2, 3))
+    is_thick = torch.tensor([t == "thick" for t in thick])
+    is_thin = torch.tensor([t == "thin" for t in thick])
+    assert ink[is_thick].mean() > 1.3 * ink[is_thin].mean()
+    assert set(slant) == {"leaning left", "leaning right", "upright"}
+
+
+def test_caption_folder_reads_cub_layout(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "images" / "birds").mkdir(parents=True)
+    (tmp_path / "text" / "birds").mkdir(parents=True)
+    for i in range(4):
+        Image.new("RGB", (40, 30), (i * 60, 0, 0)).save(tmp_path / "images" / "birds" / f"{i}.jpg")
+        (tmp_path / "text" / "birds" / f"{i}.txt").write_text(f"a red bird number {i}\na small bird\n")
+    data = get("datasets", "caption-folder")(root=tmp_path, image_size=32)
+    assert data.images.shape == (4, 3, 32, 32) and data.captions[2] == ["a red bird number 2", "a small bird"]
+    (tmp_path / "text" / "birds" / "3.txt").unlink()
+    from ganforge.errors import GanforgeError
+
+    with pytest.raises(GanforgeError, match="has no caption file"):
+        get("datasets", "caption-folder")(root=tmp_path)
