@@ -31,9 +31,12 @@ class InMemoryDataset(Dataset):
             images = F.interpolate(images, size=(image_size, image_size), mode="bilinear",
                                    antialias=True, align_corners=False).clamp(-1, 1)
         if channels and channels != images.shape[1]:
-            if images.shape[1] != 1:
+            if channels == 1:  # colour to grey
+                images = images.mean(1, keepdim=True)
+            elif images.shape[1] == 1:
+                images = images.expand(-1, channels, -1, -1).contiguous()
+            else:
                 raise ValueError(f"cannot turn {images.shape[1]}-channel images into {channels} channels")
-            images = images.expand(-1, channels, -1, -1).contiguous()
         return cls(images.contiguous(), torch.as_tensor(y).long(), num_classes)
 
     def __len__(self):

@@ -19,11 +19,14 @@ class Recipe:
     with ``ganforge show NAME`` and override them with ``-p KEY=VALUE`` or a config
     file. ``train_defaults`` gives the engine's defaults for this recipe
     (dataset, steps, batch size, ...). ``networks`` must hold the generator as
-    ``"G"``; ``optimizers`` one optimizer per network that trains.
+    ``"G"``; ``optimizers`` one optimizer per network that trains. The engine
+    also gives every recipe ``held_out()``, which loads the dataset's test split.
     """
 
     hparams: dict[str, tuple[object, str]] = {}
     train_defaults: dict[str, object] = {}
+    # Generators the engine saves as self-describing checkpoints: network name -> file.
+    generator_files = {"G": "G.ckpt"}
 
     def __init__(self, hp: dict, data, device: torch.device):
         self.hp = SimpleNamespace(**hp)
@@ -46,9 +49,6 @@ class Recipe:
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         """One iteration; returns detached scalar tensors to log (read only when logged)."""
         raise NotImplementedError
-
-    # Generators the engine saves as self-describing checkpoints: network name -> file.
-    generator_files = {"G": "G.ckpt"}
 
     def schedule(self, step: int, total: int) -> None:
         """Called before every step; set learning rates here (it must depend on the step only,

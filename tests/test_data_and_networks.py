@@ -24,13 +24,42 @@ def test_bundled_digits_split_into_balanced_disjoint_train_and_test():
     assert resized.images.shape == (5000, 3, 64, 64)
 
 
-def test_mnist_download_offline_names_the_bundled_dataset(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name,title", [("mnist", "MNIST"), ("fashion-mnist", "Fashion-MNIST"),
+                                        ("cifar10", "CIFAR-10")])
+def test_downloads_offline_name_the_bundled_dataset(tmp_path, monkeypatch, name, title):
     def no_network(*args, **kwargs):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    with pytest.raises(GanforgeError, match="could not download MNIST.*--dataset mnist-5k"):
-        get("datasets", "mnist")(root=tmp_path)
+    with pytest.raises(GanforgeError, match=f"could not download {title}.*--dataset mnist-5k"):
+        get("datasets", name)(root=tmp_path)
+
+
+def test_cifar10_layout_is_converted(tmp_path, monkeypatch):
+    """The real torchvision class, reading a CIFAR-10 batch file we write (no network)."""
+    import pickle
+    import tarfile
+
+    import numpy as np
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 3072), dtype=np.uint8)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(folder / name, "wb") as f:
+            pickle.dump({"data": pixels, "labels": [0, 1, 2, 3]}, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": [str(i) for i in range(10)]}, f)
+    from torchvision.datasets import CIFAR10
+
+    import torchvision.datasets.cifar
+
+    monkeypatch.setattr(CIFAR10, "_check_integrity", lambda self: True)  # our files are not the real ones
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args: True)
+    ds = get("datasets", "cifar10")(root=tmp_path, split="test", image_size=32)
+    assert ds.images.shape == (4, 3, 32, 32) and ds.labels.tolist() == [0, 1, 2, 3]
+    expected = torch.as_tensor(pixels[1].reshape(3, 32, 32)).float() / 127.5 - 1
+    assert torch.allclose(ds.images[1], expected)
 
 
 @pytest.mark.parametrize("name", ["transposed-conv", "resize-conv", "pixel-shuffle"])

@@ -9,6 +9,10 @@ def register_datasets(register):
              "5,000 real MNIST digits shipped with ganforge (offline default; 4,500 train / 500 test)")
     register("mnist", "ganforge.plugins.datasets.mnist:torchvision_mnist",
              "Full MNIST (60,000 + 10,000) through torchvision; downloads once, needs the network")
+    register("fashion-mnist", "ganforge.plugins.datasets.mnist:torchvision_fashion_mnist",
+             "Fashion-MNIST (28x28 clothing, 10 classes) through torchvision; needs the network once")
+    register("cifar10", "ganforge.plugins.datasets.mnist:torchvision_cifar10",
+             "CIFAR-10 (32x32 colour, 10 classes) through torchvision; needs the network once")
     register("image-folder", "ganforge.plugins.datasets.folder:ImageFolder",
              "Any folder of images (--data-root); subfolders become class labels")
     register("unpaired-digits", "ganforge.plugins.datasets.unpaired:unpaired_digits",

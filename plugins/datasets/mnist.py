@@ -37,18 +37,43 @@ def bundled_mnist(root=None, image_size=None, channels=None, split="train"):
     return InMemoryDataset.from_uint8(x, y, 10, image_size, channels)
 
 
+def _download(dataset_cls, name: str, root, split: str):
+    if split not in ("train", "test"):
+        raise GanforgeError(f"the {name} dataset has splits 'train' and 'test'")
+    root = Path(root) if root else DEFAULT_ROOT
+    try:  # a copy already on disk needs no network
+        return dataset_cls(str(root), train=split == "train", download=False)
+    except RuntimeError:
+        pass
+    try:
+        return dataset_cls(str(root), train=split == "train", download=True)
+    except Exception as exc:  # urllib, socket and HTTP errors all mean "offline" to the user
+        raise GanforgeError(
+            f"could not download {name} to {root} ({type(exc).__name__}); without network access "
+            "use --dataset mnist-5k, the 5,000 digits bundled with ganforge"
+        ) from None
+
+
 def torchvision_mnist(root=None, image_size=None, channels=None, split="train"):
     """Full MNIST through torchvision (downloaded once to ~/.cache/ganforge/datasets)."""
     from torchvision.datasets import MNIST
 
-    if split not in ("train", "test"):
-        raise GanforgeError("the mnist dataset has splits 'train' and 'test'")
-    root = Path(root) if root else DEFAULT_ROOT
-    try:
-        ds = MNIST(str(root), train=split == "train", download=True)
-    except Exception as exc:  # urllib, socket and HTTP errors all mean "offline" to the user
-        raise GanforgeError(
-            f"could not download MNIST to {root} ({type(exc).__name__}); without network access "
-            "use --dataset mnist-5k, the 5,000 digits bundled with ganforge"
-        ) from None
+    ds = _download(MNIST, "MNIST", root, split)
     return InMemoryDataset.from_uint8(ds.data.numpy(), ds.targets.numpy(), 10, image_size, channels)
+
+
+def torchvision_fashion_mnist(root=None, image_size=None, channels=None, split="train"):
+    """Fashion-MNIST (Zalando's 28x28 clothing images, 10 classes) through torchvision."""
+    from torchvision.datasets import FashionMNIST
+
+    ds = _download(FashionMNIST, "Fashion-MNIST", root, split)
+    return InMemoryDataset.from_uint8(ds.data.numpy(), ds.targets.numpy(), 10, image_size, channels)
+
+
+def torchvision_cifar10(root=None, image_size=None, channels=None, split="train"):
+    """CIFAR-10 (32x32 colour images, 10 classes) through torchvision."""
+    from torchvision.datasets import CIFAR10
+
+    ds = _download(CIFAR10, "CIFAR-10", root, split)
+    pixels = np.asarray(ds.data).transpose(0, 3, 1, 2)  # N x H x W x C -> N x C x H x W
+    return InMemoryDataset.from_uint8(pixels, np.asarray(ds.targets), 10, image_size, channels)
