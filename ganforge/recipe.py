@@ -116,7 +116,7 @@ class AdversarialRecipe(Recipe):
 
     def fake_batch(self, n: int, labels=None) -> torch.Tensor:
         G = self.networks["G"]
-        return G(self.latent(n), labels) if self.conditional else G(self.latent(n))
+        return G(self.latent(n), labels) if self.conditional and labels is not None else G(self.latent(n))
 
     def discriminate(self, images, labels=None):
         D = self.networks["D"]

@@ -47,9 +47,9 @@ def test_lsgan_uses_least_squares_and_no_sigmoid(tmp_path):
     assert not any(isinstance(m, torch.nn.Sigmoid) for m in D.modules())
 
 
-@pytest.mark.parametrize("recipe", ["cgan", "acgan", "sgan"])
-def test_conditional_generators_draw_the_class_asked_for(tmp_path, recipe):
-    ganforge.train(recipe, steps=2, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
+@pytest.mark.parametrize("recipe,params", [("cgan", {}), ("acgan", {}), ("sgan", {"g_objective": "class"})])
+def test_conditional_generators_draw_the_class_asked_for(tmp_path, recipe, params):
+    ganforge.train(recipe, steps=2, batch_size=8, out=tmp_path, params={**TINY_DCGAN, **params}, quiet=True)
     G = ganforge.load_generator(tmp_path)
     assert [s["name"] for s in G.signature] == ["z", "label"]
     z = G.random_inputs(4, seed=0)[0]
@@ -73,6 +73,11 @@ def test_sample_label_on_unconditional_generator_is_a_clear_error(tiny_dcgan_run
     assert result.returncode == 1 and "no input 'label'" in result.stderr
     result = run_cli("sample", str(tiny_dcgan_run), "--per-class", "3")
     assert result.returncode == 1 and "no class input" in result.stderr
+
+
+def test_sgan_generator_is_conditional_only_for_the_notes_objective(tmp_path):
+    ganforge.train("sgan", steps=1, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
+    assert [s["name"] for s in ganforge.load_generator(tmp_path).signature] == ["z"]
 
 
 def test_sgan_reports_held_out_accuracy_and_its_discriminator_classifies(tmp_path):
