@@ -90,6 +90,9 @@ class StackGANGenerator(nn.Module):
                                     up(width, width // 2, 4), nn.BatchNorm2d(width // 2), nn.ReLU(True),
                                     nn.Conv2d(width // 2, channels, 3, padding=1), nn.Tanh())
         dcgan_init(self)
+        # The DCGAN init (std 0.02) would leave the text's share of c far below the
+        # augmentation noise, and G would learn to ignore the caption.
+        self.augment[0].reset_parameters()
 
     def condition(self, text):
         mu, logvar = self.augment(text).chunk(2, dim=1)
@@ -127,6 +130,7 @@ class TextConditionedDiscriminator(nn.Module):
         self.joint = nn.Sequential(nn.Conv2d(c + condition_dim, c, 1), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True))
         self.head = nn.Linear(c * size * size, 1)
         dcgan_init(self)
+        self.text[0].reset_parameters()  # as in G: a tiny init would hide the caption from D
 
     def forward(self, x, text):
         h = self.features(x)
