@@ -3,6 +3,7 @@ training step. The engine (``ganforge.engine``) owns everything else."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import torch
@@ -79,6 +80,25 @@ class Recipe:
         return inputs, None
 
     # -- helpers --------------------------------------------------------------------
+    def update(self, optimizer: str, loss: torch.Tensor) -> None:
+        """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss``."""
+        opt = self.optimizers[optimizer]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    @staticmethod
+    @contextmanager
+    def frozen(*networks: nn.Module):
+        """Gradients flow through these networks but not into their weights (G's step through D)."""
+        for net in networks:
+            net.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for net in networks:
+                net.requires_grad_(True)
+
     def network(self, name: str, **kwargs) -> nn.Module:
         """Build a registered network and remember how, so ``G.ckpt`` can rebuild it."""
         module = get("networks", name)(**kwargs)
@@ -133,27 +153,21 @@ class AdversarialRecipe(Recipe):
         penalty = self.loss.penalty(lambda x: self.discriminate(x, y), images, fake)
         if penalty is not None:
             d_loss = d_loss + penalty
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.optimizers["D"].step()
+        self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
 
     def g_step(self, n: int):
         y = self.random_labels(n) if self.conditional else None
         g_loss = self.loss.g_loss(self.discriminate(self.fake_batch(n, y), y))
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.optimizers["G"].step()
+        self.update("G", g_loss)
         return g_loss.detach()
 
     def train_step(self, images, labels):
         for _ in range(self.hp.d_steps):
             d_loss, d_real, d_fake = self.d_step(images, labels)
-        D = self.networks["D"]
-        D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        for _ in range(self.hp.g_steps):
-            g_loss = self.g_step(images.shape[0])
-        D.requires_grad_(True)
+        with self.frozen(self.networks["D"]):
+            for _ in range(self.hp.g_steps):
+                g_loss = self.g_step(images.shape[0])
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
 

@@ -38,18 +38,13 @@ class ACGAN(ConditionalGAN):
             d_adv = self.loss.d_loss(real_src, fake_src)
             d_cls = F.cross_entropy(real_cls, labels) + F.cross_entropy(fake_cls, fake_labels)
             d_loss = d_adv + w * d_cls
-            self.optimizers["D"].zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.optimizers["D"].step()
-        D.requires_grad_(False)
-        for _ in range(self.hp.g_steps):
-            fake_labels = self.random_labels(n)
-            fake_src, fake_cls = self.heads(G(self.latent(n), fake_labels))
-            g_loss = self.loss.g_loss(fake_src) + w * F.cross_entropy(fake_cls, fake_labels)
-            self.optimizers["G"].zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.optimizers["G"].step()
-        D.requires_grad_(True)
+            self.update("D", d_loss)
+        with self.frozen(D):
+            for _ in range(self.hp.g_steps):
+                fake_labels = self.random_labels(n)
+                fake_src, fake_cls = self.heads(G(self.latent(n), fake_labels))
+                g_loss = self.loss.g_loss(fake_src) + w * F.cross_entropy(fake_cls, fake_labels)
+                self.update("G", g_loss)
         real_acc = (real_cls.detach().argmax(1) == labels).float().mean()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_class_loss": d_cls.detach(),
                 "real_class_acc": real_acc}

@@ -76,21 +76,16 @@ class SemiSupervisedGAN(ConditionalGAN):
             unsupervised = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
             fake_loss = F.cross_entropy(D(fake), fake_class)
             d_loss = supervised + unsupervised + fake_loss
-            self.optimizers["D"].zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.optimizers["D"].step()
-        D.requires_grad_(False)
-        for _ in range(self.hp.g_steps):
-            fake_labels = self.random_labels(n)
-            logits = D(self.fake_batch(n, fake_labels))
-            if self.hp.g_objective == "class":
-                g_loss = F.cross_entropy(logits, fake_labels)
-            else:  # -log(1 - p(fake))
-                g_loss = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
-            self.optimizers["G"].zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.optimizers["G"].step()
-        D.requires_grad_(True)
+            self.update("D", d_loss)
+        with self.frozen(D):
+            for _ in range(self.hp.g_steps):
+                fake_labels = self.random_labels(n)
+                logits = D(self.fake_batch(n, fake_labels))
+                if self.hp.g_objective == "class":
+                    g_loss = F.cross_entropy(logits, fake_labels)
+                else:  # -log(1 - p(fake))
+                    g_loss = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
+                self.update("G", g_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_supervised": supervised.detach()}
 
     def evaluate(self):

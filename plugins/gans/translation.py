@@ -92,27 +92,20 @@ class TranslationRecipe(Recipe):
         D_a, D_b = self.networks["D_A"], self.networks["D_B"]
         real_b = self.other[torch.randint(len(self.other), (len(real_a),), device=self.device)]
 
-        D_a.requires_grad_(False)
-        D_b.requires_grad_(False)
-        fake_b, fake_a = G(real_a), F_(real_b)
-        adversarial = self.loss.g_loss(D_b(fake_b)) + self.loss.g_loss(D_a(fake_a))
-        cycle = self.distance(F_(fake_b), real_a) + self.distance(G(fake_a), real_b)
-        g_loss = adversarial + self.hp.cycle_weight * cycle
-        if self.hp.identity_weight:  # a generator fed its own target domain should leave it alone
-            identity = self.distance(G(real_b), real_b) + self.distance(F_(real_a), real_a)
-            g_loss = g_loss + self.hp.identity_weight * identity
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.optimizers["G"].step()
-        D_a.requires_grad_(True)
-        D_b.requires_grad_(True)
+        with self.frozen(D_a, D_b):
+            fake_b, fake_a = G(real_a), F_(real_b)
+            adversarial = self.loss.g_loss(D_b(fake_b)) + self.loss.g_loss(D_a(fake_a))
+            cycle = self.distance(F_(fake_b), real_a) + self.distance(G(fake_a), real_b)
+            g_loss = adversarial + self.hp.cycle_weight * cycle
+            if self.hp.identity_weight:  # a generator fed its own target domain should leave it alone
+                identity = self.distance(G(real_b), real_b) + self.distance(F_(real_a), real_a)
+                g_loss = g_loss + self.hp.identity_weight * identity
+            self.update("G", g_loss)
 
         old_a, old_b = self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)
         d_loss = 0.5 * (self.loss.d_loss(D_a(real_a), D_a(old_a.detach())) +
                         self.loss.d_loss(D_b(real_b), D_b(old_b.detach())))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.optimizers["D"].step()
+        self.update("D", d_loss)
         return {"d_loss": d_loss.detach(), "g_adv": adversarial.detach(), "cycle": cycle.detach()}
 
     # Sample grids: rows A, A->B, A->B->A, then B, B->A, B->A->B, on held-out images.
