@@ -23,8 +23,8 @@ class CycleGAN(TranslationRecipe):
         "d_layers": (2, "PatchGAN depth (3 in the paper: 70x70 patches)"),
         "upsampler": ("transposed-conv", "the generators' upsampling layer"),
     }
-    train_defaults = {**TranslationRecipe.train_defaults, "batch_size": 16, "steps": 400,
-                      "sample_every": 100, "checkpoint_every": 200, "log_every": 20}
+    train_defaults = {**TranslationRecipe.train_defaults, "batch_size": 16, "steps": 2000,
+                      "sample_every": 250, "checkpoint_every": 500, "log_every": 50}
 
     def build_networks(self):
         hp, c, size = self.hp, self.data.channels, self.data.image_size
