@@ -251,7 +251,8 @@ def test_list_and_plugins_commands_describe_builtins():
     assert {c["name"] for c in listed["gans"]} >= {"gan", "dcgan"}
     assert all(c["description"] for kind in listed.values() for c in kind)
     plugins = {p["name"]: p for p in json.loads(run_cli("plugins", "--json").stdout)}
-    assert plugins["ganforge.plugins.gans"]["registered"]["gans"] == ["gan", "dcgan"]
+    assert plugins["ganforge.plugins.gans"]["registered"]["gans"] == [
+        "gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "discogan", "stackgan"]
     assert plugins["ganforge.plugins.gans"]["builtin"] is True
     bad = run_cli("list", "gan")
     assert bad.returncode == 1 and "did you mean gans" in bad.stderr
