@@ -12,6 +12,7 @@ import json
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -274,28 +275,33 @@ def _load_run_config(run_dir: Path) -> dict:
         raise GanforgeError(f"'{path}' is corrupt") from None
 
 
+@contextmanager
+def _inference(model):
+    """Every network in eval mode without gradients, then back to how they were."""
+    modes = {name: net.training for name, net in model.networks.items()}
+    for net in model.networks.values():
+        net.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for name, net in model.networks.items():
+            net.train(modes[name])
+
+
 def _write_grid(model, fixed, run_dir: Path, step: int) -> Path:
     inputs, columns = fixed
-    G = model.generator
-    was_training = G.training
-    G.eval()
-    with torch.no_grad():
+    with _inference(model):
         images = model.generate(inputs)
-    G.train(was_training)
     path = run_dir / "samples" / f"step_{step:07d}.png"
-    save_grid(images, G.output_range, path, nrow=columns)
+    save_grid(images, model.generator.output_range, path, nrow=columns)
     return path
 
 
 def _evaluate(model, step: int) -> dict:
     """The recipe's own figures, measured with every network in eval mode."""
-    modes = {name: net.training for name, net in model.networks.items()}
-    for net in model.networks.values():
-        net.eval()
-    with torch.no_grad():
+    with _inference(model):
         figures = model.evaluate()
-    for name, net in model.networks.items():
-        net.train(modes[name])
     return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 

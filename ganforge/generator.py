@@ -50,11 +50,9 @@ class Generator:
                 raise GanforgeError(f"{name} must be in 0..{spec['num_classes'] - 1}, got {value}")
             inputs[i] = torch.as_tensor(value, dtype=inputs[i].dtype).expand_as(inputs[i]).clone()
         missing = [s["name"] for s in self.signature if s["distribution"] == "text" and fixed.get(s["name"]) is None]
-        if missing and self.require_text:
+        if missing:
             raise GanforgeError("this generator draws from a caption: pass one (--text \"a thick seven\")")
         return inputs
-
-    require_text = True  # random "text" embeddings are only for checking exports
 
     def encode_text(self, text: str, spec: dict) -> torch.Tensor:
         """A caption embedded by the text encoder recorded in the checkpoint."""

@@ -71,13 +71,15 @@ def caption_folder(root=None, image_size=None, channels=None, split="train"):
     root = Path(root)
     if (root / split).is_dir():
         root = root / split
-    files = image_files(root / "images" if (root / "images").is_dir() else root)
+    cub = (root / "images").is_dir()  # images/ with captions in a parallel text/
+    files = image_files(root / "images" if cub else root)
     if not files:
         raise GanforgeError(f"no images found under '{root}'")
     images, captions = [], []
     for f in files:
-        candidates = [f.with_suffix(".txt"), root / "text" / f.relative_to(root / "images").with_suffix(".txt")
-                      if (root / "images").is_dir() else f.with_suffix(".txt")]
+        candidates = [f.with_suffix(".txt")]
+        if cub:
+            candidates.append(root / "text" / f.relative_to(root / "images").with_suffix(".txt"))
         text = next((c for c in candidates if c.is_file()), None)
         if text is None:
             raise GanforgeError(f"image '{f}' has no caption file ({f.stem}.txt)")
