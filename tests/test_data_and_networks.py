@@ -38,7 +38,6 @@ def test_downloads_offline_name_the_bundled_dataset(tmp_path, monkeypatch, name,
 def test_cifar10_layout_is_converted(tmp_path, monkeypatch):
     """The real torchvision class, reading a CIFAR-10 batch file we write (no network)."""
     import pickle
-    import tarfile
 
     import numpy as np
 

@@ -1,7 +1,6 @@
 """The shipped digit classifier that judges conditional GANs offline."""
 
 import pytest
-import torch
 
 from ganforge import digits
 from ganforge.errors import GanforgeError

@@ -64,7 +64,7 @@ class SemiSupervisedGAN(ConditionalGAN):
         return nets
 
     def train_step(self, images, labels):
-        G, D = self.networks["G"], self.networks["D"]
+        D = self.networks["D"]
         n, k = images.shape[0], self.data.num_classes
         fake_class = torch.full((n,), k, device=self.device)
         for _ in range(self.hp.d_steps):
