@@ -35,17 +35,16 @@ class Recipe:
         self.device = device
         self.networks: dict[str, nn.Module] = {k: v.to(device) for k, v in self.build_networks().items()}
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
+        # The adversarial loss plugin, for recipes with a "loss" parameter (sgan's classifier D has none).
+        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label) if "loss" in hp else None
 
     # -- to implement ---------------------------------------------------------------
     def build_networks(self) -> dict[str, nn.Module]:
         raise NotImplementedError
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Adam for every network, with ``lr``, ``beta1`` and ``beta2`` from hparams."""
-        return {
-            name: torch.optim.Adam(net.parameters(), lr=self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
-            for name, net in self.networks.items()
-        }
+        """One Adam per network."""
+        return {name: self.adam(name) for name in self.networks}
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         """One iteration; returns detached scalar tensors to log (read only when logged)."""
@@ -80,6 +79,11 @@ class Recipe:
         return inputs, None
 
     # -- helpers --------------------------------------------------------------------
+    def adam(self, *networks: str) -> torch.optim.Adam:
+        """One Adam over the named networks, with ``lr``, ``beta1`` and ``beta2`` from hparams."""
+        params = [p for name in networks for p in self.networks[name].parameters()]
+        return torch.optim.Adam(params, lr=self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
+
     def update(self, optimizer: str, loss: torch.Tensor) -> None:
         """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss``."""
         opt = self.optimizers[optimizer]
@@ -122,11 +126,6 @@ class AdversarialRecipe(Recipe):
     """
 
     conditional = False
-
-    def __init__(self, hp: dict, data, device: torch.device):
-        super().__init__(hp, data, device)
-        # Recipes whose D is not a real/fake judge (sgan's classifier) have no loss parameter.
-        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label) if "loss" in hp else None
 
     def latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hp.latent_dim, device=self.device)

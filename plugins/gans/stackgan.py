@@ -55,7 +55,6 @@ class StackGAN(Recipe):
         self.encoder, self.encoder_kwargs = build_text_encoder(hp["text_encoder"],
                                                                [c for cs in data.captions for c in cs])
         super().__init__(hp, data, device)
-        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label)
         # Every caption embedded once; an image's captions are rows start[i] .. start[i] + count[i] - 1.
         counts = torch.tensor([len(c) for c in data.captions])
         self.caption_start = (torch.cumsum(counts, 0) - counts).to(device)
@@ -77,9 +76,7 @@ class StackGAN(Recipe):
         }
 
     def build_optimizers(self):
-        adam = lambda params: torch.optim.Adam(params, lr=self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))  # noqa: E731
-        return {"G": adam(self.networks["G"].parameters()),
-                "D": adam([*self.networks["D1"].parameters(), *self.networks["D2"].parameters()])}
+        return {"G": self.adam("G"), "D": self.adam("D1", "D2")}
 
     def captions_for(self, index: torch.Tensor) -> torch.Tensor:
         """One random caption embedding for each image index."""

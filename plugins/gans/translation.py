@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.errors import GanforgeError
-from ganforge.plugin_manager import get
 from ganforge.recipe import Recipe
 
 DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
@@ -66,18 +65,13 @@ class TranslationRecipe(Recipe):
             raise GanforgeError("this GAN translates between two domains: use an unpaired dataset "
                                 "(unpaired-digits or unpaired-folder)")
         super().__init__(hp, data, device)
-        self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label)
         self.distance = DISTANCES[self.hp.distance]
         self.other = data.other.to(device)
         self.pools = {"A": ImagePool(self.hp.pool_size), "B": ImagePool(self.hp.pool_size)}
 
     def build_optimizers(self):
         """One optimizer for both generators and one for both discriminators, as in CycleGAN."""
-        def adam(*names):
-            params = [p for n in names for p in self.networks[n].parameters()]
-            return torch.optim.Adam(params, lr=self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
-
-        return {"G": adam("G", "G_BA"), "D": adam("D_A", "D_B")}
+        return {"G": self.adam("G", "G_BA"), "D": self.adam("D_A", "D_B")}
 
     def schedule(self, step: int, total: int) -> None:
         """Constant learning rate, then (if ``decay_from`` < 1) linear decay to zero."""
