@@ -90,9 +90,13 @@ class StackGANGenerator(nn.Module):
                                     up(width, width // 2, 4), nn.BatchNorm2d(width // 2), nn.ReLU(True),
                                     nn.Conv2d(width // 2, channels, 3, padding=1), nn.Tanh())
         dcgan_init(self)
-        # The DCGAN init (std 0.02) would leave the text's share of c far below the
-        # augmentation noise, and G would learn to ignore the caption.
-        self.augment[0].reset_parameters()
+        # The DCGAN init (std 0.02) would leave the caption's share of c far below the
+        # augmentation noise, and G would learn to ignore it: start with the mean as
+        # large as the noise (unit-norm text, unit-variance weights) and sigma at 1.
+        with torch.no_grad():
+            self.augment[0].weight[:condition_dim].normal_(0.0, 1.0)
+            self.augment[0].weight[condition_dim:].zero_()
+            self.augment[0].bias.zero_()
 
     def condition(self, text):
         mu, logvar = self.augment(text).chunk(2, dim=1)
@@ -115,8 +119,15 @@ class StackGANGenerator(nn.Module):
 
 
 class TextConditionedDiscriminator(nn.Module):
-    """Strided convolutions to a small map, the compressed text joined to every cell, one logit
-    (matching-aware: it learns that a real image with the wrong caption is fake too)."""
+    """Strided convolutions to a small map, the compressed text joined to every cell, one logit,
+    plus a projection term (Miyato and Koyama): the inner product of the text's projection and
+    the pooled features, which makes "does this image match this caption?" easy to learn.
+
+    It is matching-aware: trained to call a real image with the wrong caption fake. No batch
+    norm follows the text: in a batch of real images with shuffled captions its statistics
+    differ from those with matching captions, and D learned to tell the batches apart by
+    their statistics instead of judging each image against its caption.
+    """
 
     def __init__(self, text_dim, channels=1, image_size=32, width=32, condition_dim=32):
         super().__init__()
@@ -127,12 +138,14 @@ class TextConditionedDiscriminator(nn.Module):
             c, size = c * 2, size // 2
         self.features = nn.Sequential(*layers)
         self.text = nn.Sequential(nn.Linear(text_dim, condition_dim), nn.LeakyReLU(0.2, True))
-        self.joint = nn.Sequential(nn.Conv2d(c + condition_dim, c, 1), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True))
+        self.joint = nn.Sequential(nn.Conv2d(c + condition_dim, c, 1), nn.LeakyReLU(0.2, True))
         self.head = nn.Linear(c * size * size, 1)
+        self.projection = nn.Linear(text_dim, c, bias=False)
         dcgan_init(self)
         self.text[0].reset_parameters()  # as in G: a tiny init would hide the caption from D
 
     def forward(self, x, text):
         h = self.features(x)
         t = self.text(text)[:, :, None, None].expand(-1, -1, *h.shape[2:])
-        return self.head(self.joint(torch.cat([h, t], 1)).flatten(1)).squeeze(1)
+        h = self.joint(torch.cat([h, t], 1))
+        return self.head(h.flatten(1)).squeeze(1) + (self.projection(text) * h.mean((2, 3))).sum(1)
