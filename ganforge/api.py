@@ -80,7 +80,8 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
         raise GanforgeError(f"direction must be AtoB or BtoA, got '{direction}'")
     path, source = Path(path), Path(source)
     filename = "G.ckpt" if direction == "AtoB" else "G_BA.ckpt"
-    ckpt = path / filename if path.is_dir() else (path if direction == "AtoB" else path.with_name(filename))
+    # a file may be an exported artifact: BtoA then looks for G_BA with the same suffix
+    ckpt = path / filename if path.is_dir() else (path if direction == "AtoB" else path.with_name("G_BA" + path.suffix))
     if direction == "BtoA" and not ckpt.exists():
         raise GanforgeError(f"no B->A generator next to '{path}' (looked for {ckpt})")
     G = load_generator(ckpt, device=device)
@@ -106,6 +107,32 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
         for image, target in zip(result, targets[i:i + batch_size]):
             written.append(im.save_grid(image[None], G.output_range, target, nrow=1, padding=0))
     return written
+
+
+def export(checkpoint, format: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,
+           max_batch: int = 256, verify: bool = True):
+    """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) with the exporter
+    plugin ``format`` (onnx, tensorrt, aoti ...), verified against PyTorch; returns an
+    ``ExportResult`` with the artifact's path and the measured errors.
+
+    >>> ganforge.export("runs/dcgan", "onnx").path
+    PosixPath('runs/dcgan/G.onnx')
+    """
+    from .artifacts import export as _export, get_exporter
+
+    if device is None:
+        device = "cpu" if "cpu" in get_exporter(format).devices else "cuda"
+    return _export(checkpoint, format, out, precision=precision, device=device, max_batch=max_batch, verify=verify)
+
+
+def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None = None, repeats: int | None = None,
+          progress=None) -> list[dict]:
+    """Time the generator in ``path`` (a ``G.ckpt`` or an exported artifact) on each backend
+    and batch size; one dict per row (latency p50/p95 in ms, images/s, speed-up over eager),
+    with a ``skipped`` reason for backends that cannot run here."""
+    from .benchmark import bench as _bench
+
+    return _bench(path, backends, batch_sizes, device=device, repeats=repeats, progress=progress)
 
 
 def show(recipe: str) -> dict:

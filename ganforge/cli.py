@@ -145,6 +145,85 @@ def translate(checkpoint, source, output, direction, device):
 
 
 @cli.command()
+@click.argument("checkpoint", type=click.Path())
+@click.option("--onnx", "fmt", flag_value="onnx", help="ONNX model for ONNX Runtime (the default).")
+@click.option("--trt", "fmt", flag_value="tensorrt", help="TensorRT engine (NVIDIA GPU and tensorrt needed).")
+@click.option("--aoti", "fmt", flag_value="aoti", help="AOTInductor package (.pt2), native code for CPU or CUDA.")
+@click.option("--format", "-f", "fmt", help="Any exporter plugin by name (ganforge list exporters).")
+@click.option("--output", "-o", type=click.Path(), help="Artifact to write. Default: beside the checkpoint, G.onnx etc.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
+              help="Numeric precision (fp16/bf16 for TensorRT and AOTInductor).")
+@click.option("--max-batch", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Largest batch the artifact accepts (the batch dimension is dynamic up to it).")
+@click.option("--device", help="cpu, cuda or cuda:N. Default: cpu, or cuda for TensorRT.")
+@click.option("--no-verify", is_flag=True, help="Skip running PyTorch and the artifact side by side.")
+def export(checkpoint, fmt, output, precision, max_batch, device, no_verify):
+    """Export a trained generator (G.ckpt or its run directory) for fast inference.
+
+    The artifact is checked against PyTorch on the same seeded inputs at two batch
+    sizes; if its largest difference exceeds the tolerance for its precision (1e-4
+    for fp32 on CPU, 5e-3 fp32 on CUDA, 5e-2 fp16, 1.5e-1 bf16, on images in
+    [-1, 1]) it is deleted and the command fails.
+    """
+    result = api.export(checkpoint, fmt or "onnx", output, precision=precision, device=device,
+                        max_batch=max_batch, verify=not no_verify)
+    size = result.path.stat().st_size / 1e6
+    _console().print(f"wrote [bold]{result.path}[/] ({result.format}, {result.precision}, {size:.1f} MB)")
+    if result.max_abs_error is not None:
+        _console().print(f"verified against PyTorch on {result.device}, batches {', '.join(map(str, result.batch_sizes))}: "
+                         f"max abs error {result.max_abs_error:.2e}, max rel error {result.max_rel_error:.2e} "
+                         f"(tolerance {result.tolerance:g}) [green]OK[/]")
+
+
+def _int_list(ctx, param, value):
+    try:
+        values = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got '{value}'") from None
+    if not values or min(values) < 1:
+        raise click.BadParameter("batch sizes must be positive integers")
+    return values
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option("--backends", default=None, help="Comma-separated: torch, onnxruntime, tensorrt, aoti; a precision "
+              "suffix (tensorrt-fp16); on CUDA also torch-compile, torch-cudagraphs, torch-bf16. "
+              "Default: all of the first four (and the CUDA variants on a GPU).")
+@click.option("--batch-sizes", default="1,64,256", show_default=True, callback=_int_list, help="Comma-separated.")
+@click.option("--device", help="cpu, cuda or cuda:N. Default: cuda when present.")
+@click.option("--repeats", type=click.IntRange(min=1), help="Timed calls per row. Default: about 1 s worth.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def bench(path, backends, batch_sizes, device, repeats, as_json):
+    """Time a generator (G.ckpt or an exported artifact) on each inference backend.
+
+    Prints p50/p95 latency, images per second and the speed-up over PyTorch eager
+    at each batch size; backends that cannot run here are listed with the reason.
+    """
+    names = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
+    console = _console(stderr=True)
+    with console.status("benchmarking ...") as status:
+        rows = api.bench(path, names, batch_sizes, device=device, repeats=repeats,
+                         progress=lambda message: status.update(message))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{path} on {rows[0]['device'] if rows else device}", title_justify="left")
+    for column in ("backend", "batch", "p50 ms", "p95 ms", "images/s", "GFLOP/s", "speed-up"):
+        table.add_column(column, justify="left" if column == "backend" else "right")
+    for row in rows:
+        if "skipped" in row:
+            table.add_row(row["backend"], str(row["batch"]), f"[dim]skipped: {row['skipped']}[/]", "", "", "", "")
+            continue
+        table.add_row(row["backend"], str(row["batch"]), f"{row['p50_ms']:.3f}", f"{row['p95_ms']:.3f}",
+                      f"{row['images_per_s']:,.0f}", f"{row.get('gflop_per_s', 0):.1f}",
+                      f"{row['speedup']:.2f}x" if "speedup" in row else "")
+    _console().print(table)
+
+
+@cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(name, as_json):

@@ -20,8 +20,10 @@ class Generator:
     fixing any input given by name.
     """
 
-    def __init__(self, module: torch.nn.Module, meta: dict, device: torch.device):
-        self.module, self.meta, self.device = module.eval().to(device), meta, device
+    def __init__(self, module, meta: dict, device: torch.device, backend: str = "torch"):
+        # ``module`` is an nn.Module for checkpoints, or an exporter's runner for artifacts.
+        self.meta, self.device, self.backend = meta, torch.device(device), backend
+        self.module = module.eval().to(device) if backend == "torch" else module
         self.signature = meta["signature"]
         self.output_range = tuple(meta["output_range"])
 
@@ -95,10 +97,22 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """Rebuild the generator saved in ``G.ckpt`` (or a run directory holding one)."""
+    """The generator in ``G.ckpt`` (or a run directory holding one), or in an exported
+    artifact (``.onnx``, ``.engine``, ``.pt2``): the same interface whatever the backend."""
+    from .artifacts import exporter_for
+
     path = Path(path)
     if path.is_dir():
         path = path / "G.ckpt"
+    exporter = exporter_for(path)
+    if exporter is not None:
+        if not path.is_file():
+            raise GanforgeError(f"no such file: '{path}'")
+        reason = exporter.unavailable(str(device))
+        if reason:
+            raise GanforgeError(f"cannot load '{path}': {reason}")
+        run, meta = exporter.load(path, str(device))
+        return Generator(run, meta, torch.device(device), backend=exporter.name)
     tensors, meta = checkpoint.load(path, kind="generator")
     return Generator(_rebuild(path, tensors, meta), meta, torch.device(device))
 

@@ -64,7 +64,7 @@ def register_gans(register):
 
 @hookspec
 def register_exporters(register):
-    """Register exporters: callables ``(generator_path, output_path, **options) -> Path``
-    that turn a ``G.ckpt`` into a deployable artifact.
-    Example: ``register("onnx", "ganforge.exporters.onnx:export", "ONNX model")``.
+    """Register exporters: subclasses of ``ganforge.artifacts.Exporter``, which write a
+    trained generator to a deployable artifact and load it back for ``ganforge sample``.
+    Example: ``register("coreml", "ganforge_coreml:CoreMLExporter", "Core ML package")``.
     """

@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = [
     "ganforge.plugins.upsamplers",
     "ganforge.plugins.datasets",
     "ganforge.plugins.gans",
+    "ganforge.exporters",
 ]
 
 

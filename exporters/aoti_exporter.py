@@ -1,0 +1,85 @@
+"""AOTInductor packages: ``torch.export`` compiled ahead of time to native code.
+
+The ``.pt2`` package holds a shared library and the weights; loading it needs
+torch but no Python model code, and runs without the eager interpreter overhead,
+which matters most at small batch sizes. A package is compiled for one device
+(CPU or CUDA) and records it with the generator's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from ganforge.errors import GanforgeError
+from ganforge.artifacts import Exporter, artifact_meta, dump_meta
+
+from .precision import in_precision
+
+
+class AOTIRunner:
+    def __init__(self, compiled, package_device: str, device: str):
+        self.compiled, self.package_device, self.device = compiled, package_device, device
+
+    def __call__(self, *inputs):
+        return self.compiled(*(x.to(self.package_device) for x in inputs)).to(self.device)
+
+
+class AOTIExporter(Exporter):
+    """AOTInductor package (.pt2) for CPU or CUDA."""
+
+    name = "aoti"
+    suffix = ".pt2"
+    precisions = ("fp32", "fp16", "bf16")
+
+    def unavailable(self, device: str = "cpu") -> str | None:
+        import torch
+
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            return "CUDA was asked for and none is available"
+        if str(device) == "cpu" and not (shutil.which("g++") or shutil.which("clang++") or os.environ.get("CXX")):
+            return "AOTInductor compiles C++ and no compiler was found (install g++)"
+        return None
+
+    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cpu"):
+        import torch
+        import torch._inductor
+
+        from ganforge.networks import random_inputs
+
+        path = Path(path)
+        meta = artifact_meta(generator, self, precision)
+        meta["device"] = str(device)
+        module = in_precision(generator.module, precision)
+        example = random_inputs(generator.signature, 2, torch.Generator().manual_seed(0), device)
+        batch = torch.export.Dim("batch", min=1, max=max(max_batch, 2))
+        try:
+            with torch.no_grad():
+                program = torch.export.export(module, tuple(example),
+                                              dynamic_shapes=tuple({0: batch} for _ in example))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp.pt2")
+                torch._inductor.aoti_compile_and_package(
+                    program, package_path=str(tmp), inductor_configs={"aot_inductor.metadata": {"ganforge": dump_meta(meta)}})
+        except GanforgeError:
+            raise
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GanforgeError(f"AOTInductor export failed: {first[:300]}") from None
+        os.replace(tmp, path)
+
+    def load(self, path, device="cpu"):
+        import torch._inductor
+
+        try:
+            compiled = torch._inductor.aoti_load_package(str(path))
+            metadata = compiled.get_metadata()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GanforgeError(f"'{path}' is not a loadable AOTInductor package: {first[:200]}") from None
+        if "ganforge" not in metadata:
+            raise GanforgeError(f"'{path}' was not exported by ganforge (it has no ganforge metadata)")
+        meta = json.loads(metadata["ganforge"])
+        return AOTIRunner(compiled, meta["device"], device), meta

@@ -1,0 +1,123 @@
+"""ONNX export with ``torch.onnx.export(dynamo=True)`` and an ONNX Runtime loader.
+
+The graph has named inputs (the generator's signature: ``z``, ``label``,
+``image``, ``text``), one output ``image`` and a dynamic batch dimension; the
+generator's metadata travels in the model's ``metadata_props`` under
+``ganforge``. ``onnx.checker`` runs with ``full_check`` (shape inference too)
+before the file is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from ganforge.errors import GanforgeError
+from ganforge.artifacts import Exporter, artifact_meta, dump_meta
+
+META_KEY = "ganforge"
+# Opset 18 is the oldest the dynamo exporter emits natively; newer runtimes all read it.
+DEFAULT_OPSET = 18
+OUTPUT_NAME = "output"  # not "image": that is the input of image-to-image generators
+
+
+def _missing(*modules: str) -> str | None:
+    import importlib.util
+
+    absent = [m for m in modules if importlib.util.find_spec(m) is None]
+    if absent:
+        return f"{', '.join(absent)} is not installed (pip install onnx onnxscript onnxruntime)"
+    return None
+
+
+def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_batch: int = 256,
+               opset: int = DEFAULT_OPSET) -> None:
+    """Export ``module`` (eval mode) to ``path`` with a dynamic batch, metadata and a full check."""
+    import onnx
+    import torch
+
+    from ganforge.networks import random_inputs
+
+    names = [s["name"] for s in signature]
+    example = random_inputs(signature, 2, torch.Generator().manual_seed(0),
+                            next(module.parameters()).device)
+    batch = torch.export.Dim("batch", min=1, max=max(max_batch, 2))
+    dynamic = tuple({0: batch} for _ in names)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*axis name.*")  # every input shares the batch Dim
+                torch.onnx.export(module, tuple(example), str(raw), dynamo=True, input_names=names,
+                                  output_names=[OUTPUT_NAME], dynamic_shapes=dynamic, opset_version=opset,
+                                  external_data=False, verbose=False)
+        except Exception as exc:  # the exporter raises many kinds; show the first line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GanforgeError(f"ONNX export (opset {opset}) failed: {first}") from None
+        model = onnx.load(str(raw))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = META_KEY, dump_meta(meta)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise GanforgeError(f"the exported ONNX model fails onnx.checker: {str(exc).splitlines()[0]}") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, path)
+
+
+def read_meta(path: Path, metadata: dict[str, str]) -> dict:
+    if META_KEY not in metadata:
+        raise GanforgeError(f"'{path}' was not exported by ganforge (it has no ganforge metadata)")
+    return json.loads(metadata[META_KEY])
+
+
+class OnnxRunner:
+    """Runs an ONNX model in ONNX Runtime with torch tensors in and out."""
+
+    def __init__(self, session, device: str):
+        self.session, self.device = session, device
+        self.names = [i.name for i in session.get_inputs()]
+
+    def __call__(self, *inputs):
+        import torch
+
+        feeds = {name: x.detach().cpu().numpy() for name, x in zip(self.names, inputs)}
+        (image,) = self.session.run([OUTPUT_NAME], feeds)
+        return torch.from_numpy(image).to(self.device)
+
+
+class OnnxExporter(Exporter):
+    """ONNX model (torch.onnx dynamo exporter), run with ONNX Runtime."""
+
+    name = "onnx"
+    suffix = ".onnx"
+    precisions = ("fp32",)
+
+    def unavailable(self, device: str = "cpu") -> str | None:
+        return _missing("onnx", "onnxscript", "onnxruntime")
+
+    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cpu", opset=DEFAULT_OPSET):
+        write_onnx(generator.module, generator.signature, Path(path), artifact_meta(generator, self, precision),
+                   max_batch=max_batch, opset=opset)
+
+    def load(self, path, device="cpu"):
+        import onnxruntime as ort
+
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            index = int(device.split(":")[1]) if ":" in device else 0
+            providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only; ORT warns about unused initializers otherwise
+        try:
+            session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise GanforgeError(f"'{path}' is not a readable ONNX model: {first[:200]}") from None
+        meta = read_meta(path, session.get_modelmeta().custom_metadata_map)
+        return OnnxRunner(session, device), meta
