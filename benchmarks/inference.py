@@ -38,7 +38,7 @@ GPU_PEAKS = {"H100 SXM": (67e12, 495e12, 989e12), "H100 PCIe": (51e12, 378e12, 7
 
 def cpu_peak() -> tuple[float, str]:
     """Estimated fp32 peak of the cores torch uses: cores x clock x FLOPs per cycle."""
-    flags, mhz, vendor = "", 0.0, ""
+    flags, mhz, vendor, family = "", 0.0, "", 0
     for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
         key, _, value = line.partition(":")
         key = key.strip()
@@ -48,11 +48,15 @@ def cpu_peak() -> tuple[float, str]:
             mhz = float(value)
         elif key == "vendor_id" and not vendor:
             vendor = value.strip()
-    # two FMA pipes; AVX-512 doubles the lanes on Intel, AMD Zen 4 runs it as two 256-bit halves
-    per_cycle = 64 if ("avx512f" in flags and vendor == "GenuineIntel") else 32 if "fma" in flags else 16
+        elif key == "cpu family" and not family:
+            family = int(value)
+    # Two FMA pipes. With AVX-512 they are 512 bits wide on Intel server cores and on AMD Zen 5
+    # (family 26), which then do 2 x 16 lanes x 2 = 64 fp32 FLOP per cycle; Zen 4 splits them in halves.
+    full_width = vendor == "GenuineIntel" or family >= 26
+    per_cycle = 64 if ("avx512f" in flags and full_width) else 32 if "fma" in flags else 16
     cores = torch.get_num_threads()
     peak = cores * mhz * 1e6 * per_cycle
-    return peak, f"{cores} cores x {mhz / 1e3:.2f} GHz x {per_cycle} fp32 FLOP/cycle ({vendor}, estimate)"
+    return peak, f"{cores} cores x {mhz / 1e3:.2f} GHz x {per_cycle} fp32 FLOP/cycle ({vendor} family {family}; nominal clock, boost is higher)"
 
 
 def gpu_peak(backend: str) -> tuple[float, str] | None:
@@ -84,6 +88,8 @@ def main():
     args = parser.parse_args()
     batches = [int(b) for b in args.batch_sizes.split(",")]
     backends = args.backends.split(",") if args.backends else None
+    if backends is None and not args.device.startswith("cuda"):
+        backends = ["torch", "onnxruntime", "aoti", "aoti-bf16", "tensorrt"]
     if backends is None and args.device.startswith("cuda"):
         backends = ["torch", "torch-compile", "torch-cudagraphs", "torch-bf16", "onnxruntime", "aoti", "aoti-bf16",
                     "tensorrt", "tensorrt-fp16", "tensorrt-bf16"]

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ganforge.errors import GanforgeError
-from ganforge.artifacts import Exporter, artifact_meta, dump_meta
+from ganforge.artifacts import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 from .precision import in_precision
 
@@ -54,15 +54,15 @@ class AOTIExporter(Exporter):
         meta["device"] = str(device)
         module = in_precision(generator.module, precision)
         example = random_inputs(generator.signature, 2, torch.Generator().manual_seed(0), device)
-        batch = torch.export.Dim("batch", min=1, max=max(max_batch, 2))
         try:
             with torch.no_grad():
                 program = torch.export.export(module, tuple(example),
-                                              dynamic_shapes=tuple({0: batch} for _ in example))
+                                              dynamic_shapes=batch_dynamic_shapes(module, len(example), max_batch))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.tmp.pt2")
-                torch._inductor.aoti_compile_and_package(
-                    program, package_path=str(tmp), inductor_configs={"aot_inductor.metadata": {"ganforge": dump_meta(meta)}})
+                # freezing folds the weights in as constants, so oneDNN can pre-pack them for the CPU
+                configs = {"freezing": True, "aot_inductor.metadata": {"ganforge": dump_meta(meta)}}
+                torch._inductor.aoti_compile_and_package(program, package_path=str(tmp), inductor_configs=configs)
         except GanforgeError:
             raise
         except Exception as exc:

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from ganforge.errors import GanforgeError
-from ganforge.artifacts import Exporter, artifact_meta, dump_meta
+from ganforge.artifacts import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 META_KEY = "ganforge"
 # Opset 18 is the oldest the dynamo exporter emits natively; newer runtimes all read it.
@@ -44,8 +44,7 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
     names = [s["name"] for s in signature]
     example = random_inputs(signature, 2, torch.Generator().manual_seed(0),
                             next(module.parameters()).device)
-    batch = torch.export.Dim("batch", min=1, max=max(max_batch, 2))
-    dynamic = tuple({0: batch} for _ in names)
+    dynamic = batch_dynamic_shapes(module, len(names), max_batch)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         try:

@@ -66,6 +66,21 @@ def artifact_meta(generator, exporter: Exporter, precision: str) -> dict:
     return meta
 
 
+def batch_dynamic_shapes(module, count: int, max_batch: int):
+    """``dynamic_shapes`` for torch.export / torch.onnx.export: dimension 0 of every input is
+    the batch (1..max_batch). A ``forward(*inputs)`` takes them as one nested tuple."""
+    import inspect
+
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=max(max_batch, 2))
+    shapes = tuple({0: batch} for _ in range(count))
+    parameters = inspect.signature(module.forward).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return (shapes,)
+    return shapes
+
+
 def dump_meta(meta: dict) -> str:
     return json.dumps(meta, sort_keys=True)
 

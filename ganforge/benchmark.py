@@ -67,7 +67,11 @@ def time_calls(fn, inputs, device: torch.device, repeats: int | None = None, bud
         fn(*inputs)
         return time.perf_counter() - t
 
-    warm = [once() for _ in range(3)]
+    # warm up for at least 3 calls and 0.5 s: first calls pay for allocation, oneDNN primitive
+    # creation and autotuning
+    warm, started = [], time.perf_counter()
+    while len(warm) < 3 or time.perf_counter() - started < 0.5:
+        warm.append(once())
     if repeats is None:
         repeats = int(min(max(budget_s / max(statistics.median(warm), 1e-6), 5), 200))
     return [once() for _ in range(repeats)]

@@ -147,6 +147,19 @@ def test_stackgan_trains_in_two_stages_and_draws_from_captions(tmp_path):
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_stackgan_discriminator_judges_each_pair_not_the_batch():
+    """In training mode, D's score for (image, caption) must not depend on how the *other*
+    captions of the batch are paired: with batch norm after the text it did, and D learned to
+    spot shuffled-caption batches by their statistics instead of matching captions."""
+    torch.manual_seed(0)
+    D = get("networks", "text-discriminator")(text_dim=12, image_size=32, width=8).train()
+    images, text = torch.randn(6, 1, 32, 32), torch.rand(6, 12)
+    shuffled = text.clone()
+    shuffled[1:] = text[1:].roll(1, dims=0)  # every caption but the first moves to another image
+    assert torch.allclose(D(images, text)[0], D(images, shuffled)[0], atol=1e-6)
+    assert not torch.allclose(D(images, text)[1:], D(images, shuffled)[1:])
+
+
 def test_digit_captions_describe_class_thickness_and_slant():
     data = get("datasets", "digit-captions")(split="test", image_size=32)
     assert data.images.shape == (500, 1, 32, 32) and all(len(c) == 5 for c in data.captions)

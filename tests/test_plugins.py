@@ -88,15 +88,30 @@ class TestPlugin:
 
     @hookimpl
     def register_exporters(self, register):
-        register("raw", f"{__name__}:export_raw", "raw tensors")
+        register("raw", f"{__name__}:RawExporter", "raw tensors")
 
 
-def export_raw(generator_path, output_path, **options):
-    """Copy the checkpoint: an exporter any plugin could register."""
-    import shutil
+class RawExporter:
+    """The generator's weights and metadata in a safetensors file of its own suffix: an
+    exporter any plugin could register (written against ganforge.artifacts.Exporter)."""
 
-    shutil.copy(generator_path, output_path)
-    return output_path
+    name, suffix, precisions, devices = "raw", ".rawgen", ("fp32",), ("cpu",)
+
+    def unavailable(self, device="cpu"):
+        return None
+
+    def export(self, generator, path, **options):
+        from ganforge import checkpoint
+
+        meta = {**generator.meta, "format": "raw"}
+        checkpoint.save(path, {k: v.clone() for k, v in generator.module.state_dict().items()}, meta)
+
+    def load(self, path, device="cpu"):
+        from ganforge import checkpoint
+        from ganforge.generator import _rebuild
+
+        tensors, meta = checkpoint.load(path)
+        return _rebuild(path, tensors, meta).eval().to(device), meta
 
 
 from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe  # noqa: E402
@@ -123,8 +138,10 @@ def test_every_hook_registers_components_that_ganforge_uses(add_plugin, tmp_path
     assert reg.component("networks", "tiny-generator").description == "A one-layer generator for tests."
     result = ganforge.train("tiny-gan", out=tmp_path / "run", quiet=True)  # network, loss, dataset, gan
     assert result.step == 3 and (tmp_path / "run" / "G.ckpt").exists()
-    exported = reg.get("exporters", "raw")(tmp_path / "run" / "G.ckpt", tmp_path / "copy.ckpt")
-    assert ganforge.load_generator(exported).generate(2).shape == (2, 1, 28, 28)
+    exported = ganforge.export(tmp_path / "run", "raw")  # verified against PyTorch like a built-in
+    assert exported.path == tmp_path / "run" / "G.rawgen" and exported.max_abs_error == 0
+    G = ganforge.load_generator(exported.path)
+    assert G.backend == "raw" and G.generate(2).shape == (2, 1, 28, 28)
     # A built-in recipe accepts the plugin's loss and upsampler by name.
     ganforge.train("dcgan", steps=1, batch_size=4, out=tmp_path / "dc", quiet=True,
                    params={"g_width": 4, "d_width": 4, "upsampler": "double-up", "loss": "half-squares"})

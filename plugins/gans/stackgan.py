@@ -36,8 +36,8 @@ class StackGAN(Recipe):
         "image_size": (32, "final image size; Stage-I draws half of it"),
         "g_width": (32, "generator channels"),
         "d_width": (32, "discriminator channels"),
-        "kl_weight": (0.02, "weight of the conditioning augmentation's KL term; the paper's 1 held the caption's "
-                            "share of c below the noise here (KL 1.0 nats after 2,000 steps, rows unconditioned)"),
+        "kl_weight": (0.02, "weight of the conditioning augmentation's KL term; the paper's 1 pulled c back to "
+                            "pure noise on these short captions"),
         "text_encoder": ("bag-of-words-text-encoder", "text encoder network plugin"),
         "upsampler": ("transposed-conv", "the generator's upsampling layer"),
         "loss": ("non-saturating", "adversarial loss plugin"),
