@@ -9,7 +9,9 @@ before the file is kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -41,6 +43,9 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
 
     from ganforge.networks import random_inputs
 
+    newest = onnx.defs.onnx_opset_version()
+    if not 1 <= opset <= newest:
+        raise GanforgeError(f"opset {opset} does not exist for the installed onnx {onnx.__version__} (1..{newest})")
     names = [s["name"] for s in signature]
     example = random_inputs(signature, 2, torch.Generator().manual_seed(0),
                             next(module.parameters()).device)
@@ -48,7 +53,7 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         try:
-            with torch.no_grad(), warnings.catch_warnings():
+            with torch.no_grad(), warnings.catch_warnings(), _quiet_loggers("torch.onnx", "onnxscript"):
                 warnings.filterwarnings("ignore", message=".*axis name.*")  # every input shares the batch Dim
                 torch.onnx.export(module, tuple(example), str(raw), dynamo=True, input_names=names,
                                   output_names=[OUTPUT_NAME], dynamic_shapes=dynamic, opset_version=opset,
@@ -57,6 +62,10 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise GanforgeError(f"ONNX export (opset {opset}) failed: {first}") from None
         model = onnx.load(str(raw))
+    got = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if got != opset:  # the exporter falls back to its own opset when it cannot convert
+        raise GanforgeError(f"this generator cannot be exported at opset {opset} (the exporter produced opset {got}; "
+                            f"use --opset {got} or newer)")
     entry = model.metadata_props.add()
     entry.key, entry.value = META_KEY, dump_meta(meta)
     try:
@@ -67,6 +76,20 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
     tmp = path.with_name(f".{path.name}.tmp")
     onnx.save(model, str(tmp))
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _quiet_loggers(*names: str):
+    """The exporter logs tracebacks for conversions it then reports as failed; we report them once."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def read_meta(path: Path, metadata: dict[str, str]) -> dict:
@@ -101,8 +124,11 @@ class OnnxExporter(Exporter):
         return _missing("onnx", "onnxscript", "onnxruntime")
 
     def export(self, generator, path, *, precision="fp32", max_batch=256, device="cpu", opset=DEFAULT_OPSET):
-        write_onnx(generator.module, generator.signature, Path(path), artifact_meta(generator, self, precision),
-                   max_batch=max_batch, opset=opset)
+        import onnx
+
+        meta = artifact_meta(generator, self, precision)
+        meta["opset"], meta["versions"]["onnx"] = opset, onnx.__version__
+        write_onnx(generator.module, generator.signature, Path(path), meta, max_batch=max_batch, opset=opset)
 
     def load(self, path, device="cpu"):
         import onnxruntime as ort

@@ -24,7 +24,7 @@ from ganforge.checkpoint import atomic_write
 from ganforge.errors import GanforgeError
 from ganforge.artifacts import Exporter, artifact_meta, dump_meta
 
-from .onnx_exporter import write_onnx
+from .onnx_exporter import DEFAULT_OPSET, write_onnx
 from .precision import in_precision
 
 
@@ -134,7 +134,7 @@ class TensorRTExporter(Exporter):
             return "TensorRT engines run on CUDA devices only (use --device cuda)"
         return None
 
-    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cuda"):
+    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cuda", opset=DEFAULT_OPSET):
         import tensorrt as trt
 
         path = Path(path)
@@ -144,7 +144,7 @@ class TensorRTExporter(Exporter):
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = Path(tmp) / "G.onnx"
             write_onnx(in_precision(generator.module, precision), generator.signature, onnx_path, meta,
-                       max_batch=max_batch)
+                       max_batch=max_batch, opset=opset)
             engine = build_engine(onnx_path, shapes, max_batch, path.with_name(".tensorrt-timing.cache"))
         atomic_write(path, engine)
         atomic_write(sidecar(path), dump_meta(meta).encode())

@@ -110,7 +110,7 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
 
 
 def export(checkpoint, format: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,
-           max_batch: int = 256, verify: bool = True):
+           max_batch: int = 256, verify: bool = True, **options):
     """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) with the exporter
     plugin ``format`` (onnx, tensorrt, aoti ...), verified against PyTorch; returns an
     ``ExportResult`` with the artifact's path and the measured errors.
@@ -122,7 +122,8 @@ def export(checkpoint, format: str = "onnx", out=None, *, precision: str = "fp32
 
     if device is None:
         device = "cpu" if "cpu" in get_exporter(format).devices else "cuda"
-    return _export(checkpoint, format, out, precision=precision, device=device, max_batch=max_batch, verify=verify)
+    return _export(checkpoint, format, out, precision=precision, device=device, max_batch=max_batch, verify=verify,
+                   **options)
 
 
 def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None = None, repeats: int | None = None,

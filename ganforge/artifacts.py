@@ -120,14 +120,14 @@ def exporter_for(path: Path) -> Exporter | None:
 
 def export(checkpoint, format: str = "onnx", out=None, *, precision: str = "fp32", device: str = "cpu",
            max_batch: int = 256, verify: bool = True, verify_batches: tuple[int, ...] = (1, 5),
-           seed: int = 0) -> ExportResult:
+           seed: int = 0, **options) -> ExportResult:
     """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) to ``format``.
 
     The artifact goes to ``out`` (default: beside the checkpoint, ``G.onnx`` etc.).
     With ``verify`` (the default) PyTorch and the artifact run on the same seeded
     inputs at each batch size of ``verify_batches`` (checking the dynamic batch
     dimension too); an error above the precision's tolerance raises ``GanforgeError``
-    and the artifact is removed.
+    and the artifact is removed. Other keyword arguments go to the exporter (``opset=17``).
     """
     from .generator import load_generator
 
@@ -150,7 +150,12 @@ def export(checkpoint, format: str = "onnx", out=None, *, precision: str = "fp32
     path = Path(out) if out is not None else source.with_suffix(exporter.suffix)
     if max_batch < max(verify_batches):
         verify_batches = tuple(b for b in verify_batches if b <= max_batch) or (1,)
-    exporter.export(generator, path, precision=precision, max_batch=max_batch, device=device)
+    try:
+        exporter.export(generator, path, precision=precision, max_batch=max_batch, device=device, **options)
+    except TypeError as exc:
+        if options and "unexpected keyword" in str(exc):
+            raise GanforgeError(f"the {exporter.name} exporter does not take {', '.join(options)}") from None
+        raise
     result = ExportResult(path, exporter.name, precision, device, batch_sizes=tuple(verify_batches))
     if verify:
         artifact = load_generator(path, device=device)

@@ -156,8 +156,9 @@ def translate(checkpoint, source, output, direction, device):
 @click.option("--max-batch", type=click.IntRange(min=1), default=256, show_default=True,
               help="Largest batch the artifact accepts (the batch dimension is dynamic up to it).")
 @click.option("--device", help="cpu, cuda or cuda:N. Default: cpu, or cuda for TensorRT.")
+@click.option("--opset", type=click.IntRange(min=1), help="ONNX opset for onnx and tensorrt. Default: 18.")
 @click.option("--no-verify", is_flag=True, help="Skip running PyTorch and the artifact side by side.")
-def export(checkpoint, fmt, output, precision, max_batch, device, no_verify):
+def export(checkpoint, fmt, output, precision, max_batch, device, opset, no_verify):
     """Export a trained generator (G.ckpt or its run directory) for fast inference.
 
     The artifact is checked against PyTorch on the same seeded inputs at two batch
@@ -166,7 +167,7 @@ def export(checkpoint, fmt, output, precision, max_batch, device, no_verify):
     [-1, 1]) it is deleted and the command fails.
     """
     result = api.export(checkpoint, fmt or "onnx", output, precision=precision, device=device,
-                        max_batch=max_batch, verify=not no_verify)
+                        max_batch=max_batch, verify=not no_verify, **({"opset": opset} if opset else {}))
     size = result.path.stat().st_size / 1e6
     _console().print(f"wrote [bold]{result.path}[/] ({result.format}, {result.precision}, {size:.1f} MB)")
     if result.max_abs_error is not None:

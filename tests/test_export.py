@@ -129,6 +129,9 @@ def test_verification_failure_removes_the_artifact_and_exits_non_zero(tiny_runs,
     (["--format", "coreml"], "unknown exporter 'coreml'"),
     (["--onnx", "--precision", "fp16"], "supports precision fp32"),
     (["--aoti", "--device", "cuda"], "CUDA"),
+    (["--opset", "7"], "cannot be exported at opset 7"),
+    (["--opset", "99"], "opset 99 does not exist"),
+    (["--aoti", "--opset", "17"], "does not take opset"),
 ])
 def test_export_errors_are_one_line(tiny_runs, args, message):
     if args == ["--trt"] and shutil.which("nvidia-smi") and _tensorrt_ready():
