@@ -136,6 +136,17 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
     return _bench(path, backends, batch_sizes, device=device, repeats=repeats, progress=progress)
 
 
+def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
+             real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None) -> dict:
+    """FID, KID, Inception Score and precision/recall of the generator in ``path`` (a run, a
+    ``G.ckpt`` or an exported artifact) against a real dataset split, plus class accuracy for
+    class-conditional generators; see ``ganforge.evaluation.evaluate``."""
+    from .evaluation import evaluate as _evaluate
+
+    return _evaluate(path, extractor=extractor, weights=weights, n=n, dataset=dataset, real_split=real_split,
+                     seed=seed, device=device, progress=progress)
+
+
 def show(recipe: str) -> dict:
     """A recipe's hyperparameters and engine defaults: ``{name: (default, help)}`` per section."""
     from .config import ENGINE_DEFAULTS, ENGINE_HELP

@@ -224,6 +224,49 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
     _console().print(table)
 
 
+@cli.command("eval")
+@click.argument("path")
+@click.option("--extractor", "-e", default="digits", show_default=True,
+              help="Feature extractor plugin: digits (offline, for MNIST-like data) or inception.")
+@click.option("--weights", type=click.Path(), help="Local weights file for the extractor (inception offline).")
+@click.option("-n", "count", default=5000, show_default=True, type=click.IntRange(min=10), help="Generated images.")
+@click.option("--dataset", "-d", help="Real images' dataset. Default: the one the run trained on.")
+@click.option("--real-split", default="train", show_default=True, help="Split of the real dataset (train or test).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent draws and KID subsets.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result (metrics, configuration, warnings) as JSON.")
+def eval_(path, extractor, weights, count, dataset, real_split, seed, device, as_json):
+    """Score a generator (run directory, G.ckpt or exported artifact) against real images.
+
+    FID and KID (lower is better), Inception Score and precision/recall (higher is
+    better), and for class-conditional generators the share of samples classified
+    as the class asked for. PATH may be data:DATASET/SPLIT to score real images
+    themselves, e.g. data:mnist-5k/train against --real-split test.
+    """
+    console = _console(stderr=True)
+    with console.status("evaluating ...") as status:
+        result = api.evaluate(path, extractor=extractor, weights=weights, n=count, dataset=dataset,
+                              real_split=real_split, seed=seed, device=device,
+                              progress=lambda message: status.update(message))
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    from rich.table import Table
+
+    c = result["config"]
+    table = Table(title=f"{path}: {c['n_generated']} generated vs {c['n_real']} real ({c['real']}), "
+                        f"{c['extractor']} features", title_justify="left")
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    for key, value in result["metrics"].items():
+        shown = " ".join(f"{v:.2f}" for v in value) if isinstance(value, list) else f"{value:.4f}"
+        table.add_row(key, shown)
+    _console().print(table)
+    _console().print(f"[dim]extractor weights sha256 {c['extractor_sha256'][:16]}..., seed {c['seed']}[/]")
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -250,7 +293,7 @@ def show(name, as_json):
 @click.argument("kind", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(kind, as_json):
-    """List registered components: gans, networks, losses, upsamplers, datasets, exporters."""
+    """List registered components: gans, networks, losses, upsamplers, datasets, exporters, extractors."""
     found = api.components(kind)
     if as_json:
         click.echo(json.dumps(found, indent=2))

@@ -28,6 +28,7 @@ from .plugin_manager import get, load_plugins
 
 STATE_FILE = "state.ckpt"
 # Settings a resumed run may change: they do not alter what it computes.
+DIGIT_DATASETS = ("mnist-5k", "mnist")
 RESUMABLE_CHANGES = {"steps", "epochs", "sample_every", "checkpoint_every", "log_every", "eval_every", "num_workers"}
 
 
@@ -298,10 +299,12 @@ def _write_grid(model, fixed, run_dir: Path, step: int) -> Path:
     return path
 
 
-def _evaluate(model, step: int) -> dict:
-    """The recipe's own figures, measured with every network in eval mode."""
+def _evaluate(model, step: int, probe=None) -> dict:
+    """The recipe's own figures and, with a quality probe, sample quality; every network in eval mode."""
     with _inference(model):
-        figures = model.evaluate()
+        figures = dict(model.evaluate())
+        if probe is not None:
+            figures.update(probe(model))
     return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 
@@ -312,6 +315,12 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
     engine = run_config["engine"]
     log_every, sample_every, ckpt_every = engine["log_every"], engine["sample_every"], engine["checkpoint_every"]
     eval_every = engine["eval_every"]
+    # Asked-for evaluation of digit generators also logs FID, KID and IS on the digit features.
+    probe = None
+    if eval_every and engine["dataset"] in DIGIT_DATASETS:
+        from .evaluation import QualityProbe
+
+        probe = QualityProbe.for_recipe(model)
     console = Console(stderr=True, quiet=quiet)
     sums: dict[str, torch.Tensor] = {}
     last: dict = {}
@@ -343,7 +352,7 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
                 progress.update(task, losses=" ".join(f"{k}={last[k]:.3f}" for k in sums))
                 sums, tick, tick_step = {}, now, step
             if eval_every and step % eval_every == 0 or step == total:
-                figures = _evaluate(model, step)
+                figures = _evaluate(model, step, probe)
                 if figures:
                     log.write(json.dumps({"eval": True, **figures}) + "\n")
                     log.flush()

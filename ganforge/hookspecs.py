@@ -68,3 +68,11 @@ def register_exporters(register):
     trained generator to a deployable artifact and load it back for ``ganforge sample``.
     Example: ``register("coreml", "ganforge_coreml:CoreMLExporter", "Core ML package")``.
     """
+
+
+@hookspec
+def register_extractors(register):
+    """Register feature extractors for evaluation: subclasses of ``ganforge.evaluation.Extractor``
+    that map images to features (FID, KID, precision/recall) and class logits (Inception Score).
+    Example: ``register("clip", "ganforge_clip:ClipExtractor", "CLIP image features")``.
+    """

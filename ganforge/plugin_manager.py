@@ -28,10 +28,11 @@ KINDS = {
     "datasets": "register_datasets",
     "gans": "register_gans",
     "exporters": "register_exporters",
+    "extractors": "register_extractors",
 }
 
 SINGULAR = {"networks": "network", "losses": "loss", "upsamplers": "upsampler", "datasets": "dataset",
-            "gans": "gan", "exporters": "exporter"}
+            "gans": "gan", "exporters": "exporter", "extractors": "extractor"}
 
 BUILTIN_PLUGINS = [
     "ganforge.plugins.networks",
@@ -40,6 +41,7 @@ BUILTIN_PLUGINS = [
     "ganforge.plugins.datasets",
     "ganforge.plugins.gans",
     "ganforge.exporters",
+    "ganforge.plugins.extractors",
 ]
 
 

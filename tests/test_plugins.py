@@ -90,6 +90,23 @@ class TestPlugin:
     def register_exporters(self, register):
         register("raw", f"{__name__}:RawExporter", "raw tensors")
 
+    @hookimpl
+    def register_extractors(self, register):
+        register("row-means", RowMeans, "mean brightness of each image row")
+
+
+class RowMeans:
+    """A feature extractor any plugin could register: 28 row means; logits favour bright images."""
+
+    name, num_features, num_classes, sha256 = "row-means", 28, 2, "none"
+
+    def __init__(self, weights=None, device="cpu"):
+        pass
+
+    def __call__(self, images):
+        rows = images.mean(dim=(1, 3))
+        return rows, torch.stack([rows.mean(1), -rows.mean(1)], 1)
+
 
 class RawExporter:
     """The generator's weights and metadata in a safetensors file of its own suffix: an
@@ -142,6 +159,8 @@ def test_every_hook_registers_components_that_ganforge_uses(add_plugin, tmp_path
     assert exported.path == tmp_path / "run" / "G.rawgen" and exported.max_abs_error == 0
     G = ganforge.load_generator(exported.path)
     assert G.backend == "raw" and G.generate(2).shape == (2, 1, 28, 28)
+    scored = ganforge.evaluate(tmp_path / "run", extractor="row-means", n=16, dataset="mnist-5k", real_split="test")
+    assert scored["config"]["num_features"] == 28 and scored["metrics"]["fid"] > 0
     # A built-in recipe accepts the plugin's loss and upsampler by name.
     ganforge.train("dcgan", steps=1, batch_size=4, out=tmp_path / "dc", quiet=True,
                    params={"g_width": 4, "d_width": 4, "upsampler": "double-up", "loss": "half-squares"})

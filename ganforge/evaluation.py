@@ -1,0 +1,221 @@
+"""How good is a generator: FID, KID, Inception Score and precision/recall.
+
+Images from the generator and from a real dataset split go through one feature
+extractor (a plugin: ``digits`` offline, ``inception`` with ImageNet weights).
+FID, KID and IS are torchmetrics' implementations fed the extracted features and
+logits; precision and recall (Kynkäänniemi et al., 2019: the share of generated
+samples inside the real samples' k-NN manifold, and the converse) are not in
+torchmetrics and are computed here. Each result carries everything needed to
+reproduce it: extractor and weights hash, sample counts, real split and seed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .errors import GanforgeError
+
+
+class Extractor:
+    """Images (N x C x H x W in [-1, 1]) -> ``(features N x num_features, logits N x num_classes)``.
+    ``sha256`` identifies the weights, so results from different weights are not compared."""
+
+    name = "extractor"
+    num_features = 0
+    num_classes = 0
+    sha256 = ""
+
+    def __init__(self, weights=None, device="cpu"):
+        raise NotImplementedError
+
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+
+class _Given(torch.nn.Module):
+    """Hands already-extracted features to a torchmetrics metric as if it extracted them."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features):
+        return features
+
+
+def fid_kid_is(fake: torch.Tensor, real: torch.Tensor, fake_logits: torch.Tensor | None = None,
+               kid_subset: int = 1000, seed: int = 0) -> dict[str, float]:
+    """FID and KID between two feature sets, and the IS of ``fake_logits`` (torchmetrics)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.inception import InceptionScore
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*will save all extracted features in buffer.*")
+    fake, real = fake.double(), real.double()
+    d = fake.shape[1]
+    fid = FrechetInceptionDistance(feature=_Given(d)).double()
+    fid.update(real, real=True)
+    fid.update(fake, real=False)
+    subset = min(kid_subset, len(fake), len(real))
+    kid = KernelInceptionDistance(feature=_Given(d), subset_size=subset).double()
+    kid.update(real, real=True)
+    kid.update(fake, real=False)
+    torch.manual_seed(seed)  # KID draws its subsets from torch's generator
+    kid_mean, kid_std = kid.compute()
+    out = {"fid": float(fid.compute()), "kid": float(kid_mean), "kid_std": float(kid_std)}
+    if fake_logits is not None:
+        inception = InceptionScore(feature=_Given(fake_logits.shape[1]), splits=10, normalize=False).double()
+        inception.update(fake_logits.double())
+        is_mean, is_std = inception.compute()
+        out.update({"is": float(is_mean), "is_std": float(is_std)})
+    return out
+
+
+def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int = 3) -> dict[str, float]:
+    """Improved precision and recall (Kynkäänniemi et al.): a sample is inside a set's manifold
+    when it lies within the k-th-nearest-neighbour radius of some member of the set."""
+
+    def radii(x):
+        distances = torch.cdist(x, x)
+        return distances.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+
+    def inside(points, support, support_radii):
+        hits = []
+        for chunk in points.split(1000):
+            hits.append((torch.cdist(chunk, support) <= support_radii[None]).any(1))
+        return torch.cat(hits).float().mean().item()
+
+    fake, real = fake.double(), real.double()
+    return {"precision": inside(fake, real, radii(real)), "recall": inside(real, fake, radii(fake))}
+
+
+def extract(extractor: Extractor, images: torch.Tensor, batch_size: int = 250):
+    features, logits = [], []
+    for i in range(0, len(images), batch_size):
+        f, lg = extractor(images[i:i + batch_size])
+        features.append(f.cpu())
+        logits.append(lg.cpu())
+    return torch.cat(features), torch.cat(logits)
+
+
+def stable_count(extractor: Extractor) -> int:
+    """Fewer samples than this makes FID noticeably biased and noisy (rule of thumb: ten per
+    feature dimension, capped at the 10,000 often used with Inception)."""
+    return min(10 * extractor.num_features, 10_000)
+
+
+class QualityProbe:
+    """FID, KID and IS of a training run's generator on the digit features, against its held-out
+    split: cheap enough (1,000 samples, features of the real split cached) to log every N steps."""
+
+    def __init__(self, real_images: torch.Tensor, n: int = 1000, device="cpu"):
+        from .plugin_manager import get
+
+        self.extractor = get("extractors", "digits")(device=device)
+        self.real_features = extract(self.extractor, real_images)[0]
+        self.n = n
+
+    @classmethod
+    def for_recipe(cls, recipe) -> "QualityProbe | None":
+        if any(s["distribution"] in ("text", "image") for s in recipe.generator.signature):
+            return None
+        return cls(recipe.held_out().images, device=recipe.device)
+
+    def __call__(self, recipe) -> dict[str, float]:
+        from .networks import random_inputs
+
+        inputs = random_inputs(recipe.generator.signature, self.n, torch.Generator().manual_seed(0), recipe.device)
+        images = torch.cat([recipe.generator(*(x[i:i + 500] for x in inputs)) for i in range(0, self.n, 500)])
+        features, logits = extract(self.extractor, images)
+        figures = fid_kid_is(features, self.real_features, logits, kid_subset=500)
+        return {"fid_digits": figures["fid"], "kid_digits": figures["kid"], "is_digits": figures["is"]}
+
+
+def _run_config(path: Path) -> dict:
+    run = path if path.is_dir() else path.parent
+    config = run / "config.json"
+    return json.loads(config.read_text()) if config.is_file() else {}
+
+
+def real_images(dataset: str, split: str, image_size: int | None, channels: int | None) -> torch.Tensor:
+    from .plugin_manager import get
+
+    data = get("datasets", dataset)(image_size=image_size, channels=channels, split=split)
+    if not hasattr(data, "images"):
+        raise GanforgeError(f"dataset '{dataset}' does not hold its images in memory; evaluate against mnist-5k, "
+                            "image-folder or another in-memory dataset")
+    return data.images
+
+
+def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
+             real_split: str = "train", seed: int = 0, device: str = "cpu", batch_size: int = 250,
+             progress=None) -> dict:
+    """Score the generator in ``path`` (run directory, ``G.ckpt`` or an exported artifact)
+    against the real images of ``dataset``/``real_split`` (default: the run's dataset).
+
+    ``path`` may also be ``data:DATASET/SPLIT`` to score real images as if generated
+    (e.g. the train digits against the held-out ones: FID near 0, IS near 10 for digits).
+    Returns ``{"metrics": {...}, "config": {...}, "warnings": [...]}``.
+    """
+    from .generator import load_generator
+    from .plugin_manager import get
+
+    say = progress or (lambda message: None)
+    ext = get("extractors", extractor)(weights=weights, device=device)
+    warnings, metrics = [], {}
+    source = str(path)
+    if source.startswith("data:"):
+        name, _, split = source[len("data:"):].partition("/")
+        dataset = dataset or "mnist-5k"
+        fake_images = real_images(name, split or "train", None, None)[:n]
+        conditional = None
+        config_dataset = dataset
+    else:
+        path = Path(path)
+        G = load_generator(path, device=device)
+        run = _run_config(path)
+        config_dataset = dataset or run.get("engine", {}).get("dataset") or "mnist-5k"
+        say(f"generating {n} images ...")
+        fixed = {}
+        if any(s["distribution"] == "text" for s in G.signature):
+            raise GanforgeError("text-conditioned generators need captions; score them with "
+                                "benchmarks/conditioning.py (class agreement) for now")
+        fake_images = G.generate(n, seed=seed, batch_size=batch_size, **fixed)
+        conditional = next((s for s in G.signature if s["distribution"] == "categorical"), None)
+        if conditional is not None and extractor == "digits":
+            per_class = max(n // conditional["num_classes"], 1)
+            images = G.generate_per_class(per_class, seed=seed, batch_size=batch_size)
+            asked = torch.arange(conditional["num_classes"]).repeat_interleave(per_class)
+            hits = (extract(ext, images, batch_size)[1].argmax(1) == asked).float()
+            metrics["class_accuracy"] = hits.mean().item()
+            metrics["class_accuracy_per_class"] = [round(v, 4) for v in hits.view(-1, per_class).mean(1).tolist()]
+        if run.get("recipe") == "sgan" and (path if path.is_dir() else path.parent).joinpath("D.ckpt").is_file():
+            from .generator import load_network
+            from .plugins.gans.sgan import classify
+
+            D = load_network((path if path.is_dir() else path.parent) / "D.ckpt", device=device)
+            test = get("datasets", config_dataset)(split="test")
+            with torch.no_grad():
+                metrics["d_test_accuracy"] = (classify(D, test.images.to(device)).cpu() == test.labels).float().mean().item()
+    shape = fake_images.shape
+    real = real_images(config_dataset, real_split, shape[-1], shape[1])
+    say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")
+    fake_features, fake_logits = extract(ext, fake_images, batch_size)
+    real_features, _ = extract(ext, real, batch_size)
+    needed = stable_count(ext)
+    if min(len(fake_features), len(real_features)) < needed:
+        warnings.append(f"FID from {len(fake_features)} generated and {len(real_features)} real samples is biased "
+                        f"upwards and noisy; use at least {needed} of each for {extractor} features")
+    say("computing metrics ...")
+    metrics.update(fid_kid_is(fake_features, real_features, fake_logits, seed=seed))
+    metrics.update(precision_recall(fake_features, real_features))
+    config = {"source": source, "extractor": extractor, "extractor_sha256": ext.sha256,
+              "num_features": ext.num_features, "n_generated": len(fake_features), "n_real": len(real_features),
+              "real": f"{config_dataset}/{real_split}", "seed": seed}
+    return {"metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()},
+            "config": config, "warnings": warnings}
