@@ -10,9 +10,9 @@ Importing ganforge does not import torch; the functions below do when called.
 
 __version__ = "0.1.0"
 
-from .api import bench, components, evaluate, export, load_generator, load_network, plugins, sample, show, train, translate  # noqa: E402
+from .api import arithmetic, bench, components, evaluate, export, interpolate, invert, load_generator, load_network, plugins, sample, show, train, translate  # noqa: E402
 from .errors import GanforgeError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
-__all__ = ["train", "export", "bench", "evaluate", "load_generator", "load_network", "sample", "show", "components", "plugins", "translate", "hookimpl",
+__all__ = ["train", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert", "load_generator", "load_network", "sample", "show", "components", "plugins", "translate", "hookimpl",
            "GanforgeError", "__version__"]

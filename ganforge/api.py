@@ -147,6 +147,29 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
                      seed=seed, device=device, progress=progress)
 
 
+def interpolate(path, out="interpolation.png", **options):
+    """Latent walks as a grid (and ``gif=PATH``); see ``ganforge.latent.interpolate``."""
+    from .latent import interpolate as _interpolate
+
+    return _interpolate(path, out, **options)
+
+
+def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.png", **options):
+    """``A - B + C`` on average latent codes of groups (``label:7`` or ``images:FOLDER``);
+    see ``ganforge.latent.arithmetic``."""
+    from .latent import arithmetic as _arithmetic
+
+    return _arithmetic(path, expression, groups, out, **options)
+
+
+def invert(path, images=None, out="inversion.png", **options) -> dict:
+    """Recover latent codes of images by optimizing z with G frozen; ``heldout=N`` compares
+    training and held-out reconstruction error. See ``ganforge.latent.invert``."""
+    from .latent import invert as _invert
+
+    return _invert(path, images, out, **options)
+
+
 def show(recipe: str) -> dict:
     """A recipe's hyperparameters and engine defaults: ``{name: (default, help)}`` per section."""
     from .config import ENGINE_DEFAULTS, ENGINE_HELP

@@ -6,6 +6,7 @@ Nothing here imports torch at module level, so ``ganforge --help`` is instant.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import sys
 
 import click
@@ -265,6 +266,90 @@ def eval_(path, extractor, weights, count, dataset, real_split, seed, device, as
         table.add_row(key, shown)
     _console().print(table)
     _console().print(f"[dim]extractor weights sha256 {c['extractor_sha256'][:16]}..., seed {c['seed']}[/]")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), default="interpolation.png", show_default=True, help="Grid PNG.")
+@click.option("--gif", type=click.Path(), help="Also write an animated GIF of the walks.")
+@click.option("--rows", default=6, show_default=True, type=click.IntRange(min=1), help="Walks, one per row.")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(min=2), help="Images per walk.")
+@click.option("--mode", type=click.Choice(["slerp", "linear"]), default="slerp", show_default=True,
+              help="Spherical (keeps the prior's radius) or linear interpolation of z.")
+@click.option("--classes", is_flag=True, help="Walk from class c to c+1 at a fixed z (conditional GANs).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True)
+def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, device):
+    """Walk between latent codes (or classes) and show each walk as a row."""
+    written = api.interpolate(checkpoint, output, rows=rows, steps=steps, mode=mode, classes=classes, seed=seed,
+                              gif=gif, device=device)
+    for kind, path in written.items():
+        _console().print(f"{kind}: {path}")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path())
+@click.argument("expression", default="A - B + C")
+@click.option("--group", "-g", "groups", multiple=True, metavar="NAME=label:CLASS|images:PATH",
+              help="A group of codes: samples the digit classifier reads as CLASS, or codes recovered "
+                   "from your images. Default: A=label:7 B=label:1 C=label:4.")
+@click.option("--output", "-o", type=click.Path(), default="arithmetic.png", show_default=True)
+@click.option("--samples", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Results drawn, each with small noise added to the combined code.")
+@click.option("--pool", default=2000, show_default=True, type=click.IntRange(min=10),
+              help="Samples drawn to find label groups.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True)
+def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, device):
+    """Vector arithmetic on average latent codes, e.g. glasses man - man + woman.
+
+    The grid shows each group's average, the combined code, then the samples.
+    """
+    parsed = {}
+    for item in groups or ("A=label:7", "B=label:1", "C=label:4"):
+        name, sep, spec = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=label:CLASS or NAME=images:PATH, got '{item}'")
+        parsed[name.strip()] = spec.strip()
+    path = api.arithmetic(checkpoint, expression, parsed, output, samples=samples, pool=pool, seed=seed,
+                          device=device)
+    _console().print(f"{expression} with {', '.join(f'{k}={v}' for k, v in parsed.items())}: {path}")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path())
+@click.argument("images", type=click.Path(), required=False)
+@click.option("--output", "-o", type=click.Path(), default="inversion.png", show_default=True,
+              help="Originals beside their reconstructions.")
+@click.option("--steps", default=300, show_default=True, type=click.IntRange(min=1), help="Adam steps per restart.")
+@click.option("--restarts", default=4, show_default=True, type=click.IntRange(min=1), help="Random starts; best kept.")
+@click.option("--heldout", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also invert N training and N held-out images of the run's dataset and compare errors.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
+def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, as_json):
+    """Find the latent code that makes G draw each given image (G frozen).
+
+    If held-out images are reconstructed about as well as training images, G
+    generalizes rather than memorizing its training set.
+    """
+    if images is None and not heldout:
+        raise click.UsageError("give IMAGES to invert, --heldout N, or both")
+    with _console(stderr=True).status("optimizing latent codes ..."):
+        result = api.invert(checkpoint, images, output, steps=steps, restarts=restarts, heldout=heldout, seed=seed,
+                            device=device)
+    if as_json:
+        click.echo(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in result.items()}, indent=2))
+        return
+    console = _console()
+    for name, err in result.get("errors", {}).items():
+        console.print(f"{name}: reconstruction MSE {err:.4f}")
+    if "grid" in result:
+        console.print(f"grid: {result['grid']}")
+    if heldout:
+        console.print(f"mean reconstruction MSE: training {result['train_mse']:.4f}, held-out {result['heldout_mse']:.4f} "
+                      f"(ratio {result['heldout_over_train']:.2f}; near 1 means no sign of memorization)")
 
 
 @cli.command()

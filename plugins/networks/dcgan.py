@@ -54,9 +54,13 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*blocks)
         dcgan_init(self)
 
+    # ``label`` may also be class weights (N x K, rows summing to 1): latent tools walk between classes
+    accepts_class_weights = True
+
     def forward(self, z, label=None):
         if self.num_classes:
-            z = torch.cat([z, F.one_hot(label, self.num_classes).to(z.dtype)], dim=1)
+            weights = label.to(z.dtype) if label.is_floating_point() else F.one_hot(label, self.num_classes).to(z.dtype)
+            z = torch.cat([z, weights], dim=1)
         return self.net(self.project(z).view(-1, self.top, self.start, self.start))
 
 
