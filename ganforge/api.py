@@ -137,14 +137,14 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
 
 
 def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
-             real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None) -> dict:
+             real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None, save: bool = True) -> dict:
     """FID, KID, Inception Score and precision/recall of the generator in ``path`` (a run, a
     ``G.ckpt`` or an exported artifact) against a real dataset split, plus class accuracy for
     class-conditional generators; see ``ganforge.evaluation.evaluate``."""
     from .evaluation import evaluate as _evaluate
 
     return _evaluate(path, extractor=extractor, weights=weights, n=n, dataset=dataset, real_split=real_split,
-                     seed=seed, device=device, progress=progress)
+                     seed=seed, device=device, progress=progress, save=save)
 
 
 def interpolate(path, out="interpolation.png", **options):
@@ -168,6 +168,21 @@ def invert(path, images=None, out="inversion.png", **options) -> dict:
     from .latent import invert as _invert
 
     return _invert(path, images, out, **options)
+
+
+def report(run_dir, out=None) -> Path:
+    """A self-contained HTML page of a run (grids over time, curves, metrics, configuration,
+    interpolation strip); returns its path (default ``RUN_DIR/report.html``)."""
+    from .reporting import report as _report
+
+    return _report(run_dir, out)
+
+
+def compare(run_dirs) -> list[dict]:
+    """The final metrics of several runs, one dict per run."""
+    from .reporting import compare as _compare
+
+    return _compare(run_dirs)
 
 
 def show(recipe: str) -> dict:

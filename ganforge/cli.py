@@ -353,6 +353,42 @@ def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, a
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), help="HTML file. Default: RUN_DIR/report.html.")
+def report(run_dir, output):
+    """Write a self-contained HTML report of a run: grids over time, loss and metric
+    curves, final metrics, configuration and an interpolation strip."""
+    with _console(stderr=True).status("writing the report ..."):
+        path = api.report(run_dir, output)
+    _console().print(f"report: {path}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def compare(run_dirs, as_json):
+    """Final metrics of several runs side by side (run ganforge eval on each first for FID etc.)."""
+    rows = api.compare(run_dirs)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    keys = list(dict.fromkeys(k for row in rows for k in row if k not in ("run",)))
+    table = Table(title="runs", title_justify="left")
+    table.add_column("metric", style="bold")
+    for row in rows:
+        table.add_column(row["run"], justify="right")
+    for key in keys:
+        cells = []
+        for row in rows:
+            v = row.get(key, "")
+            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        table.add_row(key, *cells)
+    _console().print(table)
+
+
+@cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(name, as_json):

@@ -154,13 +154,14 @@ def real_images(dataset: str, split: str, image_size: int | None, channels: int 
 
 def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
              real_split: str = "train", seed: int = 0, device: str = "cpu", batch_size: int = 250,
-             progress=None) -> dict:
+             progress=None, save: bool = True) -> dict:
     """Score the generator in ``path`` (run directory, ``G.ckpt`` or an exported artifact)
     against the real images of ``dataset``/``real_split`` (default: the run's dataset).
 
     ``path`` may also be ``data:DATASET/SPLIT`` to score real images as if generated
     (e.g. the train digits against the held-out ones: FID near 0, IS near 10 for digits).
-    Returns ``{"metrics": {...}, "config": {...}, "warnings": [...]}``.
+    Returns ``{"metrics": {...}, "config": {...}, "warnings": [...]}``; with ``save``, a run
+    directory also keeps it as ``eval-EXTRACTOR.json``.
     """
     from .generator import load_generator
     from .plugin_manager import get
@@ -217,5 +218,12 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
     config = {"source": source, "extractor": extractor, "extractor_sha256": ext.sha256,
               "num_features": ext.num_features, "n_generated": len(fake_features), "n_real": len(real_features),
               "real": f"{config_dataset}/{real_split}", "seed": seed}
-    return {"metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()},
-            "config": config, "warnings": warnings}
+    result = {"metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()},
+              "config": config, "warnings": warnings}
+    if save and not source.startswith("data:"):
+        run = path if path.is_dir() else path.parent
+        if (run / "config.json").is_file():  # a run keeps its evaluations for `report` and `compare`
+            from .checkpoint import atomic_write
+
+            atomic_write(run / f"eval-{extractor}.json", json.dumps(result, indent=2).encode())
+    return result

@@ -1,0 +1,89 @@
+"""Run reports (self-contained HTML, checked in a real headless browser) and run comparison."""
+
+import base64
+import json
+import re
+import shutil
+
+import pytest
+
+import ganforge
+
+from conftest import TINY_DCGAN, run_cli
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    from ganforge import plugin_manager
+
+    plugin_manager.reset_plugins()
+    run = tmp_path_factory.mktemp("runs") / "dcgan"
+    ganforge.train("dcgan", steps=4, batch_size=8, out=run, params=TINY_DCGAN, quiet=True, eval_every=2,
+                   sample_every=2, log_every=1)
+    ganforge.evaluate(run, n=200, real_split="test")
+    return run
+
+
+def test_report_is_self_contained_and_holds_every_part(evaluated_run, tmp_path):
+    result = run_cli("report", str(evaluated_run), "-o", str(tmp_path / "r.html"))
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert not re.search(r"""(src|href)=['"](?!data:)""", page)  # nothing loaded from disk or network
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    alts = re.findall(r"alt='([^']+)'", page)
+    assert alts[:3] == ["samples at step_0000000", "samples at step_0000002", "samples at step_0000004"]
+    assert {"losses curves", "evaluation curves", "interpolation"} <= set(alts)
+    assert "fid (eval, digits)" in page and "fid_digits" in page and "&quot;recipe&quot;: &quot;dcgan&quot;" in page
+
+
+def test_report_of_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path):
+    result = run_cli("report", str(tmp_path))
+    assert result.returncode == 1 and "not a ganforge run directory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install -e '.[test]')")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)")
+    options = Options()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.binary_location = chromium
+    return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def test_report_images_load_in_a_headless_browser(evaluated_run, tmp_path):
+    path = ganforge.report(evaluated_run, tmp_path / "report.html")
+    browser = _browser()
+    try:
+        browser.get(path.resolve().as_uri())
+        images = browser.execute_script(
+            "return [...document.images].map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+        title = browser.title
+    finally:
+        browser.quit()
+    assert "ganforge report" in title
+    assert len(images) >= 5
+    for alt, complete, width, height in images:
+        assert complete and width > 0 and height > 0, alt
+
+
+def test_compare_puts_runs_side_by_side(evaluated_run, tmp_path):
+    other = tmp_path / "other"
+    ganforge.train("dcgan", steps=2, batch_size=8, out=other, params=TINY_DCGAN, quiet=True)
+    rows = ganforge.compare([evaluated_run, other])
+    assert [r["recipe"] for r in rows] == ["dcgan", "dcgan"] and [r["step"] for r in rows] == [4, 2]
+    assert "fid (eval, digits)" in rows[0] and "fid (eval, digits)" not in rows[1]
+    saved = json.loads((evaluated_run / "eval-digits.json").read_text())
+    assert rows[0]["fid (eval, digits)"] == saved["metrics"]["fid"]
+    result = run_cli("compare", str(evaluated_run), str(other))
+    assert result.returncode == 0 and "fid (eval, digits)" in result.stdout
