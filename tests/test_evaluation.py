@@ -178,3 +178,15 @@ def test_training_with_eval_every_logs_sample_quality(tmp_path):
     assert [e["step"] for e in evals] == [2, 4]
     assert all(e["fid_digits"] > 0 and 1 <= e["is_digits"] <= 10 for e in evals)
     assert evals[0]["fid_digits"] != evals[1]["fid_digits"]  # measured anew, not copied
+
+
+def test_eval_of_an_sgan_run_reports_its_discriminators_heldout_accuracy(tmp_path):
+    ganforge.train("sgan", steps=2, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
+    result = ganforge.evaluate(tmp_path, n=100, real_split="test")
+    from ganforge.plugin_manager import get
+    from ganforge.plugins.gans.sgan import classify
+
+    test = get("datasets", "mnist-5k")(split="test")
+    D = ganforge.load_network(tmp_path / "D.ckpt")
+    expected = (classify(D, test.images) == test.labels).float().mean().item()
+    assert result["metrics"]["d_test_accuracy"] == pytest.approx(expected, abs=1e-6)
