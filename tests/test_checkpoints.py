@@ -121,3 +121,16 @@ def test_generator_checkpoint_describes_itself(tiny_dcgan_run):
     assert meta["versions"]["ganforge"] == ganforge.__version__
     assert meta["versions"]["plugins"] == {"ganforge.plugins.gans": ganforge.__version__,
                                            "ganforge.plugins.networks": ganforge.__version__}
+
+
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
+    import os
+
+    from ganforge.checkpoint import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "f.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o644
