@@ -11,9 +11,9 @@ Importing ganforge does not import torch; the functions below do when called.
 __version__ = "0.1.0"
 
 from .api import (arithmetic, bench, compare, components, evaluate, export, interpolate, invert,  # noqa: E402
-                  load_generator, load_network, plugins, report, sample, show, train, translate)
+                  load_generator, load_network, plugin_requirements, plugins, report, sample, show, train, translate)
 from .errors import GanforgeError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
-__all__ = ["train", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert", "report", "compare", "load_generator", "load_network", "sample", "show", "components", "plugins", "translate", "hookimpl",
+__all__ = ["train", "plugin_requirements", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert", "report", "compare", "load_generator", "load_network", "sample", "show", "components", "plugins", "translate", "hookimpl",
            "GanforgeError", "__version__"]

@@ -213,11 +213,35 @@ def components(kind: str | None = None) -> dict[str, list[dict]]:
     return out
 
 
-def plugins() -> list[dict]:
-    """Loaded plugins: name, version, built-in or not, hooks implemented, components registered."""
-    from .plugin_manager import load_plugins
+def plugins(all: bool = False, hook: str | None = None) -> list[dict]:
+    """Loaded third-party plugins (``all``: built-ins too), optionally only those implementing
+    ``hook``: name, version, built-in or not, hooks implemented, components registered."""
+    from .errors import UnknownComponentError
+    from .plugin_manager import KINDS, load_plugins
 
+    if hook is not None and hook not in KINDS.values():
+        raise UnknownComponentError(f"unknown hook '{hook}'; hooks: {', '.join(KINDS.values())}")
     system = load_plugins()
     system.registry  # registering fills in what each plugin registered
     return [{"name": p.name, "version": p.version, "builtin": p.builtin, "hooks": p.hooks,
-             "registered": p.registered} for p in system.info.values()]
+             "registered": p.registered} for p in system.info.values()
+            if (all or not p.builtin) and (hook is None or hook in p.hooks)]
+
+
+def plugin_requirements() -> list[str]:
+    """``name==version`` of every installed third-party plugin distribution (for pip install -r)."""
+    from .plugin_manager import _entry_points
+
+    found = {}
+    for entry_point in _entry_points():
+        if entry_point.dist is not None:
+            found[entry_point.dist.metadata["Name"]] = entry_point.dist.version
+    return [f"{name}=={version}" for name, version in sorted(found.items())]
+
+
+def pip(*args: str) -> int:
+    """Run pip in ganforge's own environment (what ``ganforge install``/``uninstall`` use)."""
+    import subprocess
+    import sys
+
+    return subprocess.call([sys.executable, "-m", "pip", *args])

@@ -433,12 +433,23 @@ def list_(kind, as_json):
 
 
 @cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include the built-in plugins.")
+@click.option("--hook", help="Only plugins implementing this hook (e.g. register_losses).")
+@click.option("--requirements", is_flag=True, help="Print name==version of installed plugins, for pip install -r.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plugins(as_json):
-    """List loaded plugins: version, hooks and what each registered."""
-    found = api.plugins()
+def plugins(show_all, hook, requirements, as_json):
+    """List installed plugins: version, hooks and what each registered."""
+    if requirements:
+        for line in api.plugin_requirements():
+            click.echo(line)
+        return
+    found = api.plugins(all=show_all, hook=hook)
     if as_json:
         click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        _console().print("no third-party plugins installed (ganforge plugins --all shows the built-ins; "
+                         "ganforge install ganforge-NAME adds one)")
         return
     from rich.table import Table
 
@@ -451,6 +462,26 @@ def plugins(as_json):
         name = p["name"] + (" [dim](built-in)[/]" if p["builtin"] else "")
         table.add_row(name, p["version"], ", ".join(p["hooks"]), registered)
     _console().print(table)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--upgrade", "-U", is_flag=True, help="Upgrade to the newest versions.")
+@click.option("--editable", "-e", is_flag=True, help="Install a local plugin folder in editable mode.")
+def install(packages, upgrade, editable):
+    """Install plugin packages with pip into ganforge's own environment."""
+    args = ["install", *(["--upgrade"] if upgrade else [])]
+    for package in packages:
+        args += ["-e", package] if editable else [package]
+    sys.exit(api.pip(*args))
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def uninstall(packages, yes):
+    """Uninstall plugin packages from ganforge's environment (works even if a plugin is broken)."""
+    sys.exit(api.pip("uninstall", *(["-y"] if yes else []), *packages))
 
 
 def main():

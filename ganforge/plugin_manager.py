@@ -4,6 +4,12 @@ Built-in plugins and third-party packages (entry-point group ``ganforge``) go
 through the same hooks. A plugin that fails to import, implements a hook that
 does not exist, or raises inside a hook is reported as one warning line and
 skipped; ``GANFORGE_STRICT_PLUGINS=1`` turns such warnings into errors.
+
+A plugin package declares the ganforge versions it supports as an ordinary
+dependency (``dependencies = ["ganforge>=0.1,<0.2"]``); an installed plugin whose
+range excludes this ganforge is skipped with both versions named.
+``GANFORGE_LOAD_PLUGINS=a,b`` loads only those third-party plugins (empty: none),
+``GANFORGE_DISABLE_PLUGINS=c`` never loads ``c``; built-ins always load.
 """
 
 from __future__ import annotations
@@ -211,6 +217,27 @@ def _entry_points():
     return importlib.metadata.entry_points(group="ganforge")
 
 
+def _names_from_env(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def required_ganforge(dist):
+    """The ganforge version range a plugin's distribution requires, or None if it names none."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in (dist.requires or []) if dist is not None else []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.name.lower() == "ganforge" and not requirement.marker:
+            return requirement.specifier
+    return None
+
+
 _SYSTEM: PluginSystem | None = None
 
 
@@ -224,8 +251,17 @@ def load_plugins() -> PluginSystem:
 
     for module_name in BUILTIN_PLUGINS:
         system.add(importlib.import_module(module_name), module_name, __version__, builtin=True)
+    allowed = _names_from_env("GANFORGE_LOAD_PLUGINS")
+    blocked = _names_from_env("GANFORGE_DISABLE_PLUGINS") or set()
     for entry_point in _entry_points():
         version = entry_point.dist.version if entry_point.dist else "unknown"
+        if (allowed is not None and entry_point.name not in allowed) or entry_point.name in blocked:
+            continue
+        needed = required_ganforge(entry_point.dist)
+        if needed is not None and not needed.contains(__version__, prereleases=True):
+            warn(f"plugin '{entry_point.name}' {version} needs ganforge{needed} but this is ganforge {__version__}; "
+                 "it was skipped (upgrade one of them)")
+            continue
         try:
             module = entry_point.load()
         except Exception as exc:

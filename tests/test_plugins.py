@@ -237,12 +237,13 @@ def test_lazy_target_that_fails_to_import_is_a_clear_error(add_plugin):
         system.registry.get("gans", "ghost")
 
 
-def _write_distribution(site, name, module_source, version="1.2.3"):
+def _write_distribution(site, name, module_source, version="1.2.3", requires=()):
     """A minimal installed distribution: what pip leaves in site-packages."""
     (site / f"{name}.py").write_text(textwrap.dedent(module_source))
     dist = site / f"{name}-{version}.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    requires_lines = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires_lines}")
     (dist / "entry_points.txt").write_text(f"[ganforge]\n{name} = {name}\n")
 
 
@@ -286,7 +287,7 @@ def test_list_and_plugins_commands_describe_builtins():
     assert set(listed) == set(plugin_manager.KINDS)
     assert {c["name"] for c in listed["gans"]} >= {"gan", "dcgan"}
     assert all(c["description"] for kind in listed.values() for c in kind)
-    plugins = {p["name"]: p for p in json.loads(run_cli("plugins", "--json").stdout)}
+    plugins = {p["name"]: p for p in json.loads(run_cli("plugins", "--all", "--json").stdout)}
     assert plugins["ganforge.plugins.gans"]["registered"]["gans"] == [
         "gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "discogan", "stackgan"]
     assert plugins["ganforge.plugins.gans"]["builtin"] is True
@@ -306,3 +307,54 @@ def test_help_does_not_import_torch():
     listing = subprocess.run([sys.executable, "-c", "import sys, ganforge\nganforge.components()\n"
                               "print('torch' in sys.modules)"], capture_output=True, text=True)
     assert listing.stdout.strip() == "False"
+
+
+def test_plugin_for_another_ganforge_version_is_skipped_naming_both_versions(tmp_path):
+    _write_distribution(tmp_path, "ganforge_future", GOOD_PLUGIN, version="2.0", requires=["ganforge>=9.0"])
+    _write_distribution(tmp_path, "ganforge_fits", GOOD_PLUGIN.replace("hello-loss", "fits-loss"),
+                        requires=["ganforge>=0.1,<1", "numpy"])
+    result = run_cli("list", "losses", "--json", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0
+    names = {c["name"] for c in json.loads(result.stdout)["losses"]}
+    assert "fits-loss" in names and "hello-loss" not in names
+    from ganforge import __version__
+
+    assert result.stderr.strip() == (f"ganforge: warning: plugin 'ganforge_future' 2.0 needs ganforge>=9.0 but this is "
+                                     f"ganforge {__version__}; it was skipped (upgrade one of them)")
+
+
+def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
+    _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
+    _write_distribution(tmp_path, "ganforge_other", GOOD_PLUGIN.replace("hello-loss", "other-loss"))
+
+    def loaded(**env):
+        result = run_cli("plugins", "--json", env={"PYTHONPATH": str(tmp_path), **env})
+        assert result.returncode == 0, result.stderr
+        return sorted(p["name"] for p in json.loads(result.stdout))
+
+    assert loaded() == ["ganforge_hello", "ganforge_other"]
+    assert loaded(GANFORGE_LOAD_PLUGINS="ganforge_other") == ["ganforge_other"]
+    assert loaded(GANFORGE_LOAD_PLUGINS="") == []
+    assert loaded(GANFORGE_DISABLE_PLUGINS="ganforge_hello") == ["ganforge_other"]
+    all_plugins = json.loads(run_cli("plugins", "--all", "--json", env={"GANFORGE_LOAD_PLUGINS": ""}).stdout)
+    assert all(p["builtin"] for p in all_plugins) and len(all_plugins) == len(plugin_manager.BUILTIN_PLUGINS)
+
+
+def test_plugins_filters_by_hook_and_prints_requirements(tmp_path):
+    _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN, version="1.2.3")
+    env = {"PYTHONPATH": str(tmp_path)}
+    by_hook = json.loads(run_cli("plugins", "--all", "--hook", "register_losses", "--json", env=env).stdout)
+    assert sorted(p["name"] for p in by_hook) == ["ganforge.plugins.losses", "ganforge_hello"]
+    assert run_cli("plugins", "--hook", "register_lossez").returncode == 1
+    requirements = run_cli("plugins", "--requirements", env=env)
+    assert requirements.returncode == 0 and "ganforge_hello==1.2.3" in requirements.stdout.splitlines()
+
+
+def test_uninstall_and_plugins_work_with_a_broken_plugin_installed(tmp_path):
+    _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    assert run_cli("plugins", env=env).returncode == 0
+    result = run_cli("uninstall", "-y", "ganforge-no-such-plugin-xyz", env=env)
+    assert "Traceback" not in result.stderr and "not installed" in (result.stdout + result.stderr)
+    installed = run_cli("install", "--help")
+    assert installed.returncode == 0 and "pip" in installed.stdout
