@@ -1,0 +1,104 @@
+"""The conformance kit, run over every built-in component, and shown to catch broken ones."""
+
+import pytest
+import torch
+from PIL import Image
+
+from ganforge import testing
+from ganforge.plugin_manager import get, registry
+
+GENERATORS = {
+    "mlp-generator": dict(latent_dim=8, hidden=16),
+    "dcgan-generator": dict(latent_dim=8, width=4),
+    "dcgan-generator+classes": dict(latent_dim=8, width=4, num_classes=10),
+    "resnet-generator": dict(channels=1, image_size=28, width=4, blocks=1),
+    "encoder-decoder-generator": dict(channels=1, image_size=32, width=4),
+    "stackgan-generator": dict(text_dim=12, latent_dim=8, condition_dim=4, width=8),
+}
+ONLINE_DATASETS = {"mnist", "fashion-mnist", "cifar10"}  # need a download; their offline error is tested elsewhere
+
+
+@pytest.mark.parametrize("name", list(GENERATORS))
+def test_builtin_generators_conform(name, tmp_path):
+    torch.manual_seed(0)
+    testing.check_generator(get("networks", name.split("+")[0])(**GENERATORS[name]), workdir=tmp_path)
+
+
+def test_every_builtin_generator_network_is_checked():
+    generators = {n for n in registry().names("networks") if n.endswith("-generator")}
+    assert generators == {n.split("+")[0] for n in GENERATORS}
+
+
+@pytest.mark.parametrize("name", registry().names("losses"))
+def test_builtin_losses_conform(name):
+    testing.check_loss(get("losses", name)())
+
+
+@pytest.mark.parametrize("name", registry().names("upsamplers"))
+def test_builtin_upsamplers_conform(name):
+    testing.check_upsampler(get("upsamplers", name))
+
+
+def _folder_data(root):
+    for sub in ("trainA", "trainB", "testA", "testB", "cats"):
+        (root / sub).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (20, 16), (i * 90, 50, 0)).save(root / sub / f"{i}.png")
+            (root / sub / f"{i}.txt").write_text("a small red square\n")
+    return root
+
+
+@pytest.mark.parametrize("name", sorted(set(registry().names("datasets")) - ONLINE_DATASETS))
+def test_builtin_offline_datasets_conform(name, tmp_path):
+    root = _folder_data(tmp_path / "data")
+    kwargs = {"root": root / "cats"} if name in ("image-folder", "caption-folder") else {}
+    if name == "unpaired-folder":
+        kwargs = {"root": root}
+    testing.check_dataset(get("datasets", name)(image_size=16, **kwargs))
+
+
+class NoisyGenerator(torch.nn.Module):
+    """Breaks the eval-mode contract: dropout stays on."""
+
+    signature = [{"name": "z", "shape": [4], "dtype": "float32", "distribution": "normal"}]
+    output_range = (-1.0, 1.0)
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 16)
+
+    def forward(self, z):
+        return torch.tanh(torch.nn.functional.dropout(self.fc(z), 0.5, training=True)).view(-1, 1, 4, 4)
+
+
+class UnboundedGenerator(NoisyGenerator):
+    def forward(self, z):
+        return (self.fc(z) * 10).view(-1, 1, 4, 4)
+
+
+class BackwardsLoss:
+    def d_loss(self, real, fake):
+        return real.mean() - fake.mean()  # rewards calling real images fake
+
+    def g_loss(self, fake):
+        return fake.mean()
+
+
+def test_the_kit_catches_broken_components():
+    with pytest.raises(AssertionError, match="deterministic"):
+        testing.check_generator(NoisyGenerator(), onnx=False)
+    with pytest.raises(AssertionError, match="output_range"):
+        testing.check_generator(UnboundedGenerator(), onnx=False)
+    with pytest.raises(AssertionError, match="d_loss must be lower"):
+        testing.check_loss(BackwardsLoss())
+    with pytest.raises(AssertionError, match="an upsampler maps"):
+        testing.check_upsampler(lambda i, o, k: torch.nn.Conv2d(i, o, 3, padding=1))
+    with pytest.raises(AssertionError, match=r"\[-1, 1\]"):
+        testing.check_dataset([(torch.full((1, 4, 4), 255.0), 0)])
+
+
+def test_fixtures_are_offered_to_plugin_tests(check_generator, check_loss, check_upsampler, check_dataset):
+    """The pytest plugin ganforge installs (entry point pytest11) provides the checks as fixtures."""
+    check_loss(get("losses", "hinge")())
+    check_upsampler(get("upsamplers", "pixel-shuffle"))
+    assert check_generator(get("networks", "mlp-generator")(latent_dim=4, hidden=8), onnx=False).shape == (3, 1, 28, 28)
