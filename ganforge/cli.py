@@ -52,7 +52,7 @@ def cli():
 
 # Shortcut flags for common recipe parameters: flag -> parameter name.
 PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": "d_steps",
-               "g_steps": "g_steps", "real_label": "real_label", "labeled": "labeled"}
+               "g_steps": "g_steps", "real_label": "real_label", "labeled": "labeled", "g_lr": "g_lr", "d_lr": "d_lr"}
 
 
 @cli.command()
@@ -72,6 +72,11 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--loss", help="Adversarial loss plugin (ganforge list losses).")
 @click.option("--upsampler", help="Upsampling layer of convolutional generators (ganforge list upsamplers).")
 @click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--g-lr", type=float, help="Generator learning rate, if not --lr (two time-scale update rule).")
+@click.option("--d-lr", type=float, help="Discriminator learning rate, if not --lr.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
+              help="Mixed precision by autocast (fp16 adds gradient scaling). Default fp32.")
+@click.option("--ema", type=float, help="Keep a moving average of G with this decay (e.g. 0.999); G.ckpt holds it.")
 @click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per iteration.")
 @click.option("--g-steps", type=click.IntRange(min=1), help="Generator updates per iteration.")
 @click.option("--real-label", type=float, help="Target for real images; 0.9 is one-sided label smoothing.")
@@ -82,7 +87,7 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--eval-every", type=click.IntRange(min=0), help="Log the recipe's evaluation figures every N steps.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
-          quiet, sample_every, checkpoint_every, log_every, eval_every, **flags):
+          quiet, sample_every, checkpoint_every, log_every, eval_every, precision, ema, **flags):
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
@@ -98,7 +103,8 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
     result = api.train(name, dataset=dataset, data_root=data_root, steps=steps, epochs=epochs,
                        batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
                        config=config_file, device=device, sample_every=sample_every,
-                       checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every, quiet=quiet)
+                       checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every, quiet=quiet,
+                       precision=precision, ema=ema)
     console = _console(stderr=True)
     run_dir = result.run_dir
     if result.interrupted:

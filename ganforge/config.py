@@ -24,6 +24,8 @@ ENGINE_DEFAULTS = {
     "eval_every": 0,
     "grid_size": 64,
     "num_workers": 0,
+    "precision": "fp32",
+    "ema": 0.0,
 }
 
 # Types of the settings whose default is None.
@@ -42,6 +44,9 @@ ENGINE_HELP = {
     "eval_every": "log the recipe's evaluation figures every N steps (0: only at the end)",
     "grid_size": "images in each sample grid",
     "num_workers": "DataLoader workers for datasets read from disk",
+    "precision": "fp32, bf16 or fp16 (autocast; fp16 adds a gradient scaler per optimizer)",
+    "ema": "keep an exponential moving average of the generator with this decay (e.g. 0.999; 0: off); "
+           "G.ckpt then holds the average",
 }
 
 

@@ -156,11 +156,18 @@ def save_checkpoints(run_dir: Path, recipe_name: str, recipe, step: int, run_con
     if torch.cuda.is_available() and recipe.device.type == "cuda":
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = state
-    checkpoint.save(run_dir / STATE_FILE, tensors,
-                    {"kind": "train-state", "step": step, "optimizers": optimizers, "config": run_config})
+    for name, average in recipe.ema.items():
+        tensors.update({f"ema/{name}/{k}": v for k, v in average.averaged.state_dict().items()})
+    scalers = {name: scaler.state_dict() for name, scaler in recipe.scalers.items()}
+    checkpoint.save(run_dir / STATE_FILE, tensors, {"kind": "train-state", "step": step, "optimizers": optimizers,
+                                                    "scalers": scalers, "config": run_config})
     for name, filename in recipe.generator_files.items():
         G = recipe.networks[name]
-        checkpoint.save(run_dir / filename, G.state_dict(), generator_meta(recipe_name, G, step))
+        meta = generator_meta(recipe_name, G, step)
+        weights = G.state_dict()
+        if name in recipe.ema:  # sampling, evaluation and export then use the average
+            weights, meta["ema"] = recipe.ema[name].weights(), recipe.ema[name].decay
+        checkpoint.save(run_dir / filename, weights, meta)
     for name, net in recipe.networks.items():
         if name not in recipe.generator_files:
             checkpoint.save(run_dir / f"{name}.ckpt", net.state_dict(),
@@ -177,6 +184,12 @@ def restore(run_dir: Path, recipe) -> int:
     for name, opt in recipe.optimizers.items():
         opt.load_state_dict(checkpoint.unpack(meta["optimizers"][name], tensors))
     recipe.load_extra_state({k[len("extra/"):]: v for k, v in tensors.items() if k.startswith("extra/")})
+    for name, average in recipe.ema.items():
+        prefix = f"ema/{name}/"
+        average.averaged.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    for name, scaler in recipe.scalers.items():
+        if name in meta.get("scalers", {}):
+            scaler.load_state_dict(meta["scalers"][name])
     torch.set_rng_state(tensors["rng/torch"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng/cuda/")]
     if cuda_states and recipe.device.type == "cuda":
@@ -197,8 +210,8 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
           out: str | Path | None = None, resume: str | Path | None = None, params: dict | None = None,
           config: str | Path | None = None, device: str | None = "auto", sample_every: int | None = None,
           checkpoint_every: int | None = None, log_every: int | None = None, eval_every: int | None = None,
-          grid_size: int | None = None,
-          num_workers: int | None = None, quiet: bool = False) -> RunResult:
+          grid_size: int | None = None, num_workers: int | None = None, precision: str | None = None,
+          ema: float | None = None, quiet: bool = False) -> RunResult:
     """Train the GAN recipe ``recipe`` and return where its run lives.
 
     Any argument left as ``None`` takes the recipe's default (``ganforge show NAME``),
@@ -211,7 +224,8 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
     recipe_cls = get("gans", recipe)
     overrides = dict(dataset=dataset, data_root=str(data_root) if data_root else None, steps=steps, epochs=epochs,
                      batch_size=batch_size, seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
-                     log_every=log_every, eval_every=eval_every, grid_size=grid_size, num_workers=num_workers)
+                     log_every=log_every, eval_every=eval_every, grid_size=grid_size, num_workers=num_workers,
+                     precision=precision, ema=ema)
     if resume is not None:
         run_dir = Path(resume)
         saved = _load_run_config(run_dir)
@@ -247,6 +261,9 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
         model = recipe_cls(run["params"], data, dev)
     except ValueError as exc:  # a network refusing a hyperparameter
         raise GanforgeError(f"{recipe}: {exc}") from None
+    _set_precision(model, engine, dev)
+    model.ema = {name: ExponentialAverage(model.networks[name], engine["ema"])
+                 for name in model.generator_files} if engine.get("ema") else {}
     batches = Batches(data, engine["batch_size"], engine["seed"], dev, engine["num_workers"])
     total = engine["steps"] if engine["epochs"] is None else engine["epochs"] * batches.per_epoch
     run_config = {"recipe": recipe, "engine": engine, "params": run["params"], "device": str(dev)}
@@ -276,6 +293,53 @@ def _load_run_config(run_dir: Path) -> dict:
         raise GanforgeError(f"'{path}' is corrupt") from None
 
 
+class ExponentialAverage:
+    """An exponential moving average of a network's weights and buffers, kept beside it
+    (torch.optim.swa_utils.AveragedModel with an EMA rule)."""
+
+    def __init__(self, network: torch.nn.Module, decay: float):
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        self.network, self.decay = network, decay
+        self.averaged = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    def update(self) -> None:
+        self.averaged.update_parameters(self.network)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        return self.averaged.module.state_dict()
+
+
+@contextmanager
+def _averaged(model):
+    """Generators swapped for their moving averages, when there are any (grids, evaluation)."""
+    saved = {name: model.networks[name] for name in model.ema}
+    for name, average in model.ema.items():
+        model.networks[name] = average.averaged.module.train(saved[name].training)
+    try:
+        yield
+    finally:
+        model.networks.update(saved)
+
+
+def _set_precision(model, engine: dict, device: torch.device) -> None:
+    """Autocast for bf16/fp16 and, for fp16, a gradient scaler per optimizer."""
+    import contextlib
+
+    precision = engine.get("precision", "fp32")
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise GanforgeError(f"precision must be fp32, bf16 or fp16, got '{precision}'")
+    if not 0 <= engine.get("ema", 0.0) < 1:
+        raise GanforgeError(f"--ema is a decay in [0, 1), e.g. 0.999; got {engine['ema']}")
+    if precision == "fp32":
+        model.autocast = contextlib.nullcontext
+        return
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    model.autocast = lambda: torch.autocast(device.type, dtype=dtype)
+    if precision == "fp16":
+        model.scalers = {name: torch.amp.GradScaler(device.type) for name in model.optimizers}
+
+
 @contextmanager
 def _inference(model):
     """Every network in eval mode without gradients, then back to how they were."""
@@ -292,7 +356,7 @@ def _inference(model):
 
 def _write_grid(model, fixed, run_dir: Path, step: int) -> Path:
     inputs, columns = fixed
-    with _inference(model):
+    with _inference(model), _averaged(model):
         images = model.generate(inputs)
     path = run_dir / "samples" / f"step_{step:07d}.png"
     save_grid(images, model.generator.output_range, path, nrow=columns)
@@ -301,7 +365,7 @@ def _write_grid(model, fixed, run_dir: Path, step: int) -> Path:
 
 def _evaluate(model, step: int, probe=None) -> dict:
     """The recipe's own figures and, with a quality probe, sample quality; every network in eval mode."""
-    with _inference(model):
+    with _inference(model), _averaged(model):
         figures = dict(model.evaluate())
         if probe is not None:
             figures.update(probe(model))
@@ -337,7 +401,10 @@ def _loop(recipe_name, model, batches, run_dir, run_config, fixed, start, total,
         while step < total:
             images, labels = next(batch_iter)
             model.schedule(step, total)
-            losses = model.train_step(images, labels)
+            with model.autocast():
+                losses = model.train_step(images, labels)
+            for average in model.ema.values():
+                average.update()
             step += 1
             for k, v in losses.items():
                 sums[k] = sums[k] + v if k in sums else v.clone()

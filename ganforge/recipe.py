@@ -3,6 +3,7 @@ training step. The engine (``ganforge.engine``) owns everything else."""
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -80,16 +81,32 @@ class Recipe:
 
     # -- helpers --------------------------------------------------------------------
     def adam(self, *networks: str) -> torch.optim.Adam:
-        """One Adam over the named networks, with ``lr``, ``beta1`` and ``beta2`` from hparams."""
+        """One Adam over the named networks, with ``lr``, ``beta1`` and ``beta2`` from hparams;
+        ``g_lr`` / ``d_lr``, when set, override ``lr`` for generators (names starting with G)
+        and discriminators (two time-scale update rule)."""
         params = [p for name in networks for p in self.networks[name].parameters()]
-        return torch.optim.Adam(params, lr=self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
+        separate = getattr(self.hp, "g_lr" if all(n.startswith("G") for n in networks) else "d_lr", None)
+        return torch.optim.Adam(params, lr=separate or self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
+
+    # Set by the engine: --precision (autocast context and, for fp16, a gradient scaler per
+    # optimizer) and --ema (moving averages of the generators).
+    scalers: dict = {}
+    ema: dict = {}
+    autocast = staticmethod(contextlib.nullcontext)
 
     def update(self, optimizer: str, loss: torch.Tensor) -> None:
-        """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss``."""
+        """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss`` (with loss
+        scaling under fp16)."""
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler = self.scalers.get(optimizer)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+            return
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     @staticmethod
     @contextmanager
@@ -178,6 +195,8 @@ ADVERSARIAL_HPARAMS = {
     "lr": (2e-4, "Adam learning rate of G and D"),
     "beta1": (0.5, "Adam beta1"),
     "beta2": (0.999, "Adam beta2"),
+    "g_lr": (0.0, "generator learning rate if different from lr (two time-scale update rule; 0: lr)"),
+    "d_lr": (0.0, "discriminator learning rate if different from lr (two time-scale update rule; 0: lr)"),
     "d_steps": (1, "discriminator updates per iteration"),
     "g_steps": (1, "generator updates per iteration"),
 }
