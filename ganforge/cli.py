@@ -77,6 +77,8 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
               help="Mixed precision by autocast (fp16 adds gradient scaling). Default fp32.")
 @click.option("--ema", type=float, help="Keep a moving average of G with this decay (e.g. 0.999); G.ckpt holds it.")
+@click.option("--compile", "compile_", is_flag=True, default=None,
+              help="torch.compile the networks (slow start; for long runs, mostly on GPU).")
 @click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per iteration.")
 @click.option("--g-steps", type=click.IntRange(min=1), help="Generator updates per iteration.")
 @click.option("--real-label", type=float, help="Target for real images; 0.9 is one-sided label smoothing.")
@@ -87,7 +89,7 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--eval-every", type=click.IntRange(min=0), help="Log the recipe's evaluation figures every N steps.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
-          quiet, sample_every, checkpoint_every, log_every, eval_every, precision, ema, **flags):
+          quiet, sample_every, checkpoint_every, log_every, eval_every, precision, ema, compile_, **flags):
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
@@ -104,7 +106,7 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
                        batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
                        config=config_file, device=device, sample_every=sample_every,
                        checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every, quiet=quiet,
-                       precision=precision, ema=ema)
+                       precision=precision, ema=ema, compile=compile_)
     console = _console(stderr=True)
     run_dir = result.run_dir
     if result.interrupted:

@@ -26,6 +26,7 @@ ENGINE_DEFAULTS = {
     "num_workers": 0,
     "precision": "fp32",
     "ema": 0.0,
+    "compile": False,
 }
 
 # Types of the settings whose default is None.
@@ -47,6 +48,7 @@ ENGINE_HELP = {
     "precision": "fp32, bf16 or fp16 (autocast; fp16 adds a gradient scaler per optimizer)",
     "ema": "keep an exponential moving average of the generator with this decay (e.g. 0.999; 0: off); "
            "G.ckpt then holds the average",
+    "compile": "torch.compile every network in place (slow to start; pays off on long GPU runs)",
 }
 
 

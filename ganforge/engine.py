@@ -211,7 +211,7 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
           config: str | Path | None = None, device: str | None = "auto", sample_every: int | None = None,
           checkpoint_every: int | None = None, log_every: int | None = None, eval_every: int | None = None,
           grid_size: int | None = None, num_workers: int | None = None, precision: str | None = None,
-          ema: float | None = None, quiet: bool = False) -> RunResult:
+          ema: float | None = None, compile: bool | None = None, quiet: bool = False) -> RunResult:
     """Train the GAN recipe ``recipe`` and return where its run lives.
 
     Any argument left as ``None`` takes the recipe's default (``ganforge show NAME``),
@@ -225,7 +225,7 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
     overrides = dict(dataset=dataset, data_root=str(data_root) if data_root else None, steps=steps, epochs=epochs,
                      batch_size=batch_size, seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                      log_every=log_every, eval_every=eval_every, grid_size=grid_size, num_workers=num_workers,
-                     precision=precision, ema=ema)
+                     precision=precision, ema=ema, compile=compile)
     if resume is not None:
         run_dir = Path(resume)
         saved = _load_run_config(run_dir)
@@ -262,6 +262,9 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
     except ValueError as exc:  # a network refusing a hyperparameter
         raise GanforgeError(f"{recipe}: {exc}") from None
     _set_precision(model, engine, dev)
+    if engine.get("compile"):
+        for net in model.networks.values():
+            net.compile()  # in place: parameters and state_dict keys stay as they are
     model.ema = {name: ExponentialAverage(model.networks[name], engine["ema"])
                  for name in model.generator_files} if engine.get("ema") else {}
     batches = Batches(data, engine["batch_size"], engine["seed"], dev, engine["num_workers"])
