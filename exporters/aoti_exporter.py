@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, first_line
 from ganforge.artifacts import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 from .precision import in_precision
@@ -66,8 +66,7 @@ class AOTIExporter(Exporter):
         except GanforgeError:
             raise
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GanforgeError(f"AOTInductor export failed: {first[:300]}") from None
+            raise GanforgeError(f"AOTInductor export failed: {first_line(exc)[:300]}") from None
         os.replace(tmp, path)
 
     def load(self, path, device="cpu"):
@@ -77,8 +76,7 @@ class AOTIExporter(Exporter):
             compiled = torch._inductor.aoti_load_package(str(path))
             metadata = compiled.get_metadata()
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GanforgeError(f"'{path}' is not a loadable AOTInductor package: {first[:200]}") from None
+            raise GanforgeError(f"'{path}' is not a loadable AOTInductor package: {first_line(exc)[:200]}") from None
         if "ganforge" not in metadata:
             raise GanforgeError(f"'{path}' was not exported by ganforge (it has no ganforge metadata)")
         meta = json.loads(metadata["ganforge"])

@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, first_line
 from ganforge.artifacts import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 META_KEY = "ganforge"
@@ -59,8 +59,7 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
                                   output_names=[OUTPUT_NAME], dynamic_shapes=dynamic, opset_version=opset,
                                   external_data=False, verbose=False)
         except Exception as exc:  # the exporter raises many kinds; show the first line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GanforgeError(f"ONNX export (opset {opset}) failed: {first}") from None
+            raise GanforgeError(f"ONNX export (opset {opset}) failed: {first_line(exc)}") from None
         model = onnx.load(str(raw))
     got = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     if got != opset:  # the exporter falls back to its own opset when it cannot convert
@@ -71,7 +70,7 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as exc:
-        raise GanforgeError(f"the exported ONNX model fails onnx.checker: {str(exc).splitlines()[0]}") from None
+        raise GanforgeError(f"the exported ONNX model fails onnx.checker: {first_line(exc)}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     onnx.save(model, str(tmp))
@@ -142,7 +141,6 @@ class OnnxExporter(Exporter):
         try:
             session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise GanforgeError(f"'{path}' is not a readable ONNX model: {first[:200]}") from None
+            raise GanforgeError(f"'{path}' is not a readable ONNX model: {first_line(exc)[:200]}") from None
         meta = read_meta(path, session.get_modelmeta().custom_metadata_map)
         return OnnxRunner(session, device), meta

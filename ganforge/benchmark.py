@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import GanforgeError
-from .artifacts import PRECISIONS, export, exporter_for
+from .errors import GanforgeError, first_line
+from .artifacts import PRECISIONS, export, exporter_for, get_exporter
 from .generator import load_generator
 from .networks import random_inputs
 
@@ -124,7 +124,7 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
                     runners[backend] = load_generator(path, device=str(device))
                 else:
                     say(f"exporting to {backend} ...")
-                    result = export(checkpoint, name, Path(tmp) / f"G-{backend}{_suffix(name)}",
+                    result = export(checkpoint, name, Path(tmp) / f"G-{backend}{get_exporter(name).suffix}",
                                     precision=precision, device=str(device), max_batch=max(batch_sizes))
                     runners[backend] = load_generator(result.path, device=str(device))
             except GanforgeError as exc:
@@ -145,7 +145,7 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
                     with torch.inference_mode():
                         times = time_calls(runner, inputs, device, repeats)
                 except Exception as exc:  # a backend failing at one batch size is a result, not a crash
-                    rows.append({**row, "skipped": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"})
+                    rows.append({**row, "skipped": f"{type(exc).__name__}: {first_line(exc)[:160]}"})
                     continue
                 p50 = statistics.median(times)
                 p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 2 else p50
@@ -160,9 +160,3 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
             if "p50_ms" in row and row["batch"] in eager:
                 row["speedup"] = eager[row["batch"]] / (row["p50_ms"] / 1e3)
     return rows
-
-
-def _suffix(exporter_name: str) -> str:
-    from .artifacts import get_exporter
-
-    return get_exporter(exporter_name).suffix

@@ -20,3 +20,10 @@ class PluginError(GanforgeError):
 
 class CheckpointError(GanforgeError):
     pass
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none): what a
+    one-line error shows of a library's multi-line failure."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, first_line
 from ganforge.evaluation import Extractor
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -53,7 +53,7 @@ class InceptionFeatures(Extractor):
             model = inception_v3(weights=None, aux_logits=True, init_weights=False)
             model.load_state_dict(state)
         except Exception as exc:
-            raise GanforgeError(f"'{path}' is not an Inception-v3 state dict: {str(exc).splitlines()[0][:160]}") from None
+            raise GanforgeError(f"'{path}' is not an Inception-v3 state dict: {first_line(exc)[:160]}") from None
         self.model, self.device = model.eval().to(device), torch.device(device)
 
     @torch.no_grad()
