@@ -49,12 +49,9 @@ def class_accuracy(run: Path, per_class: int, classifier) -> tuple[float, list[f
 
 
 def sgan_accuracy(run: Path) -> float:
-    from ganforge.plugins.gans.sgan import classify
+    from ganforge.plugins.gans.sgan import accuracy
 
-    D = ganforge.load_network(run / "D.ckpt")
-    test = get("datasets", "mnist-5k")(split="test")
-    with torch.no_grad():
-        return (classify(D, test.images) == test.labels).float().mean().item()
+    return accuracy(ganforge.load_network(run / "D.ckpt"), get("datasets", "mnist-5k")(split="test"))
 
 
 def translation_accuracy(run: Path, classifier) -> tuple[float, float]:

@@ -174,19 +174,18 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
         name, _, split = source[len("data:"):].partition("/")
         dataset = dataset or "mnist-5k"
         fake_images = real_images(name, split or "train", None, None)[:n]
-        conditional = None
         config_dataset = dataset
     else:
         path = Path(path)
+        run_dir = path if path.is_dir() else path.parent
         G = load_generator(path, device=device)
         run = _run_config(path)
         config_dataset = dataset or run.get("engine", {}).get("dataset") or "mnist-5k"
         say(f"generating {n} images ...")
-        fixed = {}
         if any(s["distribution"] == "text" for s in G.signature):
             raise GanforgeError("text-conditioned generators need captions; score them with "
                                 "benchmarks/conditioning.py (class agreement) for now")
-        fake_images = G.generate(n, seed=seed, batch_size=batch_size, **fixed)
+        fake_images = G.generate(n, seed=seed, batch_size=batch_size)
         conditional = next((s for s in G.signature if s["distribution"] == "categorical"), None)
         if conditional is not None and extractor == "digits":
             per_class = max(n // conditional["num_classes"], 1)
@@ -195,14 +194,12 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
             hits = (extract(ext, images, batch_size)[1].argmax(1) == asked).float()
             metrics["class_accuracy"] = hits.mean().item()
             metrics["class_accuracy_per_class"] = [round(v, 4) for v in hits.view(-1, per_class).mean(1).tolist()]
-        if run.get("recipe") == "sgan" and (path if path.is_dir() else path.parent).joinpath("D.ckpt").is_file():
+        if run.get("recipe") == "sgan" and (run_dir / "D.ckpt").is_file():
             from .generator import load_network
-            from .plugins.gans.sgan import classify
+            from .plugins.gans.sgan import accuracy
 
-            D = load_network((path if path.is_dir() else path.parent) / "D.ckpt", device=device)
-            test = get("datasets", config_dataset)(split="test")
-            with torch.no_grad():
-                metrics["d_test_accuracy"] = (classify(D, test.images.to(device)).cpu() == test.labels).float().mean().item()
+            D = load_network(run_dir / "D.ckpt", device=device)
+            metrics["d_test_accuracy"] = accuracy(D, get("datasets", config_dataset)(split="test"))
     shape = fake_images.shape
     real = real_images(config_dataset, real_split, shape[-1], shape[1])
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")
@@ -220,10 +217,8 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
               "real": f"{config_dataset}/{real_split}", "seed": seed}
     result = {"metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()},
               "config": config, "warnings": warnings}
-    if save and not source.startswith("data:"):
-        run = path if path.is_dir() else path.parent
-        if (run / "config.json").is_file():  # a run keeps its evaluations for `report` and `compare`
-            from .checkpoint import atomic_write
+    if save and not source.startswith("data:") and (run_dir / "config.json").is_file():
+        from .checkpoint import atomic_write  # a run keeps its evaluations for `report` and `compare`
 
-            atomic_write(run / f"eval-{extractor}.json", json.dumps(result, indent=2).encode())
+        atomic_write(run_dir / f"eval-{extractor}.json", json.dumps(result, indent=2).encode())
     return result

@@ -24,6 +24,17 @@ def classify(D, images: torch.Tensor) -> torch.Tensor:
     return D(images)[:, :-1].argmax(1)
 
 
+@torch.no_grad()
+def accuracy(D, dataset, batch_size: int = 500) -> float:
+    """Share of a labelled dataset's images that the discriminator puts in their class."""
+    device = next(D.parameters()).device
+    correct = 0
+    for i in range(0, len(dataset), batch_size):
+        predicted = classify(D, dataset.images[i:i + batch_size].to(device))
+        correct += (predicted == dataset.labels[i:i + batch_size].to(device)).sum().item()
+    return correct / len(dataset)
+
+
 class SemiSupervisedGAN(ConditionalGAN):
     """Semi-supervised GAN with a K+1-way discriminator."""
 
@@ -89,10 +100,4 @@ class SemiSupervisedGAN(ConditionalGAN):
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_supervised": supervised.detach()}
 
     def evaluate(self):
-        test = self.held_out()
-        D = self.networks["D"]
-        correct = 0
-        for i in range(0, len(test), 500):
-            images = test.images[i:i + 500].to(self.device)
-            correct += (classify(D, images) == test.labels[i:i + 500].to(self.device)).sum().item()
-        return {"test_accuracy": correct / len(test)}
+        return {"test_accuracy": accuracy(self.networks["D"], self.held_out())}
