@@ -29,6 +29,18 @@ from ganforge.plugin_manager import get
 LATENT, HIDDEN, BATCH, LR = 64, 256, 100, 2e-4
 
 
+def shuffled_batches(images: torch.Tensor, batch: int, steps: int):
+    """``steps`` batches in a new random order each epoch, as a hand-written loop draws them."""
+    per_epoch, step = len(images) // batch, 0
+    while True:
+        perm = torch.randperm(len(images))
+        for i in range(per_epoch):
+            if step == steps:
+                return
+            yield images[perm[i * batch:(i + 1) * batch]]
+            step += 1
+
+
 def plain_loop(steps: int, out: Path, seed: int = 0) -> float:
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -41,26 +53,19 @@ def plain_loop(steps: int, out: Path, seed: int = 0) -> float:
     d_opt = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
     g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
     real_labels, fake_labels = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
-    per_epoch, step = len(images) // BATCH, 0
-    while step < steps:
-        perm = torch.randperm(len(images))
-        for i in range(per_epoch):
-            if step == steps:
-                break
-            x = images[perm[i * BATCH:(i + 1) * BATCH]]
-            d_loss = criterion(D(x), real_labels) + criterion(D(G(torch.randn(BATCH, LATENT))), fake_labels)
-            d_opt.zero_grad()
-            g_opt.zero_grad()
-            d_loss.backward()
-            d_opt.step()
-            g_loss = criterion(D(G(torch.randn(BATCH, LATENT))), real_labels)
-            d_opt.zero_grad()
-            g_opt.zero_grad()
-            g_loss.backward()
-            g_opt.step()
-            step += 1
-            if step % 100 == 0:  # the seed prints losses every so often
-                d_loss.item(), g_loss.item()
+    for step, x in enumerate(shuffled_batches(images, BATCH, steps), 1):
+        d_loss = criterion(D(x), real_labels) + criterion(D(G(torch.randn(BATCH, LATENT))), fake_labels)
+        d_opt.zero_grad()
+        g_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        g_loss = criterion(D(G(torch.randn(BATCH, LATENT))), real_labels)
+        d_opt.zero_grad()
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+        if step % 100 == 0:  # the seed prints losses every so often
+            d_loss.item(), g_loss.item()
     torch.save(G.state_dict(), out / "G.pt")
     return time.perf_counter() - start
 
@@ -88,25 +93,18 @@ def plain_dcgan_loop(steps: int, out: Path, seed: int = 0) -> float:
     d_opt = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
     g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
     ones, zeros = torch.ones(DC_BATCH), torch.zeros(DC_BATCH)
-    per_epoch, step = len(images) // DC_BATCH, 0
-    while step < steps:
-        perm = torch.randperm(len(images))
-        for i in range(per_epoch):
-            if step == steps:
-                break
-            x = images[perm[i * DC_BATCH:(i + 1) * DC_BATCH]]
-            fake = G(torch.randn(DC_BATCH, DC_LATENT))
-            d_loss = criterion(D(x).view(-1), ones) + criterion(D(fake.detach()).view(-1), zeros)
-            d_opt.zero_grad()
-            d_loss.backward()
-            d_opt.step()
-            g_loss = criterion(D(fake).view(-1), ones)
-            g_opt.zero_grad()
-            g_loss.backward()
-            g_opt.step()
-            step += 1
-            if step % 50 == 0:
-                d_loss.item(), g_loss.item()
+    for step, x in enumerate(shuffled_batches(images, DC_BATCH, steps), 1):
+        fake = G(torch.randn(DC_BATCH, DC_LATENT))
+        d_loss = criterion(D(x).view(-1), ones) + criterion(D(fake.detach()).view(-1), zeros)
+        d_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        g_loss = criterion(D(fake).view(-1), ones)
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+        if step % 50 == 0:
+            d_loss.item(), g_loss.item()
     torch.save(G.state_dict(), out / "G.pt")
     return time.perf_counter() - start
 

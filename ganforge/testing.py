@@ -75,28 +75,15 @@ def _check_roundtrip(module, inputs, expected) -> None:
 
 def _check_onnx(module, workdir=None) -> None:
     from .artifacts import compare
-    from .exporters.onnx_exporter import OnnxExporter
+    from .exporters.onnx_exporter import OnnxExporter, write_onnx
+    from .generator import Generator
 
-    class _Reference:
-        signature = module.signature
-
-        def __call__(self, *inputs):
-            with torch.no_grad():
-                return module(*inputs)
-
+    meta = {"signature": module.signature, "output_range": list(module.output_range)}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = Path(tmp) / "G.onnx"
-        meta = {"signature": module.signature, "output_range": list(module.output_range)}
-        from .exporters.onnx_exporter import write_onnx
-
         write_onnx(module, module.signature, path, meta, max_batch=8)
         run, _ = OnnxExporter().load(path)
-
-        class _Artifact:
-            def __call__(self, *inputs):
-                return run(*inputs)
-
-        max_abs, _ = compare(_Reference(), _Artifact(), (1, 4))
+        max_abs, _ = compare(Generator(module, meta, "cpu"), Generator(run, meta, "cpu", backend="onnx"), (1, 4))
     assert max_abs <= 1e-4, f"ONNX Runtime differs from PyTorch by {max_abs:.3g} (more than 1e-4)"
 
 
