@@ -139,7 +139,10 @@ class AdversarialRecipe(Recipe):
     fake batches, then ``g_steps`` updates of G through a frozen D, with a loss plugin.
 
     A ``conditional`` recipe feeds class labels to G and D: D sees fakes drawn
-    for the real batch's labels, G is trained on uniformly drawn labels.
+    for the real batch's labels. With one update of each (the default), G's step
+    reuses the fake batch D was just trained on (the usual hand-written loop: one
+    forward pass of G per iteration, not two); otherwise every step draws fresh
+    fakes, and G's on uniformly drawn labels.
     """
 
     conditional = False
@@ -158,12 +161,15 @@ class AdversarialRecipe(Recipe):
         D = self.networks["D"]
         return D(images, labels) if self.conditional else D(images)
 
-    def d_step(self, images, labels):
-        """One update of D; returns its loss and mean scores on real and fake."""
+    def d_step(self, images, labels, fake=None):
+        """One update of D (on ``fake`` if given, else on a fresh fake batch); returns its
+        loss and mean scores on real and fake."""
         n = images.shape[0]
         y = labels if self.conditional else None
-        with torch.no_grad():
-            fake = self.fake_batch(n, y)
+        if fake is None:
+            with torch.no_grad():
+                fake = self.fake_batch(n, y)
+        fake = fake.detach()
         d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
         d_loss = self.loss.d_loss(d_real, d_fake)
         penalty = self.loss.penalty(lambda x: self.discriminate(x, y), images, fake)
@@ -172,18 +178,30 @@ class AdversarialRecipe(Recipe):
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
 
-    def g_step(self, n: int):
-        y = self.random_labels(n) if self.conditional else None
-        g_loss = self.loss.g_loss(self.discriminate(self.fake_batch(n, y), y))
+    def g_step(self, n: int, fake=None, labels=None):
+        """One update of G through D, on ``fake`` (drawn for ``labels``) if given, else on a
+        fresh fake batch."""
+        if fake is None:
+            labels = self.random_labels(n) if self.conditional else None
+            fake = self.fake_batch(n, labels)
+        g_loss = self.loss.g_loss(self.discriminate(fake, labels if self.conditional else None))
         self.update("G", g_loss)
         return g_loss.detach()
 
     def train_step(self, images, labels):
-        for _ in range(self.hp.d_steps):
-            d_loss, d_real, d_fake = self.d_step(images, labels)
-        with self.frozen(self.networks["D"]):
-            for _ in range(self.hp.g_steps):
-                g_loss = self.g_step(images.shape[0])
+        n, D = images.shape[0], self.networks["D"]
+        if self.hp.d_steps == 1 and self.hp.g_steps == 1:
+            y = labels if self.conditional else None
+            fake = self.fake_batch(n, y)  # kept with its graph for G's step
+            d_loss, d_real, d_fake = self.d_step(images, labels, fake)
+            with self.frozen(D):
+                g_loss = self.g_step(n, fake, y)
+        else:
+            for _ in range(self.hp.d_steps):
+                d_loss, d_real, d_fake = self.d_step(images, labels)
+            with self.frozen(D):
+                for _ in range(self.hp.g_steps):
+                    g_loss = self.g_step(n)
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
 

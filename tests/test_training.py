@@ -213,3 +213,24 @@ def test_d_and_g_steps_run_that_many_updates(tmp_path):
     adam_steps = {name: checkpoint.unpack(opt, checkpoint.load(tmp_path / "state.ckpt")[0])["state"][0]["step"]
                   for name, opt in meta["optimizers"].items()}
     assert adam_steps["D"].item() == 6 and adam_steps["G"].item() == 9
+
+
+@pytest.mark.parametrize("d_steps, g_forwards_per_step", [(1, 1), (2, 3)])
+def test_one_update_each_reuses_d_fakes_for_g(d_steps, g_forwards_per_step):
+    """With one update of D and of G, G runs forward once per iteration (its fakes serve
+    both steps, as in the usual hand-written loop); more updates draw fresh fakes each."""
+    from types import SimpleNamespace
+
+    from ganforge.data import InMemoryDataset
+    from ganforge.plugin_manager import get
+
+    images = torch.rand(16, 1, 28, 28) * 2 - 1
+    data = InMemoryDataset(images, torch.zeros(16, dtype=torch.long), num_classes=10)
+    hp = {k: v for k, (v, _) in get("gans", "gan").hparams.items()} | TINY_GAN | {"d_steps": d_steps}
+    recipe = get("gans", "gan")(hp, data, torch.device("cpu"))
+    calls = SimpleNamespace(n=0)
+    recipe.generator.register_forward_hook(lambda *_: setattr(calls, "n", calls.n + 1))
+    before = {k: v.clone() for k, v in recipe.generator.state_dict().items()}
+    recipe.train_step(images[:8], torch.zeros(8, dtype=torch.long))
+    assert calls.n == g_forwards_per_step
+    assert any(not torch.equal(before[k], v) for k, v in recipe.generator.state_dict().items())
