@@ -9,12 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def train(recipe: str, **options):
+def train(recipe: str, *, nproc: int | None = None, **options):
     """Train a GAN recipe; see ``ganforge.engine.train`` for the options.
+
+    ``nproc=N`` trains in N processes on this machine through torchrun
+    (DistributedDataParallel; ``batch_size`` stays the global batch) and returns
+    rank 0's result.
 
     >>> run = ganforge.train("dcgan", steps=200, out="runs/demo")
     >>> run.run_dir / "G.ckpt"
     """
+    if nproc is not None and nproc > 1:
+        from .distributed import launch
+
+        return launch(recipe, nproc, options)
     from .engine import train as _train
 
     return _train(recipe, **options)

@@ -79,6 +79,15 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--ema", type=float, help="Keep a moving average of G with this decay (e.g. 0.999); G.ckpt holds it.")
 @click.option("--compile", "compile_", is_flag=True, default=None,
               help="torch.compile the networks (slow start; for long runs, mostly on GPU).")
+@click.option("--channels-last", is_flag=True, default=None,
+              help="Channels-last memory format for convolutional networks (faster on tensor-core GPUs).")
+@click.option("--num-workers", type=click.IntRange(min=0),
+              help="DataLoader worker processes for datasets read from disk (in-memory ones need none).")
+@click.option("--nproc", type=click.IntRange(min=1),
+              help="Train in N processes on this machine through torchrun (DistributedDataParallel; "
+                   "one per GPU, or gloo on CPU). --batch-size stays the global batch.")
+@click.option("--sync-bn", is_flag=True, default=None,
+              help="Distributed runs: batch norm statistics over the global batch (CUDA only).")
 @click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per iteration.")
 @click.option("--g-steps", type=click.IntRange(min=1), help="Generator updates per iteration.")
 @click.option("--real-label", type=float, help="Target for real images; 0.9 is one-sided label smoothing.")
@@ -89,13 +98,21 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--eval-every", type=click.IntRange(min=0), help="Log the recipe's evaluation figures every N steps.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
-          quiet, sample_every, checkpoint_every, log_every, eval_every, precision, ema, compile_, **flags):
+          quiet, sample_every, checkpoint_every, log_every, eval_every, precision, ema, compile_, channels_last,
+          num_workers, nproc, sync_bn, **flags):
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
     where it stopped. Hyperparameters come from the recipe's defaults, then
     --config, then -p KEY=VALUE and the shortcut flags.
+
+    \b
+    On several GPUs or machines, with DistributedDataParallel:
+      ganforge train dcgan --nproc 4             (this machine, 4 processes)
+      torchrun --nproc-per-node 4 -m ganforge train dcgan
     """
+    import os
+
     from .config import parse_assignments
 
     if steps is not None and epochs is not None:
@@ -106,7 +123,10 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
                        batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
                        config=config_file, device=device, sample_every=sample_every,
                        checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every, quiet=quiet,
-                       precision=precision, ema=ema, compile=compile_)
+                       precision=precision, ema=ema, compile=compile_, channels_last=channels_last,
+                       num_workers=num_workers, sync_bn=sync_bn, nproc=nproc)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return
     console = _console(stderr=True)
     run_dir = result.run_dir
     if result.interrupted:

@@ -27,6 +27,8 @@ ENGINE_DEFAULTS = {
     "precision": "fp32",
     "ema": 0.0,
     "compile": False,
+    "channels_last": False,
+    "sync_bn": False,
 }
 
 # Types of the settings whose default is None.
@@ -49,6 +51,10 @@ ENGINE_HELP = {
     "ema": "keep an exponential moving average of the generator with this decay (e.g. 0.999; 0: off); "
            "G.ckpt then holds the average",
     "compile": "torch.compile every network in place (slow to start; pays off on long GPU runs)",
+    "channels_last": "keep convolutional networks and image batches in channels-last memory format "
+                     "(faster convolutions on GPUs with tensor cores)",
+    "sync_bn": "distributed runs: batch norm statistics over the global batch, not each process's share "
+               "(CUDA only)",
 }
 
 

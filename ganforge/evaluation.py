@@ -56,20 +56,23 @@ def fid_kid_is(fake: torch.Tensor, real: torch.Tensor, fake_logits: torch.Tensor
     import warnings
 
     warnings.filterwarnings("ignore", message=".*will save all extracted features in buffer.*")
+    # sync_on_compute=False: in a distributed run rank 0 evaluates alone; nothing to gather.
     fake, real = fake.double(), real.double()
     d = fake.shape[1]
-    fid = FrechetInceptionDistance(feature=_Given(d)).double()
+    fid = FrechetInceptionDistance(feature=_Given(d), sync_on_compute=False).double()
     fid.update(real, real=True)
     fid.update(fake, real=False)
     subset = min(kid_subset, len(fake), len(real))
-    kid = KernelInceptionDistance(feature=_Given(d), subset_size=subset).double()
+    kid = KernelInceptionDistance(feature=_Given(d), subset_size=subset, sync_on_compute=False).double()
     kid.update(real, real=True)
     kid.update(fake, real=False)
-    torch.manual_seed(seed)  # KID draws its subsets from torch's generator
-    kid_mean, kid_std = kid.compute()
+    with torch.random.fork_rng(devices=[]):  # KID draws its subsets from torch's generator; leave training's be
+        torch.manual_seed(seed)
+        kid_mean, kid_std = kid.compute()
     out = {"fid": float(fid.compute()), "kid": float(kid_mean), "kid_std": float(kid_std)}
     if fake_logits is not None:
-        inception = InceptionScore(feature=_Given(fake_logits.shape[1]), splits=10, normalize=False).double()
+        inception = InceptionScore(feature=_Given(fake_logits.shape[1]), splits=10, normalize=False,
+                                   sync_on_compute=False).double()
         inception.update(fake_logits.double())
         is_mean, is_std = inception.compute()
         out.update({"is": float(is_mean), "is_std": float(is_std)})
@@ -90,6 +93,7 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int = 3) -> dict
             hits.append((torch.cdist(chunk, support) <= support_radii[None]).any(1))
         return torch.cat(hits).float().mean().item()
 
+    # sync_on_compute=False: in a distributed run rank 0 evaluates alone; nothing to gather.
     fake, real = fake.double(), real.double()
     return {"precision": inside(fake, real, radii(real)), "recall": inside(real, fake, radii(fake))}
 

@@ -89,10 +89,21 @@ class Recipe:
         return torch.optim.Adam(params, lr=separate or self.hp.lr, betas=(self.hp.beta1, self.hp.beta2))
 
     # Set by the engine: --precision (autocast context and, for fp16, a gradient scaler per
-    # optimizer) and --ema (moving averages of the generators).
+    # optimizer), --ema (moving averages of the generators) and, in a distributed run, this
+    # process's share (rank, processes).
     scalers: dict = {}
     ema: dict = {}
     autocast = staticmethod(contextlib.nullcontext)
+    shard = (0, 1)
+
+    def sharded(self, n: int, draw) -> torch.Tensor:
+        """``draw(N)`` random rows for the whole global batch, and this process's ``n`` of them.
+
+        Draw a recipe's random numbers (latent codes, labels, picks) through this: the
+        processes of a distributed run share a seed, so each one draws the same global
+        batch and keeps its own rows, and the run sees what one process would."""
+        rank, world = self.shard
+        return draw(n) if world == 1 else draw(n * world)[rank * n:(rank + 1) * n]
 
     def update(self, optimizer: str, loss: torch.Tensor) -> None:
         """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss`` (with loss
@@ -112,13 +123,16 @@ class Recipe:
     @contextmanager
     def frozen(*networks: nn.Module):
         """Gradients flow through these networks but not into their weights (G's step through D)."""
-        for net in networks:
-            net.requires_grad_(False)
-        try:
-            yield
-        finally:
+        with contextlib.ExitStack() as stack:
             for net in networks:
-                net.requires_grad_(True)
+                net.requires_grad_(False)
+                if hasattr(net, "no_sync"):  # DDP: nothing of this network's to synchronize
+                    stack.enter_context(net.no_sync())
+            try:
+                yield
+            finally:
+                for net in networks:
+                    net.requires_grad_(True)
 
     def network(self, name: str, **kwargs) -> nn.Module:
         """Build a registered network and remember how, so ``G.ckpt`` can rebuild it."""
@@ -148,10 +162,10 @@ class AdversarialRecipe(Recipe):
     conditional = False
 
     def latent(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.hp.latent_dim, device=self.device)
+        return self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
 
     def random_labels(self, n: int) -> torch.Tensor:
-        return torch.randint(self.data.num_classes, (n,), device=self.device)
+        return self.sharded(n, lambda m: torch.randint(self.data.num_classes, (m,), device=self.device))
 
     def fake_batch(self, n: int, labels=None) -> torch.Tensor:
         G = self.networks["G"]

@@ -37,7 +37,7 @@ class CtrlCAfter:
 
     steps = 3
 
-    def __init__(self):
+    def __init__(self, patient=False):
         self.checks = 0
 
     def __enter__(self):

@@ -79,7 +79,7 @@ class SemiSupervisedGAN(ConditionalGAN):
         n, k = images.shape[0], self.data.num_classes
         fake_class = torch.full((n,), k, device=self.device)
         for _ in range(self.hp.d_steps):
-            pick = torch.randint(len(self.labeled_images), (n,), device=self.device)
+            pick = self.sharded(n, lambda m: torch.randint(len(self.labeled_images), (m,), device=self.device))
             with torch.no_grad():
                 fake = self.fake_batch(n, self.random_labels(n))
             supervised = F.cross_entropy(D(self.labeled_images[pick]), self.labeled_targets[pick])

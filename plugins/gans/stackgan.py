@@ -80,7 +80,8 @@ class StackGAN(Recipe):
 
     def captions_for(self, index: torch.Tensor) -> torch.Tensor:
         """One random caption embedding for each image index."""
-        pick = (torch.rand(len(index), device=self.device) * self.caption_count[index]).long()
+        pick = (self.sharded(len(index), lambda m: torch.rand(m, device=self.device))
+                * self.caption_count[index]).long()
         return self.caption_vectors[self.caption_start[index] + pick]
 
     def train_step(self, images, index):
@@ -88,8 +89,8 @@ class StackGAN(Recipe):
         text = self.captions_for(index)
         wrong = text.roll(1, dims=0)  # another image's caption
         real_low = F.interpolate(images, scale_factor=0.5, mode="bilinear", antialias=True)
-        z = torch.randn(len(images), self.hp.latent_dim, device=self.device)
-        low, high, mu, logvar = G.stages(z, text)
+        z = self.sharded(len(images), lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
+        low, high, mu, logvar = G(z, text, all_stages=True)
 
         d_loss = 0
         for D, real, fake in ((D1, real_low, low), (D2, images, high)):

@@ -114,8 +114,10 @@ class StackGANGenerator(nn.Module):
             h = torch.relu(h + block(h))
         return low, self.stage2(h), mu, logvar
 
-    def forward(self, z, text):
-        return self.stages(z, text)[1]
+    def forward(self, z, text, all_stages: bool = False):
+        """The full-resolution image, or with ``all_stages`` everything ``stages`` gives
+        (training calls it so, through forward, which DistributedDataParallel watches)."""
+        return self.stages(z, text) if all_stages else self.stages(z, text)[1]
 
 
 class TextConditionedDiscriminator(nn.Module):

@@ -1,0 +1,81 @@
+"""Run under torchrun by tests/test_distributed.py (a file of its own, not a test module).
+
+    python -m torch.distributed.run --standalone --nproc-per-node 2 tests/distributed_job.py MODE OUT
+
+recipes: train every built-in GAN for two steps; each process writes a checksum of
+         every network it ended with (OUT/NAME/rank-R.json), so the test can check that
+         all processes hold the same weights.
+fail:    train the MLP GAN with process 1 failing at its third step.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+import ganforge
+from ganforge import distributed, engine
+
+TINY_DCGAN = {"g_width": 8, "d_width": 8, "latent_dim": 16}
+RUNS = {
+    "gan": ("gan", {"hidden": 32, "latent_dim": 16}),
+    "dcgan": ("dcgan", TINY_DCGAN),
+    "dcgan-wgan-gp": ("dcgan", {**TINY_DCGAN, "loss": "wgan-gp", "real_label": 1.0}),
+    "lsgan": ("lsgan", TINY_DCGAN),
+    "cgan": ("cgan", TINY_DCGAN),
+    "acgan": ("acgan", TINY_DCGAN),
+    "sgan": ("sgan", TINY_DCGAN),
+    "cyclegan": ("cyclegan", {"g_width": 4, "d_width": 4}),
+    "discogan": ("discogan", {"g_width": 4, "d_width": 4}),
+    "stackgan": ("stackgan", {"g_width": 8, "d_width": 8, "latent_dim": 8}),
+}
+
+
+def record_final_weights(out_name):
+    """Wrap the engine's loop so each process writes what its networks ended with."""
+    original = engine._loop
+
+    def loop(ctx, recipe_name, model, *args, **kwargs):
+        result = original(ctx, recipe_name, model, *args, **kwargs)
+        sums = {name: [float(p.detach().double().sum()) for p in distributed.unwrap(net).parameters()]
+                for name, net in model.networks.items()}
+        Path(out_name(), f"rank-{ctx.rank}.json").write_text(json.dumps(sums))
+        return result
+
+    engine._loop = loop
+
+
+def main(mode, out):
+    out = Path(out)
+    if mode == "recipes":
+        current = {}
+        record_final_weights(lambda: current["dir"])
+        for name, (recipe, params) in RUNS.items():
+            current["dir"] = out / name
+            ganforge.train(recipe, steps=2, batch_size=4, out=out / name, params=params, device="cpu",
+                           sample_every=2, quiet=True)
+    elif mode == "fail":
+        from ganforge.plugin_manager import get
+
+        recipe_cls = get("gans", "gan")
+        original = recipe_cls.train_step
+        calls = {"n": 0}
+
+        def train_step(self, images, labels):
+            calls["n"] += 1
+            if calls["n"] == 3 and torch.distributed.get_rank() == 1:
+                raise RuntimeError("process 1 fails on purpose")
+            return original(self, images, labels)
+
+        recipe_cls.train_step = train_step
+        ganforge.train("gan", steps=1000, batch_size=8, out=out, params={"hidden": 16, "latent_dim": 8},
+                       device="cpu", checkpoint_every=2, log_every=1, quiet=True)
+
+
+if __name__ == "__main__":
+    import faulthandler
+
+    faulthandler.dump_traceback_later(float(os.environ.get("JOB_TIMEOUT", "240")), exit=True)  # never hang a test
+    main(*sys.argv[1:])

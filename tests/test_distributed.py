@@ -1,0 +1,174 @@
+"""Distributed training (torchrun + DistributedDataParallel) on CPU with gloo: the same
+results as one process, every GAN, resume, Ctrl-C and errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganforge
+from ganforge import checkpoint
+
+from conftest import run_cli
+
+JOB = Path(__file__).with_name("distributed_job.py")
+# The MLP GAN without dropout: nothing random inside its networks, and no batch norm,
+# whose statistics depend on how the batch is split (--sync-bn covers that on CUDA).
+EXACT = {"hidden": 32, "latent_dim": 16, "d_dropout": 0.0}
+TWO_PROCESSES = {"OMP_NUM_THREADS": "1"}
+
+
+def weights(run_dir, name):
+    return checkpoint.load(Path(run_dir) / f"{name}.ckpt")[0]
+
+
+def max_difference(a_dir, b_dir):
+    return max((weights(a_dir, n)[k] - weights(b_dir, n)[k]).abs().max().item()
+               for n in ("G", "D") for k in weights(a_dir, n))
+
+
+def torchrun(*args, timeout=240):
+    env = {**os.environ, **TWO_PROCESSES, "JOB_TIMEOUT": str(timeout - 30)}
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                           str(JOB), *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_two_processes_end_with_the_weights_of_one_and_resume_across_process_counts(tmp_path, monkeypatch):
+    for key, value in TWO_PROCESSES.items():
+        monkeypatch.setenv(key, value)
+    common = dict(recipe="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4)
+    ganforge.train(**common, steps=12, out=tmp_path / "one")
+    two = ganforge.train(**common, steps=8, out=tmp_path / "two", nproc=2)
+    assert two.step == 8 and not two.interrupted
+    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert config["processes"] == 2
+    # The 2-process run continues in 2 processes, and a second copy of it in 1 process.
+    (tmp_path / "two-then-one").mkdir()
+    for f in ("state.ckpt", "config.json", "metrics.jsonl", "G.ckpt", "D.ckpt"):
+        (tmp_path / "two-then-one" / f).write_bytes((tmp_path / "two" / f).read_bytes())
+    resumed = ganforge.train("gan", steps=12, resume=tmp_path / "two", nproc=2, quiet=True)
+    assert resumed.step == 12
+    ganforge.train("gan", steps=12, resume=tmp_path / "two-then-one", quiet=True)
+    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+    assert max_difference(tmp_path / "one", tmp_path / "two-then-one") < 1e-5
+    # Logged losses are averaged over the processes: the same figures as one process.
+    log_one = [json.loads(line) for line in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    log_two = [json.loads(line) for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log_two] == [4, 8, 12]
+    for a, b in zip(log_one, log_two):
+        assert a["d_loss"] == pytest.approx(b["d_loss"], abs=1e-4)
+        assert a["g_loss"] == pytest.approx(b["g_loss"], abs=1e-4)
+    # A different seed really gives different weights (the comparison above can fail).
+    other = ganforge.train(**{**common, "seed": 4}, steps=12, out=tmp_path / "other")
+    assert max_difference(tmp_path / "one", other.run_dir) > 1e-3
+
+
+def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_path):
+    """Each process trains on other rows of the batch, so weights that DDP failed to
+    synchronize would differ between the processes."""
+    result = torchrun("recipes", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(p.name for p in tmp_path.iterdir())
+    assert runs == ["acgan", "cgan", "cyclegan", "dcgan", "dcgan-wgan-gp", "discogan", "gan", "lsgan", "sgan",
+                    "stackgan"]
+    for name in runs:
+        run = tmp_path / name
+        ranks = [json.loads((run / f"rank-{r}.json").read_text()) for r in (0, 1)]
+        assert ranks[0] == ranks[1], name
+        assert checkpoint.load(run / "state.ckpt")[1]["step"] == 2, name
+        assert (run / "samples" / "step_0000002.png").exists()
+
+
+def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, **TWO_PROCESSES}
+    process = subprocess.Popen([sys.executable, "-m", "ganforge", "train", "gan", "--nproc", "2", "--steps",
+                                "1000000", "-b", "16", "-p", "hidden=32", "--out", str(out), "--device", "cpu",
+                                "--log-every", "5", "-q"], env=env, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and log.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log.exists(), "training never logged"
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole process group
+    _, stderr = process.communicate(timeout=90)
+    assert process.returncode == 130, stderr
+    assert "Interrupted at step" in stderr and "Traceback" not in stderr
+    with pytest.raises(ProcessLookupError):  # nothing of the run is left running
+        os.killpg(process.pid, 0)
+    step = checkpoint.load(out / "state.ckpt")[1]["step"]
+    assert step % 5 == 0 and step == json.loads(log.read_text().splitlines()[-1])["step"]
+    resumed = run_cli("train", "gan", "--resume", str(out), "--steps", str(step + 5), "--nproc", "2", "-q",
+                      env=TWO_PROCESSES)
+    assert resumed.returncode == 0, resumed.stderr
+    assert checkpoint.load(out / "state.ckpt")[1]["step"] == step + 5
+
+
+def test_an_error_in_one_process_stops_them_all_and_keeps_the_last_checkpoint(tmp_path):
+    started = time.monotonic()
+    result = torchrun("fail", str(tmp_path / "run"), timeout=180)
+    assert result.returncode != 0
+    assert "process 1 fails on purpose" in result.stderr
+    assert time.monotonic() - started < 150  # the other process was stopped, not left waiting
+    tensors, meta = checkpoint.load(tmp_path / "run" / "state.ckpt")
+    assert meta["step"] == 2 and tensors
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-b", "15"], "does not split evenly over 2 processes"),
+    (["--sync-bn", "--device", "cpu"], "--sync-bn needs CUDA"),
+])
+def test_bad_distributed_settings_are_one_line_errors(tmp_path, args, message):
+    result = run_cli("train", "gan", "--nproc", "2", "--steps", "2", "--out", str(tmp_path / "run"), *args)
+    assert result.returncode == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_nproc_under_torchrun_is_refused(tmp_path):
+    result = run_cli("train", "gan", "--nproc", "2", "--out", str(tmp_path / "run"), env={"WORLD_SIZE": "2"})
+    assert result.returncode == 1 and "leave it out" in result.stderr
+
+
+def test_channels_last_trains_convolutions_in_that_layout_to_the_same_weights(tmp_path, monkeypatch):
+    from ganforge.recipe import Recipe
+
+    layouts = []
+    original = Recipe.update
+
+    def update(self, optimizer, loss):
+        conv = next(m for m in self.networks["D"].modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1)
+        layouts.append(conv.weight.is_contiguous(memory_format=torch.channels_last))
+        original(self, optimizer, loss)
+
+    common = dict(steps=3, batch_size=8, params={"g_width": 8, "d_width": 8, "latent_dim": 16}, quiet=True,
+                  log_every=1)
+    ganforge.train("dcgan", out=tmp_path / "plain", **common)
+    monkeypatch.setattr(Recipe, "update", update)
+    ganforge.train("dcgan", out=tmp_path / "cl", channels_last=True, **common)
+    assert layouts and all(layouts)
+    # The first step starts from the same weights: the same losses, whatever the layout.
+    first = [json.loads((tmp_path / run / "metrics.jsonl").read_text().splitlines()[0]) for run in ("plain", "cl")]
+    for key in ("d_loss", "g_loss"):
+        assert first[0][key] == pytest.approx(first[1][key], abs=1e-5)
+    # Later steps agree to Adam's step size: the conv biases before batch norm have zero
+    # gradient in exact arithmetic, so rounding alone picks the sign of their updates.
+    for name in ("G", "D"):
+        a, b = weights(tmp_path / "plain", name), weights(tmp_path / "cl", name)
+        assert all(torch.allclose(a[k], b[k], atol=2e-3) for k in a), name
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="synchronized batch norm over NCCL needs two CUDA GPUs")
+def test_sync_bn_on_two_gpus_matches_one_gpu(tmp_path):
+    params = {"g_width": 8, "d_width": 8, "latent_dim": 16}
+    common = dict(batch_size=16, steps=6, params=params, quiet=True, seed=1)
+    ganforge.train("dcgan", out=tmp_path / "one", device="cuda", **common)
+    ganforge.train("dcgan", out=tmp_path / "two", nproc=2, sync_bn=True, **common)
+    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-3
