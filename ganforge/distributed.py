@@ -53,12 +53,14 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def setup(device: str | None, choose_device) -> tuple[Context, torch.device]:
+def setup(device: str | None) -> tuple[Context, torch.device]:
     """Join the process group torchrun describes (or the one the caller started) and pick
     this process's device: its own GPU (LOCAL_RANK) when CUDA is asked for in general.
 
     The group stays up for later ``train`` calls in the same process and is destroyed
     when the process exits."""
+    from .engine import choose_device
+
     initialized = dist.is_available() and dist.is_initialized()
     if not initialized and not launched_by_torchrun():
         return Context(), choose_device(device)

@@ -246,7 +246,7 @@ def train(recipe: str, *, dataset: str | None = None, data_root: str | None = No
                      log_every=log_every, eval_every=eval_every, grid_size=grid_size, num_workers=num_workers,
                      precision=precision, ema=ema, compile=compile, channels_last=channels_last, sync_bn=sync_bn)
     recipe_cls, run, run_dir = plan(recipe, overrides, out=out, resume=resume, params=params, config=config)
-    ctx, dev = distributed.setup(device, choose_device)
+    ctx, dev = distributed.setup(device)
     if out is None and resume is None:
         run_dir = distributed.agree_on(run_dir, ctx)  # rank 0 names it (from the clock)
     return _train(ctx, dev, recipe, recipe_cls, run, run_dir, resume is not None, quiet)

@@ -33,10 +33,12 @@ class WGAN(Recipe):
 
     def train_step(self, images, labels):
         G, D = self.networks["G"], self.networks["D"]
-        z = torch.randn(len(images), self.hp.latent_dim, device=self.device)
+        n = len(images)
+        # Drawn through self.sharded, so that a distributed run (--nproc) draws what one process would.
+        z = self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
         for _ in range(self.hp.n_critic):
             with torch.no_grad():
-                fake = G(torch.randn_like(z))
+                fake = G(self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device)))
             d_loss = self.loss.d_loss(D(images), D(fake))
             self.update("D", d_loss)
             with torch.no_grad():
