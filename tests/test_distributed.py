@@ -100,11 +100,11 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
     os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole process group
     _, stderr = process.communicate(timeout=90)
     assert process.returncode == 130, stderr
-    assert "Interrupted at step" in stderr and "Traceback" not in stderr
+    assert "Interrupted at step" in stderr and "Traceback" not in stderr, stderr
     with pytest.raises(ProcessLookupError):  # nothing of the run is left running
         os.killpg(process.pid, 0)
     step = checkpoint.load(out / "state.ckpt")[1]["step"]
-    assert step % 5 == 0 and step == json.loads(log.read_text().splitlines()[-1])["step"]
+    assert step % 5 == 0 and step == json.loads(log.read_text().splitlines()[-1])["step"], (step, stderr)
     resumed = run_cli("train", "gan", "--resume", str(out), "--steps", str(step + 5), "--nproc", "2", "-q",
                       env=TWO_PROCESSES)
     assert resumed.returncode == 0, resumed.stderr
