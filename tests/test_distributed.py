@@ -33,6 +33,19 @@ def max_difference(a_dir, b_dir):
                for n in ("G", "D") for k in weights(a_dir, n))
 
 
+def processes_training(out: Path) -> list[int]:
+    """Processes whose environment names the run directory ``out`` (the launcher hands its
+    settings to the workers in GANFORGE_TRAIN_ARGS)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if str(out).encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 def torchrun(*args, timeout=240):
     env = {**os.environ, **TWO_PROCESSES, "JOB_TIMEOUT": str(timeout - 30)}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
@@ -101,8 +114,9 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
     _, stderr = process.communicate(timeout=90)
     assert process.returncode == 130, stderr
     assert "Interrupted at step" in stderr and "Traceback" not in stderr, stderr
-    with pytest.raises(ProcessLookupError):  # nothing of the run is left running
+    with pytest.raises(ProcessLookupError):  # neither the launcher nor torchrun is left running,
         os.killpg(process.pid, 0)
+    assert not processes_training(out)         # nor a worker (torchrun gives each its own session)
     step = checkpoint.load(out / "state.ckpt")[1]["step"]
     assert step % 5 == 0 and step == json.loads(log.read_text().splitlines()[-1])["step"], (step, stderr)
     resumed = run_cli("train", "gan", "--resume", str(out), "--steps", str(step + 5), "--nproc", "2", "-q",
