@@ -82,6 +82,18 @@ def test_two_processes_end_with_the_weights_of_one_and_resume_across_process_cou
     assert max_difference(tmp_path / "one", other.run_dir) > 1e-3
 
 
+def test_torchrun_runs_the_ganforge_command_and_rank_0_alone_reports(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                             "-m", "ganforge", "train", "gan", "--steps", "4", "-b", "8", "-p", "hidden=16",
+                             "--out", str(out), "--device", "cpu", "-q"],
+                            capture_output=True, text=True, env={**os.environ, **TWO_PROCESSES}, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("Done: 4 steps") == 1
+    config = json.loads((out / "config.json").read_text())
+    assert config["processes"] == 2 and checkpoint.load(out / "G.ckpt")[1]["step"] == 4
+
+
 def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_path):
     """Each process trains on other rows of the batch, so weights that DDP failed to
     synchronize would differ between the processes."""
