@@ -239,6 +239,8 @@ def _worker() -> int:
     except GanforgeError as exc:
         print(f"Error{f' (process {rank})' if rank else ''}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C before training began (the loop itself stops cleanly)
+        return 130
     if rank == 0:
         Path(os.environ[RESULT_ENV]).write_text(json.dumps(
             {"run_dir": str(result.run_dir), "step": result.step, "total_steps": result.total_steps,
