@@ -94,6 +94,22 @@ DC_BATCH, DC_LATENT = 64, 100
 DC_PARAMS = {"latent_dim": DC_LATENT, "g_width": 32, "d_width": 32, "kernel_size": 5, "image_size": 28}
 
 
+def plain_dcgan_iteration(G, D, x, criterion, d_opt, g_opt):
+    """The usual hand-written DCGAN iteration: one fake batch for D's step and G's."""
+    n = x.shape[0]
+    fake = G(torch.randn(n, DC_LATENT, device=x.device))
+    ones, zeros = torch.ones(n, device=x.device), torch.zeros(n, device=x.device)
+    d_loss = criterion(D(x).view(-1), ones) + criterion(D(fake.detach()).view(-1), zeros)
+    d_opt.zero_grad()
+    d_loss.backward()
+    d_opt.step()
+    g_loss = criterion(D(fake).view(-1), ones)
+    g_opt.zero_grad()
+    g_loss.backward()
+    g_opt.step()
+    return d_loss, g_loss
+
+
 def plain_dcgan_loop(steps: int, out: Path, seed: int = 0) -> float:
     """The DCGAN written by hand: ganforge's DCGAN networks, BCE with logits, Adam 2e-4 / 0.5."""
     start = time.perf_counter()
@@ -104,17 +120,8 @@ def plain_dcgan_loop(steps: int, out: Path, seed: int = 0) -> float:
     criterion = nn.BCEWithLogitsLoss()
     d_opt = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
     g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
-    ones, zeros = torch.ones(DC_BATCH), torch.zeros(DC_BATCH)
     for step, x in enumerate(shuffled_batches(images, DC_BATCH, steps), 1):
-        fake = G(torch.randn(DC_BATCH, DC_LATENT))
-        d_loss = criterion(D(x).view(-1), ones) + criterion(D(fake.detach()).view(-1), zeros)
-        d_opt.zero_grad()
-        d_loss.backward()
-        d_opt.step()
-        g_loss = criterion(D(fake).view(-1), ones)
-        g_opt.zero_grad()
-        g_loss.backward()
-        g_opt.step()
+        d_loss, g_loss = plain_dcgan_iteration(G, D, x, criterion, d_opt, g_opt)
         if step % 50 == 0:
             d_loss.item(), g_loss.item()
     torch.save(G.state_dict(), out / "G.pt")
@@ -163,22 +170,6 @@ def gpu_networks(width: int, device):
     return G, D
 
 
-def plain_gpu_iteration(G, D, x, criterion, d_opt, g_opt):
-    """The usual hand-written DCGAN iteration: one fake batch for D's step and G's."""
-    n = x.shape[0]
-    fake = G(torch.randn(n, DC_LATENT, device=x.device))
-    ones, zeros = torch.ones(n, device=x.device), torch.zeros(n, device=x.device)
-    d_loss = criterion(D(x).view(-1), ones) + criterion(D(fake.detach()).view(-1), zeros)
-    d_opt.zero_grad()
-    d_loss.backward()
-    d_opt.step()
-    g_loss = criterion(D(fake).view(-1), ones)
-    g_opt.zero_grad()
-    g_loss.backward()
-    g_opt.step()
-    return d_loss, g_loss
-
-
 def flops_per_iteration(batch: int, width: int, device) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -186,7 +177,7 @@ def flops_per_iteration(batch: int, width: int, device) -> int:
     x = torch.randn(batch, 1, 64, 64, device=device)
     opts = [torch.optim.Adam(m.parameters(), lr=LR, betas=(0.5, 0.999)) for m in (D, G)]
     with FlopCounterMode(display=False) as counter:
-        plain_gpu_iteration(G, D, x, nn.BCEWithLogitsLoss(), *opts)
+        plain_dcgan_iteration(G, D, x, nn.BCEWithLogitsLoss(), *opts)
     return counter.get_total_flops()
 
 
@@ -205,11 +196,11 @@ def plain_gpu_loop(device, batch: int, width: int, steps: int) -> float:
     g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
     batches = shuffled_batches(images, batch, steps + 20)
     for _, x in zip(range(20), batches):
-        plain_gpu_iteration(G, D, x, criterion, d_opt, g_opt)
+        plain_dcgan_iteration(G, D, x, criterion, d_opt, g_opt)
     sync(device)
     start = time.perf_counter()
     for step, x in enumerate(batches, 1):
-        d_loss, g_loss = plain_gpu_iteration(G, D, x, criterion, d_opt, g_opt)
+        d_loss, g_loss = plain_dcgan_iteration(G, D, x, criterion, d_opt, g_opt)
         if step % 50 == 0:
             d_loss.item(), g_loss.item()
     sync(device)
