@@ -113,3 +113,19 @@ def unpack(obj, tensors: dict[str, torch.Tensor]):
             items = [unpack(v, tensors) for v in obj["__list__"]]
             return tuple(items) if obj.get("tuple") else items
     return obj
+
+
+def read_run_config(run_dir, required: bool = True) -> dict:
+    """A run directory's ``config.json`` (what the engine resolved); ``{}`` for a folder
+    without one when none is required."""
+    from .errors import GanforgeError
+
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        if required:
+            raise GanforgeError(f"'{run_dir}' is not a ganforge run directory (no config.json)")
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise GanforgeError(f"'{path}' is corrupt") from None

@@ -332,13 +332,9 @@ def _train(ctx, dev, recipe, recipe_cls, run, run_dir: Path, resuming: bool, qui
 
 
 def _load_run_config(run_dir: Path) -> dict:
-    path = run_dir / "config.json"
-    if not (run_dir / STATE_FILE).exists() or not path.exists():
+    if not (run_dir / STATE_FILE).exists():
         raise GanforgeError(f"'{run_dir}' is not a ganforge run directory (no {STATE_FILE} or config.json)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        raise GanforgeError(f"'{path}' is corrupt") from None
+    return checkpoint.read_run_config(run_dir)
 
 
 class ExponentialAverage:

@@ -141,9 +141,10 @@ class QualityProbe:
 
 
 def _run_config(path: Path) -> dict:
-    run = path if path.is_dir() else path.parent
-    config = run / "config.json"
-    return json.loads(config.read_text()) if config.is_file() else {}
+    """The configuration of the run a checkpoint or artifact lives in; {} outside a run."""
+    from .checkpoint import read_run_config
+
+    return read_run_config(path if path.is_dir() else path.parent, required=False)
 
 
 def real_images(dataset: str, split: str, image_size: int | None, channels: int | None) -> torch.Tensor:

@@ -24,10 +24,10 @@ NOT_LOSSES = {"step", "epoch", "images_per_sec", "eval"}
 
 def read_run(run_dir) -> dict:
     """Configuration, log lines (training and evaluation), sample grids and saved evaluations."""
+    from .checkpoint import read_run_config
+
     run = Path(run_dir)
-    if not (run / "config.json").is_file():
-        raise GanforgeError(f"'{run}' is not a ganforge run directory (no config.json)")
-    config = json.loads((run / "config.json").read_text())
+    config = read_run_config(run)
     lines = []
     if (run / "metrics.jsonl").is_file():
         lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]

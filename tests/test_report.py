@@ -43,6 +43,13 @@ def test_report_of_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_report_of_a_run_with_a_corrupt_config_is_a_one_line_error(tmp_path):
+    (tmp_path / "config.json").write_bytes(b"{not json")
+    result = run_cli("report", str(tmp_path))
+    assert result.returncode == 1 and "corrupt" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def _browser():
     try:
         from selenium import webdriver
