@@ -360,3 +360,16 @@ def test_uninstall_and_plugins_work_with_a_broken_plugin_installed(tmp_path):
     assert "Traceback" not in result.stderr and "not installed" in (result.stdout + result.stderr)
     installed = run_cli("install", "--help")
     assert installed.returncode == 0 and "pip" in installed.stdout
+
+
+def test_ganforge_plugins_stays_the_function_after_the_builtin_plugins_are_imported():
+    """The built-in plugins are the subpackage ganforge.plugins; importing it must not
+    replace the documented ganforge.plugins() function."""
+    import importlib
+
+    first = ganforge.plugins(all=True)
+    importlib.import_module("ganforge.plugins.gans.sgan")
+    assert callable(ganforge.plugins) and ganforge.plugins(all=True) == first
+    assert any(p["name"] == "ganforge.plugins.gans" for p in first)
+    from ganforge.plugins.gans.sgan import classify  # the documented import of a built-in's helper
+    assert callable(classify)
