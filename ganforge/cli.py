@@ -96,9 +96,10 @@ PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": 
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Write checkpoints every N steps.")
 @click.option("--log-every", type=click.IntRange(min=1), help="Log losses to metrics.jsonl every N steps.")
 @click.option("--eval-every", type=click.IntRange(min=0), help="Log the recipe's evaluation figures every N steps.")
+@click.option("--grid-size", type=click.IntRange(min=1), help="Images in each sample grid.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
-          quiet, sample_every, checkpoint_every, log_every, eval_every, precision, ema, compile_, channels_last,
+          quiet, sample_every, checkpoint_every, log_every, eval_every, grid_size, precision, ema, compile_, channels_last,
           num_workers, nproc, sync_bn, **flags):
     """Train the GAN recipe NAME (ganforge list gans).
 
@@ -122,9 +123,9 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
     result = api.train(name, dataset=dataset, data_root=data_root, steps=steps, epochs=epochs,
                        batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
                        config=config_file, device=device, sample_every=sample_every,
-                       checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every, quiet=quiet,
-                       precision=precision, ema=ema, compile=compile_, channels_last=channels_last,
-                       num_workers=num_workers, sync_bn=sync_bn, nproc=nproc)
+                       checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every,
+                       grid_size=grid_size, quiet=quiet, precision=precision, ema=ema, compile=compile_,
+                       channels_last=channels_last, num_workers=num_workers, sync_bn=sync_bn, nproc=nproc)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return
     console = _console(stderr=True)

@@ -137,6 +137,15 @@ def test_cli_flags_reach_the_recipe(tmp_path):
     assert shown["engine"]["dataset"] == "mnist-5k"
 
 
+def test_every_training_setting_ganforge_show_names_is_a_train_flag():
+    """`ganforge show` tells users to set training settings with --key value."""
+    from ganforge.config import ENGINE_DEFAULTS
+
+    train_help = run_cli("train", "--help").stdout
+    missing = [key for key in ENGINE_DEFAULTS if f"--{key.replace('_', '-')} " not in train_help]
+    assert not missing
+
+
 @pytest.mark.parametrize("args,message", [
     (["train", "dcgan", "-p", "lrr=1"], "unknown setting 'lrr' in recipe parameters; did you mean lr?"),
     (["train", "dcgan", "-p", "lr=fast"], "'lr' must be a float, got 'fast'"),
