@@ -61,10 +61,10 @@ def setup(device: str | None) -> tuple[Context, torch.device]:
     when the process exits."""
     from .engine import choose_device
 
+    dev = choose_device(device)
     initialized = dist.is_available() and dist.is_initialized()
     if not initialized and not launched_by_torchrun():
-        return Context(), choose_device(device)
-    dev = choose_device(device)
+        return Context(), dev
     if dev.type == "cuda" and dev.index is None:
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         if local_rank >= torch.cuda.device_count():
@@ -172,7 +172,7 @@ def launch(recipe: str, nproc: int, options: dict):
     The settings are checked here first, so that mistakes cost one line, not ``nproc``
     failing processes. Ctrl-C reaches every process; they agree to stop, rank 0 saves,
     and the result says ``interrupted``. An error in any process stops all of them."""
-    from .engine import RunResult, new_run_dir, plan
+    from .engine import RunResult, choose_device, new_run_dir, plan
 
     if launched_by_torchrun():
         raise GanforgeError("--nproc starts torchrun itself; under torchrun, leave it out")
@@ -180,8 +180,6 @@ def launch(recipe: str, nproc: int, options: dict):
     engine_keys = set(options) - {"out", "resume", "params", "config", "device", "quiet"}
     _, run, _ = plan(recipe, {k: options[k] for k in engine_keys}, out=options.get("out"),
                      resume=options.get("resume"), params=options.get("params"), config=options.get("config"))
-    from .engine import choose_device
-
     check_sync_bn(run["engine"]["sync_bn"], choose_device(options.get("device")))
     if run["engine"]["batch_size"] % nproc:
         raise GanforgeError(f"the batch size {run['engine']['batch_size']} does not split evenly over "

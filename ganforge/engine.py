@@ -71,7 +71,7 @@ class Batches:
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
         self.device, self.num_workers = device, num_workers
         self.share = slice(rank * batch_size // world, (rank + 1) * batch_size // world)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.channels_last = channels_last
         self.per_epoch = len(dataset) // batch_size  # the last partial batch is dropped
         if isinstance(dataset, InMemoryDataset):  # index tensors directly, on the training device
             self.images = dataset.images.to(device)
@@ -92,14 +92,14 @@ class Batches:
                     yield self._layout(self.images[idx]), self.labels[idx]
             else:  # worker processes and pinned memory keep the device fed
                 loader = DataLoader(self.dataset, batch_sampler=order.tolist(), num_workers=self.num_workers,
-                                    pin_memory=self.device.type == "cuda", persistent_workers=False)
+                                    pin_memory=self.device.type == "cuda")
                 for images, labels in loader:
                     yield (self._layout(images.to(self.device, non_blocking=True)),
                            torch.as_tensor(labels).to(self.device, non_blocking=True))
             epoch, offset = epoch + 1, 0
 
     def _layout(self, images: torch.Tensor) -> torch.Tensor:
-        if images.dim() == 4 and self.memory_format is torch.channels_last:
+        if self.channels_last and images.dim() == 4:
             return images.contiguous(memory_format=torch.channels_last)
         return images
 
@@ -314,15 +314,14 @@ def _train(ctx, dev, recipe, recipe_cls, run, run_dir: Path, resuming: bool, qui
                   "processes": ctx.world}
 
     start = 0
-    if ctx.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
     if resuming:
         start = restore(run_dir, model)  # every process reads the same state
         if total < start:
             raise GanforgeError(f"run '{run_dir}' is already at step {start}; ask for more steps than that")
-        if ctx.main:
-            _trim_metrics(run_dir / "metrics.jsonl", start)
     if ctx.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if resuming:
+            _trim_metrics(run_dir / "metrics.jsonl", start)
         checkpoint.atomic_write(run_dir / "config.json", json.dumps(run_config, indent=2).encode())
 
     model.held_out = lambda: get("datasets", engine["dataset"])(
@@ -368,8 +367,6 @@ def _averaged(model):
 
 def _set_precision(model, engine: dict, device: torch.device) -> None:
     """Autocast for bf16/fp16 and, for fp16, a gradient scaler per optimizer."""
-    import contextlib
-
     precision = engine.get("precision", "fp32")
     if precision not in ("fp32", "bf16", "fp16"):
         raise GanforgeError(f"precision must be fp32, bf16 or fp16, got '{precision}'")
@@ -481,16 +478,13 @@ def _loop(ctx, recipe_name, model, batches, run_dir, run_config, fixed, start, t
                     log.write(json.dumps({"eval": True, **figures}) + "\n")
                     log.flush()
                     last.update(figures)
-            if main and (step % sample_every == 0 or step == total):
+            interrupted = stopping and step < total  # then save and draw now, once
+            if main and (step % sample_every == 0 or step == total or interrupted):
                 _write_grid(model, fixed, run_dir, step)
-            if main and (step % ckpt_every == 0 or step == total):
+            if main and (step % ckpt_every == 0 or step == total or interrupted):
                 save_checkpoints(run_dir, recipe_name, model, step, run_config)
             progress.update(task, completed=step)
-            if stopping and step < total:
-                interrupted = True
-                if main:
-                    save_checkpoints(run_dir, recipe_name, model, step, run_config)
-                    _write_grid(model, fixed, run_dir, step)
+            if interrupted:
                 break
         if total == start and main:  # nothing to do, but leave a complete run behind
             save_checkpoints(run_dir, recipe_name, model, step, run_config)
