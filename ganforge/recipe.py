@@ -107,6 +107,10 @@ class Recipe:
         rank, world = self.shard
         return draw(n) if world == 1 else draw(n * world)[rank * n:(rank + 1) * n]
 
+    def latent(self, n: int) -> torch.Tensor:
+        """``n`` standard normal latent codes, for recipes with a ``latent_dim`` (sharded)."""
+        return self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
+
     def update(self, optimizer: str, loss: torch.Tensor) -> None:
         """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss`` (with loss
         scaling under fp16)."""
@@ -163,9 +167,6 @@ class AdversarialRecipe(Recipe):
 
     conditional = False
 
-    def latent(self, n: int) -> torch.Tensor:
-        return self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
-
     def random_labels(self, n: int) -> torch.Tensor:
         return self.sharded(n, lambda m: torch.randint(self.data.num_classes, (m,), device=self.device))
 
@@ -200,18 +201,17 @@ class AdversarialRecipe(Recipe):
         if fake is None:
             labels = self.random_labels(n) if self.conditional else None
             fake = self.fake_batch(n, labels)
-        g_loss = self.loss.g_loss(self.discriminate(fake, labels if self.conditional else None))
+        g_loss = self.loss.g_loss(self.discriminate(fake, labels))
         self.update("G", g_loss)
         return g_loss.detach()
 
     def train_step(self, images, labels):
         n, D = images.shape[0], self.networks["D"]
         if self.hp.d_steps == 1 and self.hp.g_steps == 1:
-            y = labels if self.conditional else None
-            fake = self.fake_batch(n, y)  # kept with its graph for G's step
+            fake = self.fake_batch(n, labels)  # kept with its graph for G's step
             d_loss, d_real, d_fake = self.d_step(images, labels, fake)
             with self.frozen(D):
-                g_loss = self.g_step(n, fake, y)
+                g_loss = self.g_step(n, fake, labels)
         else:
             for _ in range(self.hp.d_steps):
                 d_loss, d_real, d_fake = self.d_step(images, labels)

@@ -89,7 +89,7 @@ class StackGAN(Recipe):
         text = self.captions_for(index)
         wrong = text.roll(1, dims=0)  # another image's caption
         real_low = F.interpolate(images, scale_factor=0.5, mode="bilinear", antialias=True)
-        z = self.sharded(len(images), lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
+        z = self.latent(len(images))
         low, high, mu, logvar = G(z, text, all_stages=True)
 
         d_loss = 0

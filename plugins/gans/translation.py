@@ -84,7 +84,8 @@ class TranslationRecipe(Recipe):
     def train_step(self, real_a, labels):
         G, F_ = self.networks["G"], self.networks["G_BA"]
         D_a, D_b = self.networks["D_A"], self.networks["D_B"]
-        real_b = self.other[self.sharded(len(real_a), lambda m: torch.randint(len(self.other), (m,), device=self.device))]
+        pick = self.sharded(len(real_a), lambda m: torch.randint(len(self.other), (m,), device=self.device))
+        real_b = self.other[pick]
 
         with self.frozen(D_a, D_b):
             fake_b, fake_a = G(real_a), F_(real_b)

@@ -34,11 +34,12 @@ class WGAN(Recipe):
     def train_step(self, images, labels):
         G, D = self.networks["G"], self.networks["D"]
         n = len(images)
-        # Drawn through self.sharded, so that a distributed run (--nproc) draws what one process would.
-        z = self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
+        # Drawn through self.latent (which uses self.sharded), so that a distributed run
+        # (--nproc) draws what one process would.
+        z = self.latent(n)
         for _ in range(self.hp.n_critic):
             with torch.no_grad():
-                fake = G(self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device)))
+                fake = G(self.latent(n))
             d_loss = self.loss.d_loss(D(images), D(fake))
             self.update("D", d_loss)
             with torch.no_grad():
