@@ -53,6 +53,13 @@ def shuffled_batches(images: torch.Tensor, batch: int, steps: int):
             step += 1
 
 
+def plain_training_parts(G, D):
+    """What every hand-written loop here trains with: BCE with logits (the seed's Sigmoid +
+    BCELoss, in its stable form) and Adam 2e-4 / 0.5 for D and for G."""
+    return (nn.BCEWithLogitsLoss(), torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999)),
+            torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999)))
+
+
 def plain_loop(steps: int, out: Path, seed: int = 0) -> float:
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -61,9 +68,7 @@ def plain_loop(steps: int, out: Path, seed: int = 0) -> float:
                       nn.Linear(HIDDEN, 1))
     G = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
                       nn.Linear(HIDDEN, 784), nn.Tanh())
-    criterion = nn.BCEWithLogitsLoss()  # the seed's Sigmoid + BCELoss, in its stable form
-    d_opt = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
-    g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
+    criterion, d_opt, g_opt = plain_training_parts(G, D)
     real_labels, fake_labels = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
     for step, x in enumerate(shuffled_batches(images, BATCH, steps), 1):
         d_loss = criterion(D(x), real_labels) + criterion(D(G(torch.randn(BATCH, LATENT))), fake_labels)
@@ -117,9 +122,7 @@ def plain_dcgan_loop(steps: int, out: Path, seed: int = 0) -> float:
     images = get("datasets", "mnist-5k")(split="train").images
     G = get("networks", "dcgan-generator")(latent_dim=DC_LATENT, width=32, kernel_size=5)
     D = get("networks", "dcgan-discriminator")(width=32, kernel_size=5)
-    criterion = nn.BCEWithLogitsLoss()
-    d_opt = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
-    g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
+    criterion, d_opt, g_opt = plain_training_parts(G, D)
     for step, x in enumerate(shuffled_batches(images, DC_BATCH, steps), 1):
         d_loss, g_loss = plain_dcgan_iteration(G, D, x, criterion, d_opt, g_opt)
         if step % 50 == 0:
@@ -175,9 +178,8 @@ def flops_per_iteration(batch: int, width: int, device) -> int:
 
     G, D = gpu_networks(width, device)
     x = torch.randn(batch, 1, 64, 64, device=device)
-    opts = [torch.optim.Adam(m.parameters(), lr=LR, betas=(0.5, 0.999)) for m in (D, G)]
     with FlopCounterMode(display=False) as counter:
-        plain_dcgan_iteration(G, D, x, nn.BCEWithLogitsLoss(), *opts)
+        plain_dcgan_iteration(G, D, x, *plain_training_parts(G, D))
     return counter.get_total_flops()
 
 
@@ -191,9 +193,7 @@ def plain_gpu_loop(device, batch: int, width: int, steps: int) -> float:
     torch.manual_seed(0)
     images = get("datasets", "mnist-5k")(split="train", image_size=64).images.to(device)
     G, D = gpu_networks(width, device)
-    criterion = nn.BCEWithLogitsLoss()
-    d_opt = torch.optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
-    g_opt = torch.optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
+    criterion, d_opt, g_opt = plain_training_parts(G, D)
     batches = shuffled_batches(images, batch, steps + 20)
     for _, x in zip(range(20), batches):
         plain_dcgan_iteration(G, D, x, criterion, d_opt, g_opt)
