@@ -119,6 +119,16 @@ def wrap_networks(recipe, device: torch.device, sync_bn: bool) -> None:
         recipe.networks[name] = Parallel(net, device_ids=[device] if device.type == "cuda" else None)
 
 
+def finish(recipe, ctx: Context) -> None:
+    """The end of a distributed run: drop the DDP wrappers now, while the process group is
+    up (left to interpreter exit, their teardown can abort the process), and wait until
+    every process, rank 0 with its last checkpoint included, is done."""
+    if not ctx.active:
+        return
+    recipe.networks.update({name: unwrap(net) for name, net in recipe.networks.items()})
+    dist.barrier()
+
+
 @contextmanager
 def unwrapped(recipe):
     """The plain networks in ``recipe.networks``, for work rank 0 does alone (grids,

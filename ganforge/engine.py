@@ -327,7 +327,9 @@ def _train(ctx, dev, recipe, recipe_cls, run, run_dir: Path, resuming: bool, qui
     model.held_out = lambda: get("datasets", engine["dataset"])(
         root=engine["data_root"], image_size=run["params"].get("image_size"), split="test")
     fixed = model.fixed_inputs(engine["grid_size"], torch.Generator().manual_seed(engine["seed"] + 1))
-    return _loop(ctx, recipe, model, batches, run_dir, run_config, fixed, start, total, quiet)
+    result = _loop(ctx, recipe, model, batches, run_dir, run_config, fixed, start, total, quiet)
+    distributed.finish(model, ctx)
+    return result
 
 
 def _load_run_config(run_dir: Path) -> dict:
