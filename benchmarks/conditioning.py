@@ -49,7 +49,7 @@ def class_accuracy(run: Path, per_class: int, classifier) -> tuple[float, list[f
 
 
 def sgan_accuracy(run: Path) -> float:
-    from ganforge.plugins.gans.sgan import accuracy
+    from ganforge.builtins.gans.sgan import accuracy
 
     return accuracy(ganforge.load_network(run / "D.ckpt"), get("datasets", "mnist-5k")(split="test"))
 
@@ -65,7 +65,7 @@ def translation_accuracy(run: Path, classifier) -> tuple[float, float]:
 
 
 def caption_agreement(run: Path, classifier, per_caption: int) -> tuple[float, float]:
-    from ganforge.plugins.datasets.captions import WORDS
+    from ganforge.builtins.datasets.captions import WORDS
 
     G = ganforge.load_generator(run)
     hits, ink = [], {}

@@ -229,9 +229,9 @@ def gpu_table(device: torch.device, batch: int, width: int, steps: int, peak: fl
           f"{flops / 1e9:.1f} GFLOP per iteration")
     rows = {"plain loop, fp32 eager": lambda: plain_gpu_loop(device, batch, width, steps)}
     for label, settings in [("engine fp32", {}), ("engine bf16", {"precision": "bf16"}),
-                            ("engine bf16 --compile", {"precision": "bf16", "compile": True}),
+                            ("engine bf16 --compile", {"precision": "bf16", "compile_networks": True}),
                             ("engine bf16 --compile --channels-last",
-                             {"precision": "bf16", "compile": True, "channels_last": True})]:
+                             {"precision": "bf16", "compile_networks": True, "channels_last": True})]:
         rows[label] = lambda settings=settings: engine_gpu(device, batch, width, steps, tmp, **settings)
     rates = {}
     for label, measure in rows.items():

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ganforge.errors import GanforgeError, first_line
-from ganforge.artifacts import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.exporter import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 from .precision import in_precision
 

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from ganforge.errors import GanforgeError, first_line
-from ganforge.artifacts import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.exporter import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 META_KEY = "ganforge"
 # Opset 18 is the oldest the dynamo exporter emits natively; newer runtimes all read it.

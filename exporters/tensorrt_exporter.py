@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ganforge.checkpoint import atomic_write
 from ganforge.errors import GanforgeError
-from ganforge.artifacts import Exporter, artifact_meta, dump_meta
+from ganforge.exporter import Exporter, artifact_meta, dump_meta
 
 from .onnx_exporter import DEFAULT_OPSET, write_onnx
 from .precision import in_precision

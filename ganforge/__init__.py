@@ -16,23 +16,6 @@ from .errors import GanforgeError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
 
-class _Package(__import__("types").ModuleType):
-    """``ganforge.plugins`` is the documented function, and the built-in plugins are the
-    subpackage of the same name. Importing a subpackage writes it onto its parent, which
-    would replace the function after its first call; here that write is left to
-    ``sys.modules``, where imports look the subpackage up anyway."""
-
-    @property
-    def plugins(self):
-        return plugins
-
-    @plugins.setter
-    def plugins(self, subpackage):
-        pass
-
-
-__import__("sys").modules[__name__].__class__ = _Package
-
 __all__ = ["train", "plugin_requirements", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert",
            "report", "compare", "load_generator", "load_network", "sample", "show", "components", "plugins",
            "translate", "hookimpl", "GanforgeError", "__version__"]

@@ -9,23 +9,46 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def train(recipe: str, *, nproc: int | None = None, **options):
-    """Train a GAN recipe; see ``ganforge.engine.train`` for the options.
+def train(recipe: str, *, nproc: int | None = None, out=None, resume=None, params: dict | None = None,
+          config=None, device: str | None = "auto", quiet: bool = False, **settings):
+    """Train a GAN recipe and return its ``RunResult`` (``run_dir``, ``step``, ...).
 
-    ``nproc=N`` trains in N processes on this machine through torchrun
-    (DistributedDataParallel; ``batch_size`` stays the global batch) and returns
-    rank 0's result.
+    ``settings`` are the engine settings, one keyword each (``steps``, ``batch_size``,
+    ``precision``, ... : ``ganforge.settings.SETTINGS``, also listed by ``ganforge show
+    NAME``); ``params`` the recipe's hyperparameters; ``config`` a TOML or JSON file of
+    either. ``resume=RUN_DIR`` continues a run. ``nproc=N`` trains in N processes on this
+    machine through torchrun (DistributedDataParallel; ``batch_size`` stays the global
+    batch) and returns rank 0's result.
 
     >>> run = ganforge.train("dcgan", steps=200, out="runs/demo")
     >>> run.run_dir / "G.ckpt"
     """
+    options = dict(out=out, resume=resume, params=params, config=config, device=device, quiet=quiet, **settings)
     if nproc is not None and nproc > 1:
-        from .distributed import launch
+        from .launcher import launch
 
         return launch(recipe, nproc, options)
     from .engine import train as _train
 
     return _train(recipe, **options)
+
+
+def _settings_signature(function):
+    """Name every engine setting as a keyword of ``function`` in its signature (``help()``,
+    editors and documentation see them), from their single declaration."""
+    import inspect
+
+    from .settings import SETTINGS
+
+    signature = inspect.signature(function)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    declared = [inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                  annotation=f"{s.type.__name__} | None") for s in SETTINGS]
+    function.__signature__ = signature.replace(parameters=fixed + declared)
+    return function
+
+
+_settings_signature(train)
 
 
 def load_generator(path, device="cpu"):
@@ -42,9 +65,9 @@ def load_network(path, device="cpu"):
     return _load(path, device=device)
 
 
-def sample(path, n: int = 64, *, out=None, dir=None, npz=None, seed: int | None = None,
+def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | None = None,
            device: str = "cpu", per_class: int | None = None, **fixed) -> dict:
-    """Draw ``n`` images and write them as a grid PNG (``out``), one PNG each (``dir``)
+    """Draw ``n`` images and write them as a grid PNG (``out``), one PNG each (``folder``)
     and/or an array file (``npz``, key ``x``: uint8 N x C x H x W). Returns the paths.
 
     Inputs given by name are fixed (``label=7`` draws sevens from a conditional GAN);
@@ -54,7 +77,7 @@ def sample(path, n: int = 64, *, out=None, dir=None, npz=None, seed: int | None 
 
     if n < 1:
         raise GanforgeError(f"the number of images must be at least 1, got {n}")
-    if out is None and dir is None and npz is None:
+    if out is None and folder is None and npz is None:
         out = "samples.png"
     G = load_generator(path, device=device)
     columns = None
@@ -66,9 +89,9 @@ def sample(path, n: int = 64, *, out=None, dir=None, npz=None, seed: int | None 
     written = {}
     if out is not None:
         written["grid"] = im.save_grid(pictures, G.output_range, out, nrow=columns)
-    if dir is not None:
-        written["dir"] = Path(dir)
-        im.save_each(pictures, G.output_range, dir)
+    if folder is not None:
+        written["dir"] = Path(folder)
+        im.save_each(pictures, G.output_range, folder)
     if npz is not None:
         written["npz"] = im.save_npz(pictures, G.output_range, npz)
     return written
@@ -117,20 +140,21 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
     return written
 
 
-def export(checkpoint, format: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,
+def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,
            max_batch: int = 256, verify: bool = True, **options):
     """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) with the exporter
-    plugin ``format`` (onnx, tensorrt, aoti ...), verified against PyTorch; returns an
+    plugin ``exporter`` (onnx, tensorrt, aoti ...), verified against PyTorch; returns an
     ``ExportResult`` with the artifact's path and the measured errors.
 
     >>> ganforge.export("runs/dcgan", "onnx").path
     PosixPath('runs/dcgan/G.onnx')
     """
-    from .artifacts import export as _export, get_exporter
+    from .artifacts import export as _export
+    from .exporter import get_exporter
 
     if device is None:
-        device = "cpu" if "cpu" in get_exporter(format).devices else "cuda"
-    return _export(checkpoint, format, out, precision=precision, device=device, max_batch=max_batch, verify=verify,
+        device = "cpu" if "cpu" in get_exporter(exporter).devices else "cuda"
+    return _export(checkpoint, exporter, out, precision=precision, device=device, max_batch=max_batch, verify=verify,
                    **options)
 
 
@@ -194,13 +218,13 @@ def compare(run_dirs) -> list[dict]:
 
 
 def show(recipe: str) -> dict:
-    """A recipe's hyperparameters and engine defaults: ``{name: (default, help)}`` per section."""
-    from .config import ENGINE_DEFAULTS, ENGINE_HELP
+    """A recipe's hyperparameters and engine settings: ``{name: (default, help)}`` per section."""
     from .plugin_manager import get
+    from .settings import BY_NAME, defaults
 
     cls = get("gans", recipe)
-    engine = {**ENGINE_DEFAULTS, **cls.train_defaults}
-    return {"params": dict(cls.hparams), "engine": {k: (v, ENGINE_HELP[k]) for k, v in engine.items()}}
+    engine = defaults(cls.train_defaults)
+    return {"params": dict(cls.hparams), "engine": {k: (v, BY_NAME[k].help) for k, v in engine.items()}}
 
 
 def components(kind: str | None = None) -> dict[str, list[dict]]:
@@ -221,8 +245,8 @@ def components(kind: str | None = None) -> dict[str, list[dict]]:
     return out
 
 
-def plugins(all: bool = False, hook: str | None = None) -> list[dict]:
-    """Loaded third-party plugins (``all``: built-ins too), optionally only those implementing
+def plugins(include_builtins: bool = False, hook: str | None = None) -> list[dict]:
+    """Loaded third-party plugins (``include_builtins``: built-ins too), optionally only those implementing
     ``hook``: name, version, built-in or not, hooks implemented, components registered."""
     from .errors import UnknownComponentError
     from .plugin_manager import KINDS, load_plugins
@@ -233,7 +257,7 @@ def plugins(all: bool = False, hook: str | None = None) -> list[dict]:
     system.registry  # registering fills in what each plugin registered
     return [{"name": p.name, "version": p.version, "builtin": p.builtin, "hooks": p.hooks,
              "registered": p.registered} for p in system.info.values()
-            if (all or not p.builtin) and (hook is None or hook in p.hooks)]
+            if (include_builtins or not p.builtin) and (hook is None or hook in p.hooks)]
 
 
 def plugin_requirements() -> list[str]:

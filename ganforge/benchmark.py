@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from .errors import GanforgeError, first_line
-from .artifacts import PRECISIONS, export, exporter_for, get_exporter
+from .artifacts import export
+from .exporter import PRECISIONS, exporter_for, get_exporter
 from .generator import load_generator
 from .networks import random_inputs
 

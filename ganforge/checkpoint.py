@@ -14,8 +14,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from .errors import CheckpointError
@@ -63,19 +62,17 @@ def load(path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
-    data = path.read_bytes()
-    try:
-        tensors = st_load(data)
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + header_len])
+    try:  # safetensors' own reader: the header is checked before any tensor is read
+        with safe_open(path, framework="pt") as f:
+            raw = (f.metadata() or {}).get(META_KEY)
+            if raw is None:
+                raise CheckpointError(f"'{path}' is a safetensors file but not a ganforge checkpoint")
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
     except (SafetensorError, ValueError, OSError, UnicodeDecodeError) as exc:
         raise CheckpointError(
             f"'{path}' is not a readable ganforge checkpoint (truncated, corrupt or another format: "
             f"{' '.join(str(exc).split())[:120]})"
         ) from None
-    raw = (header.get("__metadata__") or {}).get(META_KEY)
-    if raw is None:
-        raise CheckpointError(f"'{path}' is a safetensors file but not a ganforge checkpoint")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError:

@@ -50,62 +50,67 @@ def cli():
     """
 
 
-# Shortcut flags for common recipe parameters: flag -> parameter name.
-PARAM_FLAGS = {"loss": "loss", "upsampler": "upsampler", "lr": "lr", "d_steps": "d_steps",
-               "g_steps": "g_steps", "real_label": "real_label", "labeled": "labeled", "g_lr": "g_lr", "d_lr": "d_lr"}
+def _setting_options(command):
+    """One option per engine setting, from its declaration in ``ganforge.settings``."""
+    from .settings import SETTINGS
+
+    for setting in reversed(SETTINGS):
+        names = [setting.option, *([setting.short] if setting.short else [])]
+        if setting.type is bool:
+            kind = {"is_flag": True, "default": None}
+        elif setting.choices:
+            kind = {"type": click.Choice(setting.choices)}
+        elif setting.type is int and setting.minimum is not None:
+            kind = {"type": click.IntRange(min=int(setting.minimum))}
+        else:
+            kind = {"type": setting.type}
+        command = click.option(*names, setting.name, help=setting.help + ".", **kind)(command)
+    return command
 
 
-@cli.command()
+def _recipe_flags(args: list[str]) -> dict:
+    """``--key value``, ``--key=value`` and bare ``--key`` (true) arguments: recipe parameters
+    given as flags (``--loss hinge``, ``--labeled 100``)."""
+    values, i = {}, 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise GanforgeError(f"unexpected argument '{arg}' (see ganforge train --help)")
+        key, sep, value = arg[2:].partition("=")
+        if not sep:
+            if i + 1 < len(args) and not args[i + 1].startswith("--"):
+                value, i = args[i + 1], i + 1
+            else:
+                value = "true"
+        values[key.replace("-", "_")] = value
+        i += 1
+    return values
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             epilog="Settings left out take the recipe's defaults (ganforge show NAME lists them). "
+                    "Every parameter of the recipe is also a flag of its own, e.g. "
+                    "--loss hinge, --upsampler resize-conv, --lr 1e-4, --d-steps 2, --real-label 0.9, "
+                    "--labeled 100 (sgan); or give it as -p KEY=VALUE.")
 @click.argument("name")
-@click.option("--dataset", "-d", help="Dataset plugin (ganforge list datasets). Default: the recipe's.")
-@click.option("--data-root", type=click.Path(), help="Folder of the dataset (image-folder) or its download cache.")
-@click.option("--steps", type=click.IntRange(min=0), help="Training iterations (one batch each).")
-@click.option("--epochs", type=click.IntRange(min=0), help="Passes over the data (instead of --steps).")
-@click.option("--batch-size", "-b", type=click.IntRange(min=1), help="Images per batch.")
-@click.option("--seed", type=int, help="Random seed (weights, latent draws, data order). Default 0.")
 @click.option("--out", "-o", type=click.Path(), help="Run directory. Default: a new folder under runs/.")
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory where it stopped.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
 @click.option("--config", "config_file", type=click.Path(), help="TOML or JSON file of settings and parameters.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Set a recipe parameter (see ganforge show NAME); repeatable.")
-@click.option("--loss", help="Adversarial loss plugin (ganforge list losses).")
-@click.option("--upsampler", help="Upsampling layer of convolutional generators (ganforge list upsamplers).")
-@click.option("--lr", type=float, help="Adam learning rate.")
-@click.option("--g-lr", type=float, help="Generator learning rate, if not --lr (two time-scale update rule).")
-@click.option("--d-lr", type=float, help="Discriminator learning rate, if not --lr.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
-              help="Mixed precision by autocast (fp16 adds gradient scaling). Default fp32.")
-@click.option("--ema", type=float, help="Keep a moving average of G with this decay (e.g. 0.999); G.ckpt holds it.")
-@click.option("--compile", "compile_", is_flag=True, default=None,
-              help="torch.compile the networks (slow start; for long runs, mostly on GPU).")
-@click.option("--channels-last", is_flag=True, default=None,
-              help="Channels-last memory format for convolutional networks (faster on tensor-core GPUs).")
-@click.option("--num-workers", type=click.IntRange(min=0),
-              help="DataLoader worker processes for datasets read from disk (in-memory ones need none).")
 @click.option("--nproc", type=click.IntRange(min=1),
               help="Train in N processes on this machine through torchrun (DistributedDataParallel; "
                    "one per GPU, or gloo on CPU). --batch-size stays the global batch.")
-@click.option("--sync-bn", is_flag=True, default=None,
-              help="Distributed runs: batch norm statistics over the global batch (CUDA only).")
-@click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per iteration.")
-@click.option("--g-steps", type=click.IntRange(min=1), help="Generator updates per iteration.")
-@click.option("--real-label", type=float, help="Target for real images; 0.9 is one-sided label smoothing.")
-@click.option("--labeled", type=click.IntRange(min=1), help="sgan: training images that keep their labels.")
-@click.option("--sample-every", type=click.IntRange(min=1), help="Write a sample grid every N steps.")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Write checkpoints every N steps.")
-@click.option("--log-every", type=click.IntRange(min=1), help="Log losses to metrics.jsonl every N steps.")
-@click.option("--eval-every", type=click.IntRange(min=0), help="Log the recipe's evaluation figures every N steps.")
-@click.option("--grid-size", type=click.IntRange(min=1), help="Images in each sample grid.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume, device, config_file, params,
-          quiet, sample_every, checkpoint_every, log_every, eval_every, grid_size, precision, ema, compile_, channels_last,
-          num_workers, nproc, sync_bn, **flags):
+@_setting_options
+@click.pass_context
+def train(ctx, name, out, resume, device, config_file, params, nproc, quiet, **settings):
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
     where it stopped. Hyperparameters come from the recipe's defaults, then
-    --config, then -p KEY=VALUE and the shortcut flags.
+    --config, then -p KEY=VALUE and the recipe's own flags.
 
     \b
     On several GPUs or machines, with DistributedDataParallel:
@@ -116,16 +121,10 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
 
     from .config import parse_assignments
 
-    if steps is not None and epochs is not None:
-        raise GanforgeError("give either --steps or --epochs, not both")
     values = parse_assignments(params)
-    values.update({PARAM_FLAGS[k]: v for k, v in flags.items() if v is not None})
-    result = api.train(name, dataset=dataset, data_root=data_root, steps=steps, epochs=epochs,
-                       batch_size=batch_size, seed=seed, out=out, resume=resume, params=values or None,
-                       config=config_file, device=device, sample_every=sample_every,
-                       checkpoint_every=checkpoint_every, log_every=log_every, eval_every=eval_every,
-                       grid_size=grid_size, quiet=quiet, precision=precision, ema=ema, compile=compile_,
-                       channels_last=channels_last, num_workers=num_workers, sync_bn=sync_bn, nproc=nproc)
+    values.update(_recipe_flags(ctx.args))
+    result = api.train(name, out=out, resume=resume, params=values or None, config=config_file, device=device,
+                       quiet=quiet, nproc=nproc, **settings)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return
     console = _console(stderr=True)
@@ -154,7 +153,7 @@ def train(name, dataset, data_root, steps, epochs, batch_size, seed, out, resume
               help="Draw N images of every class, one grid row per class (instead of -n).")
 def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text):
     """Draw images from a trained generator (G.ckpt or its run directory)."""
-    written = api.sample(checkpoint, count, out=output, dir=folder, npz=npz, seed=seed, device=device,
+    written = api.sample(checkpoint, count, out=output, folder=folder, npz=npz, seed=seed, device=device,
                          label=label, per_class=per_class, text=text)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
@@ -472,7 +471,7 @@ def plugins(show_all, hook, requirements, as_json):
         for line in api.plugin_requirements():
             click.echo(line)
         return
-    found = api.plugins(all=show_all, hook=hook)
+    found = api.plugins(include_builtins=show_all, hook=hook)
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return

@@ -3,59 +3,12 @@ recipe defaults < config file (TOML or JSON) < explicit arguments."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import tomllib
 from pathlib import Path
 
 from .errors import GanforgeError
-
-# Engine settings every run has; a recipe's ``train_defaults`` overrides these defaults.
-ENGINE_DEFAULTS = {
-    "dataset": "mnist-5k",
-    "data_root": None,
-    "steps": 1000,
-    "epochs": None,
-    "batch_size": 64,
-    "seed": 0,
-    "sample_every": 500,
-    "checkpoint_every": 1000,
-    "log_every": 50,
-    "eval_every": 0,
-    "grid_size": 64,
-    "num_workers": 0,
-    "precision": "fp32",
-    "ema": 0.0,
-    "compile": False,
-    "channels_last": False,
-    "sync_bn": False,
-}
-
-# Types of the settings whose default is None.
-ENGINE_TYPES = {"epochs": 0, "data_root": ""}
-
-ENGINE_HELP = {
-    "dataset": "dataset plugin (ganforge list datasets)",
-    "data_root": "folder for datasets that read or download files",
-    "steps": "training iterations (one batch each)",
-    "epochs": "train this many passes over the data instead of --steps",
-    "batch_size": "images per batch",
-    "seed": "random seed (weights, latent draws and data order)",
-    "sample_every": "write a sample grid every N steps",
-    "checkpoint_every": "write checkpoints every N steps",
-    "log_every": "log losses to metrics.jsonl every N steps",
-    "eval_every": "log the recipe's evaluation figures every N steps (0: only at the end)",
-    "grid_size": "images in each sample grid",
-    "num_workers": "DataLoader workers for datasets read from disk",
-    "precision": "fp32, bf16 or fp16 (autocast; fp16 adds a gradient scaler per optimizer)",
-    "ema": "keep an exponential moving average of the generator with this decay (e.g. 0.999; 0: off); "
-           "G.ckpt then holds the average",
-    "compile": "torch.compile every network in place (slow to start; pays off on long GPU runs)",
-    "channels_last": "keep convolutional networks and image batches in channels-last memory format "
-                     "(faster convolutions on GPUs with tensor cores)",
-    "sync_bn": "distributed runs: batch norm statistics over the global batch, not each process's share "
-               "(CUDA only)",
-}
+from .settings import BY_NAME, canonical, check_all, coerce, defaults, unknown_setting
 
 
 def read_config_file(path) -> dict:
@@ -72,31 +25,11 @@ def read_config_file(path) -> dict:
     return data
 
 
-def coerce(key: str, value, default):
-    """Give ``value`` the type of ``default`` (strings from the command line included)."""
+def coerce_param(key: str, value, default):
+    """A recipe parameter given the type of its default (``None`` defaults take anything)."""
     if default is None or value is None:
         return value
-    kind = type(default)
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-    else:
-        try:
-            if kind is int and isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            if kind is int and isinstance(value, str):
-                return int(value)
-            if kind is str and not isinstance(value, str):
-                raise ValueError
-            return kind(value)
-        except (TypeError, ValueError):
-            pass
-    raise GanforgeError(f"'{key}' must be a {kind.__name__}, got {value!r}")
+    return coerce(key, value, type(default))
 
 
 def split_settings(values: dict, hparams: dict, where: str) -> tuple[dict, dict]:
@@ -106,19 +39,13 @@ def split_settings(values: dict, hparams: dict, where: str) -> tuple[dict, dict]
         key = key.replace("-", "_")
         if key == "params" and isinstance(value, dict):
             params.update({k.replace("-", "_"): v for k, v in value.items()})
-        elif key in ENGINE_DEFAULTS:
-            engine[key] = value
+        elif canonical(key) in BY_NAME:
+            engine[canonical(key)] = value
         elif key in hparams:
             params[key] = value
         else:
-            raise GanforgeError(unknown_setting(key, [*ENGINE_DEFAULTS, *hparams], where))
+            raise GanforgeError(unknown_setting(key, [*BY_NAME, *hparams], where))
     return engine, params
-
-
-def unknown_setting(key: str, choices, where: str) -> str:
-    close = difflib.get_close_matches(key, list(choices), n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown setting '{key}' in {where}{hint}"
 
 
 def parse_assignments(items) -> dict:
@@ -133,9 +60,13 @@ def parse_assignments(items) -> dict:
 
 
 def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict:
-    """The full run configuration: ``{"engine": {...}, "params": {...}}``."""
+    """The full run configuration, every value checked: ``{"engine": {...}, "params": {...}}``.
+
+    Engine settings come from ``ganforge.settings`` (with the recipe's ``train_defaults``),
+    then the config file, then ``overrides``; recipe parameters from the recipe's
+    ``hparams``, then the file, then ``params``."""
     hparams = recipe_cls.hparams
-    engine = {**ENGINE_DEFAULTS, **recipe_cls.train_defaults}
+    engine = defaults(recipe_cls.train_defaults)
     chosen = {k: default for k, (default, _) in hparams.items()}
     if config_file is not None:
         file_engine, file_params = split_settings(read_config_file(config_file), hparams, str(config_file))
@@ -145,20 +76,18 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
         if key not in hparams:
             raise GanforgeError(unknown_setting(key, hparams, "recipe parameters"))
         chosen[key] = value
-    engine.update({k: v for k, v in overrides.items() if v is not None})
-    if overrides.get("epochs") is not None:
+    given = {canonical(k): v for k, v in overrides.items() if v is not None}
+    for key in given:
+        if key not in BY_NAME:
+            raise GanforgeError(unknown_setting(key, BY_NAME, "the training settings"))
+    engine.update(given)
+    if given.get("epochs") is not None:
         engine["steps"] = None
-    elif overrides.get("steps") is not None:
+    elif given.get("steps") is not None:
         engine["epochs"] = None
-    chosen = {k: coerce(k, v, hparams[k][0]) for k, v in chosen.items()}
-    engine = {k: coerce(k, v, ENGINE_TYPES.get(k, ENGINE_DEFAULTS[k])) for k, v in engine.items()}
-    for key in ("batch_size", "sample_every", "checkpoint_every", "log_every", "grid_size"):
-        if engine[key] is not None and int(engine[key]) < 1:
-            raise GanforgeError(f"'{key}' must be at least 1, got {engine[key]}")
-    for key in ("steps", "epochs", "eval_every"):
-        if engine[key] is not None and int(engine[key]) < 0:
-            raise GanforgeError(f"'{key}' must not be negative, got {engine[key]}")
-    return {"engine": engine, "params": chosen}
+    if engine["steps"] is None and engine["epochs"] is None:
+        raise GanforgeError("give steps or epochs")
+    return {"engine": check_all(engine), "params": {k: coerce_param(k, v, hparams[k][0]) for k, v in chosen.items()}}
 
 
 def normalize_keys(params: dict) -> dict:

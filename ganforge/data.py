@@ -16,6 +16,10 @@ class InMemoryDataset(Dataset):
     """All images in one tensor: small datasets train faster without a DataLoader,
     and can live on the GPU (the engine indexes ``images`` directly)."""
 
+    # The feature extractor plugin that fits these images, if one is known (the mnist datasets
+    # say "digits"): training runs with --eval-every then log sample quality on its features.
+    extractor: str | None = None
+
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, num_classes: int):
         self.images, self.labels, self.num_classes = images, labels, num_classes
         self.channels, self.image_size = images.shape[1], images.shape[2]

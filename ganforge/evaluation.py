@@ -17,6 +17,9 @@ from pathlib import Path
 import torch
 
 from .errors import GanforgeError
+from .settings import BY_NAME
+
+DEFAULT_DATASET = BY_NAME["dataset"].default  # what a generator outside a run is compared with
 
 
 class Extractor:
@@ -114,21 +117,25 @@ def stable_count(extractor: Extractor) -> int:
 
 
 class QualityProbe:
-    """FID, KID and IS of a training run's generator on the digit features, against its held-out
-    split: cheap enough (1,000 samples, features of the real split cached) to log every N steps."""
+    """FID, KID and IS of a training run's generator against its held-out split, on the
+    features of the extractor its dataset names (``dataset.extractor``): cheap enough (1,000
+    samples, features of the real split cached) to log every N steps."""
 
-    def __init__(self, real_images: torch.Tensor, n: int = 1000, device="cpu"):
+    def __init__(self, extractor: str, real_images: torch.Tensor, n: int = 1000, device="cpu"):
         from .plugin_manager import get
 
-        self.extractor = get("extractors", "digits")(device=device)
+        self.name = extractor
+        self.extractor = get("extractors", extractor)(device=device)
         self.real_features = extract(self.extractor, real_images)[0]
         self.n = n
 
     @classmethod
     def for_recipe(cls, recipe) -> "QualityProbe | None":
-        if any(s["distribution"] in ("text", "image") for s in recipe.generator.signature):
+        """A probe when the data names an extractor and the generator draws from noise alone."""
+        extractor = getattr(recipe.data, "extractor", None)
+        if extractor is None or any(s["distribution"] in ("text", "image") for s in recipe.generator.signature):
             return None
-        return cls(recipe.held_out().images, device=recipe.device)
+        return cls(extractor, recipe.held_out().images, device=recipe.device)
 
     def __call__(self, recipe) -> dict[str, float]:
         from .networks import random_inputs
@@ -137,7 +144,7 @@ class QualityProbe:
         images = torch.cat([recipe.generator(*(x[i:i + 500] for x in inputs)) for i in range(0, self.n, 500)])
         features, logits = extract(self.extractor, images)
         figures = fid_kid_is(features, self.real_features, logits, kid_subset=500)
-        return {"fid_digits": figures["fid"], "kid_digits": figures["kid"], "is_digits": figures["is"]}
+        return {f"fid_{self.name}": figures["fid"], f"kid_{self.name}": figures["kid"], f"is_{self.name}": figures["is"]}
 
 
 def _run_config(path: Path) -> dict:
@@ -177,7 +184,7 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
     source = str(path)
     if source.startswith("data:"):
         name, _, split = source[len("data:"):].partition("/")
-        dataset = dataset or "mnist-5k"
+        dataset = dataset or DEFAULT_DATASET
         fake_images = real_images(name, split or "train", None, None)[:n]
         config_dataset = dataset
     else:
@@ -185,26 +192,23 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
         run_dir = path if path.is_dir() else path.parent
         G = load_generator(path, device=device)
         run = _run_config(path)
-        config_dataset = dataset or run.get("engine", {}).get("dataset") or "mnist-5k"
+        config_dataset = dataset or run.get("engine", {}).get("dataset") or DEFAULT_DATASET
         say(f"generating {n} images ...")
         if any(s["distribution"] == "text" for s in G.signature):
             raise GanforgeError("text-conditioned generators need captions; score them with "
                                 "benchmarks/conditioning.py (class agreement) for now")
         fake_images = G.generate(n, seed=seed, batch_size=batch_size)
         conditional = next((s for s in G.signature if s["distribution"] == "categorical"), None)
-        if conditional is not None and extractor == "digits":
+        if conditional is not None and ext.num_classes == conditional["num_classes"]:
+            # an extractor that classifies into the generator's classes judges its conditioning
             per_class = max(n // conditional["num_classes"], 1)
             images = G.generate_per_class(per_class, seed=seed, batch_size=batch_size)
             asked = torch.arange(conditional["num_classes"]).repeat_interleave(per_class)
             hits = (extract(ext, images, batch_size)[1].argmax(1) == asked).float()
             metrics["class_accuracy"] = hits.mean().item()
             metrics["class_accuracy_per_class"] = [round(v, 4) for v in hits.view(-1, per_class).mean(1).tolist()]
-        if run.get("recipe") == "sgan" and (run_dir / "D.ckpt").is_file():
-            from .generator import load_network
-            from .plugins.gans.sgan import accuracy
-
-            D = load_network(run_dir / "D.ckpt", device=device)
-            metrics["d_test_accuracy"] = accuracy(D, get("datasets", config_dataset)(split="test"))
+        if run.get("recipe"):  # figures only the recipe knows how to compute (sgan: its classifier D)
+            metrics.update(get("gans", run["recipe"]).evaluate_run(run_dir, run, device=device))
     shape = fake_images.shape
     real = real_images(config_dataset, real_split, shape[-1], shape[1])
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")

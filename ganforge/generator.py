@@ -99,7 +99,7 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
     """The generator in ``G.ckpt`` (or a run directory holding one), or in an exported
     artifact (``.onnx``, ``.engine``, ``.pt2``): the same interface whatever the backend."""
-    from .artifacts import exporter_for
+    from .exporter import exporter_for
 
     path = Path(path)
     if path.is_dir():

@@ -64,7 +64,7 @@ def register_gans(register):
 
 @hookspec
 def register_exporters(register):
-    """Register exporters: subclasses of ``ganforge.artifacts.Exporter``, which write a
+    """Register exporters: subclasses of ``ganforge.exporter.Exporter``, which write a
     trained generator to a deployable artifact and load it back for ``ganforge sample``.
     Example: ``register("coreml", "ganforge_coreml:CoreMLExporter", "Core ML package")``.
     """

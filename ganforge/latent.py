@@ -210,10 +210,10 @@ def invert(path, images, out="inversion.png", *, steps: int = 300, restarts: int
         result["grid"] = save_grid(pairs, G.output_range, out, nrow=2 * min(4, len(files)))
         result["errors"] = {str(f): round(e, 6) for f, e in zip(files, err.tolist())}
     if heldout:
-        from .evaluation import _run_config
+        from .evaluation import DEFAULT_DATASET, _run_config
         from .plugin_manager import get
 
-        dataset = _run_config(Path(path)).get("engine", {}).get("dataset") or "mnist-5k"
+        dataset = _run_config(Path(path)).get("engine", {}).get("dataset") or DEFAULT_DATASET
         errors = {}
         for split in ("train", "test"):
             data = get("datasets", dataset)(image_size=size, channels=c, split=split)

@@ -18,6 +18,7 @@ import difflib
 import importlib
 import importlib.metadata
 import os
+import pkgutil
 import sys
 from dataclasses import dataclass, field
 
@@ -41,13 +42,13 @@ SINGULAR = {"networks": "network", "losses": "loss", "upsamplers": "upsampler", 
             "gans": "gan", "exporters": "exporter", "extractors": "extractor"}
 
 BUILTIN_PLUGINS = [
-    "ganforge.plugins.networks",
-    "ganforge.plugins.losses",
-    "ganforge.plugins.upsamplers",
-    "ganforge.plugins.datasets",
-    "ganforge.plugins.gans",
-    "ganforge.exporters",
-    "ganforge.plugins.extractors",
+    "ganforge.builtins.networks",
+    "ganforge.builtins.losses",
+    "ganforge.builtins.upsamplers",
+    "ganforge.builtins.datasets",
+    "ganforge.builtins.gans",
+    "ganforge.builtins.exporters",
+    "ganforge.builtins.extractors",
 ]
 
 
@@ -62,11 +63,8 @@ class Component:
     def load(self):
         """The registered object, importing it if it was registered as a string."""
         if isinstance(self.target, str):
-            module_name, _, attribute = self.target.partition(":")
             try:
-                obj = importlib.import_module(module_name)
-                for part in attribute.split(".") if attribute else []:
-                    obj = getattr(obj, part)
+                obj = pkgutil.resolve_name(self.target)
             except Exception as exc:  # a broken plugin must not look like a ganforge bug
                 raise PluginError(
                     f"{SINGULAR[self.kind]} '{self.name}' from plugin '{self.plugin}' "

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
+from .context import TrainingContext, context_of
 from .networks import random_inputs
 from .plugin_manager import get
 
@@ -21,8 +22,12 @@ class Recipe:
     with ``ganforge show NAME`` and override them with ``-p KEY=VALUE`` or a config
     file. ``train_defaults`` gives the engine's defaults for this recipe
     (dataset, steps, batch size, ...). ``networks`` must hold the generator as
-    ``"G"``; ``optimizers`` one optimizer per network that trains. The engine
-    also gives every recipe ``held_out()``, which loads the dataset's test split.
+    ``"G"``; ``optimizers`` one optimizer per network that trains.
+
+    The engine hands every recipe a ``ganforge.context.TrainingContext`` at
+    construction: its device, its share of a distributed run, its precision and
+    its held-out data (``self.held_out()``). A recipe built by hand may be given a
+    bare device instead.
     """
 
     hparams: dict[str, tuple[object, str]] = {}
@@ -30,11 +35,17 @@ class Recipe:
     # Generators the engine saves as self-describing checkpoints: network name -> file.
     generator_files = {"G": "G.ckpt"}
 
-    def __init__(self, hp: dict, data, device: torch.device):
+    # Recipe parameters whose values name plugins, by kind: checked when a run is planned,
+    # before anything loads (a recipe with more of them extends this).
+    components: dict[str, str] = {"loss": "losses", "upsampler": "upsamplers"}
+
+    def __init__(self, hp: dict, data, context: TrainingContext | torch.device | str):
         self.hp = SimpleNamespace(**hp)
         self.data = data  # the dataset: channels, image_size, num_classes
-        self.device = device
-        self.networks: dict[str, nn.Module] = {k: v.to(device) for k, v in self.build_networks().items()}
+        self.context = context_of(context)
+        self.device = self.context.device
+        # The networks as built: what checkpoints hold. ``networks`` may show the engine's views of them.
+        self.built: dict[str, nn.Module] = {k: v.to(self.device) for k, v in self.build_networks().items()}
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
         # The adversarial loss plugin, for recipes with a "loss" parameter (sgan's classifier D has none).
         self.loss = get("losses", self.hp.loss)(real_label=self.hp.real_label) if "loss" in hp else None
@@ -67,6 +78,13 @@ class Recipe:
         every ``eval_every`` steps and at the end. ``self.held_out()`` gives the test split."""
         return {}
 
+    @classmethod
+    def evaluate_run(cls, run_dir, config: dict, device: str = "cpu") -> dict[str, float]:
+        """Figures of a finished run that only this recipe knows how to compute from its
+        checkpoints (``ganforge eval`` adds them to its own); ``config`` is the run's
+        ``config.json``."""
+        return {}
+
     def fixed_inputs(self, n: int, generator: torch.Generator) -> tuple[list[torch.Tensor], int]:
         """Inputs of the sample grids (drawn once per run) and the grid's columns. A generator
         with a class input gets one row per class."""
@@ -90,13 +108,15 @@ class Recipe:
         return torch.optim.Adam(params, lr=separate or self.hp.lr, betas=(self.hp.beta1, self.hp.beta2),
                                 fused=self.device.type == "cuda" or None)
 
-    # Set by the engine: --precision (autocast context and, for fp16, a gradient scaler per
-    # optimizer), --ema (moving averages of the generators) and, in a distributed run, this
-    # process's share (rank, processes).
-    scalers: dict = {}
-    ema: dict = {}
-    autocast = staticmethod(contextlib.nullcontext)
-    shard = (0, 1)
+    @property
+    def networks(self) -> dict[str, nn.Module]:
+        """The networks to call: those built, or the view the engine has put in use (DDP
+        wrappers while training, moving averages while drawing grids)."""
+        return self.context.networks(self.built)
+
+    def held_out(self):
+        """The dataset's held-out split (from the context)."""
+        return self.context.held_out()
 
     def sharded(self, n: int, draw) -> torch.Tensor:
         """``draw(N)`` random rows for the whole global batch, and this process's ``n`` of them.
@@ -104,7 +124,7 @@ class Recipe:
         Draw a recipe's random numbers (latent codes, labels, picks) through this: the
         processes of a distributed run share a seed, so each one draws the same global
         batch and keeps its own rows, and the run sees what one process would."""
-        rank, world = self.shard
+        rank, world = self.context.shard
         return draw(n) if world == 1 else draw(n * world)[rank * n:(rank + 1) * n]
 
     def latent(self, n: int) -> torch.Tensor:
@@ -116,7 +136,7 @@ class Recipe:
         scaling under fp16)."""
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
-        scaler = self.scalers.get(optimizer)
+        scaler = self.context.scalers.get(optimizer)
         if scaler is None:
             loss.backward()
             opt.step()

@@ -1,6 +1,4 @@
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -9,8 +7,7 @@ from ganforge import plugin_manager
 # Tests run on 2 CPU cores; keep torch from oversubscribing them.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-TINY_DCGAN = {"g_width": 8, "d_width": 8, "latent_dim": 16}
-TINY_GAN = {"hidden": 32, "latent_dim": 16}
+from support.sizes import TINY_DCGAN
 
 
 @pytest.fixture(autouse=True)
@@ -31,13 +28,6 @@ def add_plugin():
         return system
 
     return add
-
-
-def run_cli(*args, env=None, cwd=None, timeout=300):
-    """Run the real ``ganforge`` command in a fresh interpreter."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 import ganforge
-from ganforge import distributed, engine
+from ganforge import engine
 
 TINY_DCGAN = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 RUNS = {
@@ -35,16 +35,16 @@ RUNS = {
 
 def record_final_weights(out_name):
     """Wrap the engine's loop so each process writes what its networks ended with."""
-    original = engine._loop
+    original = engine.Trainer.loop
 
-    def loop(ctx, recipe_name, model, *args, **kwargs):
-        result = original(ctx, recipe_name, model, *args, **kwargs)
-        sums = {name: [float(p.detach().double().sum()) for p in distributed.unwrap(net).parameters()]
-                for name, net in model.networks.items()}
-        Path(out_name(), f"rank-{ctx.rank}.json").write_text(json.dumps(sums))
+    def loop(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        sums = {name: [float(p.detach().double().sum()) for p in net.parameters()]
+                for name, net in self.recipe.built.items()}
+        Path(out_name(), f"rank-{self.process.rank}.json").write_text(json.dumps(sums))
         return result
 
-    engine._loop = loop
+    engine.Trainer.loop = loop
 
 
 def main(mode, out):

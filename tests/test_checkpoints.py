@@ -15,7 +15,7 @@ import ganforge
 from ganforge import checkpoint
 from ganforge.errors import CheckpointError
 
-from conftest import run_cli
+from support.cli import cli
 
 WRITER = """
 import sys, torch
@@ -101,7 +101,7 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path, tiny_dcgan_run):
     for name, message in _bad_files(tmp_path, tiny_dcgan_run / "G.ckpt").items():
         with pytest.raises(CheckpointError, match=message):
             ganforge.load_generator(tmp_path / name)
-        result = run_cli("sample", str(tmp_path / name), "-o", str(tmp_path / "x.png"))
+        result = cli("sample", str(tmp_path / name), "-o", str(tmp_path / "x.png"))
         assert result.returncode == 1, name
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -119,8 +119,8 @@ def test_generator_checkpoint_describes_itself(tiny_dcgan_run):
     assert meta["signature"] == [{"name": "z", "shape": [16], "dtype": "float32", "distribution": "normal"}]
     assert meta["output_range"] == [-1.0, 1.0]
     assert meta["versions"]["ganforge"] == ganforge.__version__
-    assert meta["versions"]["plugins"] == {"ganforge.plugins.gans": ganforge.__version__,
-                                           "ganforge.plugins.networks": ganforge.__version__}
+    assert meta["versions"]["plugins"] == {"ganforge.builtins.gans": ganforge.__version__,
+                                           "ganforge.builtins.networks": ganforge.__version__}
 
 
 def test_atomic_writes_get_ordinary_file_permissions(tmp_path):

@@ -15,7 +15,7 @@ import torch
 import ganforge
 from ganforge import checkpoint
 
-from conftest import run_cli
+from support.cli import run_cli
 
 JOB = Path(__file__).with_name("distributed_job.py")
 # The MLP GAN without dropout: nothing random inside its networks, and no batch norm,

@@ -10,7 +10,8 @@ import ganforge
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import fid_kid_is, precision_recall
 
-from conftest import TINY_DCGAN, run_cli
+from support.sizes import TINY_DCGAN
+from support.cli import cli, run_cli
 
 
 def test_fid_matches_the_closed_form_for_gaussian_features():
@@ -104,7 +105,7 @@ def tiny_runs(tmp_path_factory):
 
 
 def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_runs):
-    result = run_cli("eval", str(tiny_runs["dcgan"]), "-n", "300", "--json", "--real-split", "test")
+    result = cli("eval", str(tiny_runs["dcgan"]), "-n", "300", "--json", "--real-split", "test")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall"} <= set(out["metrics"])
@@ -115,7 +116,7 @@ def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_
                              "num_features": 128, "n_generated": 300, "n_real": 500, "real": "mnist-5k/test",
                              "seed": 0}
     assert out["warnings"] and "biased" in result.stderr
-    table = run_cli("eval", str(tiny_runs["dcgan"]), "-n", "300")
+    table = cli("eval", str(tiny_runs["dcgan"]), "-n", "300")
     assert table.returncode == 0 and "fid" in table.stdout
 
 
@@ -184,7 +185,7 @@ def test_eval_of_an_sgan_run_reports_its_discriminators_heldout_accuracy(tmp_pat
     ganforge.train("sgan", steps=2, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
     result = ganforge.evaluate(tmp_path, n=100, real_split="test")
     from ganforge.plugin_manager import get
-    from ganforge.plugins.gans.sgan import classify
+    from ganforge.builtins.gans.sgan import classify
 
     test = get("datasets", "mnist-5k")(split="test")
     D = ganforge.load_network(tmp_path / "D.ckpt")

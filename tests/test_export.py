@@ -9,10 +9,12 @@ import torch
 
 import ganforge
 from ganforge.errors import GanforgeError
-from ganforge.artifacts import compare, get_exporter
+from ganforge.artifacts import compare
+from ganforge.exporter import get_exporter
 from ganforge.networks import random_inputs
 
-from conftest import TINY_DCGAN, run_cli
+from support.sizes import TINY_DCGAN
+from support.cli import cli
 
 KINDS = {
     "latent": ("dcgan", {**TINY_DCGAN}, ["z"]),
@@ -72,7 +74,7 @@ def test_loaded_artifact_has_the_checkpoint_interface(tiny_runs, tmp_path):
     assert torch.allclose(G.generate(5, seed=3, label=4), reference.generate(5, seed=3, label=4), atol=1e-4)
     assert G.generate_per_class(2, seed=0).shape == (20, 1, 28, 28)
     # the CLI samples from the artifact like from a checkpoint
-    result = run_cli("sample", str(path), "-n", "4", "--label", "2", "-o", str(tmp_path / "s.png"))
+    result = cli("sample", str(path), "-n", "4", "--label", "2", "-o", str(tmp_path / "s.png"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "s.png").stat().st_size > 0
 
@@ -102,13 +104,13 @@ def test_translate_accepts_exported_generators_in_both_directions(tiny_runs, tmp
 
 def test_export_cli_writes_verifies_and_reports(tiny_runs, tmp_path):
     out = tmp_path / "dc.onnx"
-    result = run_cli("export", "--onnx", str(tiny_runs["latent"] / "G.ckpt"), "-o", str(out), "--max-batch", "8")
+    result = cli("export", "--onnx", str(tiny_runs["latent"] / "G.ckpt"), "-o", str(out), "--max-batch", "8")
     assert result.returncode == 0, result.stderr
     assert out.is_file() and "max abs error" in result.stdout and "OK" in result.stdout
 
 
 def test_verification_failure_removes_the_artifact_and_exits_non_zero(tiny_runs, tmp_path, monkeypatch):
-    from ganforge.exporters.onnx_exporter import OnnxExporter
+    from ganforge.builtins.exporters.onnx_exporter import OnnxExporter
 
     # an exporter that writes a model of the wrong generator: verification must catch it
     wrong = ganforge.load_generator(tiny_runs["latent"])
@@ -138,7 +140,7 @@ def test_export_errors_are_one_line(tiny_runs, args, message):
         pytest.skip("TensorRT and a GPU are present: the missing-TensorRT error cannot happen here")
     if args[0] == "--aoti" and torch.cuda.is_available():
         pytest.skip("CUDA is present")
-    result = run_cli("export", *args, str(tiny_runs["latent"]))
+    result = cli("export", *args, str(tiny_runs["latent"]))
     assert result.returncode == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
@@ -155,7 +157,7 @@ def test_loading_an_artifact_of_another_kind_is_a_clear_error(tiny_runs, tmp_pat
         ganforge.load_generator(plain)
     engine = tmp_path / "G.engine"
     engine.write_bytes(b"\0" * 16)
-    result = run_cli("sample", str(engine))
+    result = cli("sample", str(engine))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
@@ -167,7 +169,7 @@ def test_exporting_an_artifact_again_is_refused(tiny_runs, tmp_path):
 
 def test_half_precision_graph_keeps_instance_norm_in_fp32(tiny_runs):
     """What TensorRT's strongly typed networks receive: weights in fp16, norms in fp32."""
-    from ganforge.exporters.precision import InFloat32, in_precision
+    from ganforge.builtins.exporters.precision import InFloat32, in_precision
 
     G = ganforge.load_generator(tiny_runs["image-to-image"])
     half = in_precision(G.module, "fp16")
@@ -232,7 +234,7 @@ def test_bench_times_backends_and_lists_what_cannot_run(tiny_runs):
 
 
 def test_bench_cli_prints_json(tiny_runs):
-    result = run_cli("bench", str(tiny_runs["latent"]), "--backends", "torch,onnxruntime", "--batch-sizes", "2",
+    result = cli("bench", str(tiny_runs["latent"]), "--backends", "torch,onnxruntime", "--batch-sizes", "2",
                      "--repeats", "2", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
@@ -244,8 +246,8 @@ def test_half_precision_onnx_graph_for_tensorrt(tiny_runs, tmp_path):
     fp16 weights, instance norm computed in fp32; ONNX Runtime on CPU agrees within the fp16 tolerance."""
     import onnxruntime as ort
 
-    from ganforge.exporters.onnx_exporter import write_onnx
-    from ganforge.exporters.precision import in_precision
+    from ganforge.builtins.exporters.onnx_exporter import write_onnx
+    from ganforge.builtins.exporters.precision import in_precision
 
     G = ganforge.load_generator(tiny_runs["image-to-image"])
     path = tmp_path / "half.onnx"

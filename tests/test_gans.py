@@ -9,13 +9,14 @@ import torch
 import ganforge
 from ganforge.plugin_manager import get, registry
 
-from conftest import TINY_DCGAN, TINY_GAN, run_cli
+from support.sizes import TINY_DCGAN, TINY_GAN
+from support.cli import cli
 
 TINY = {"gan": TINY_GAN}  # every other built-in GAN is built on the DCGAN networks
 
 
 def test_list_gans_shows_all_nine_documented_gans():
-    builtin = {n for n in registry().names("gans") if registry().component("gans", n).plugin == "ganforge.plugins.gans"}
+    builtin = {n for n in registry().names("gans") if registry().component("gans", n).plugin == "ganforge.builtins.gans"}
     assert builtin == {"gan", "dcgan", "lsgan", "cgan", "sgan", "acgan", "cyclegan",
                                              "discogan", "stackgan"}
 
@@ -30,7 +31,7 @@ def test_gan_trains_checkpoints_resumes_and_samples(tmp_path, recipe):
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
              if "eval" not in line]
     assert steps == [1, 2, 3, 4, 5]
-    result = run_cli("sample", str(run), "-n", "6", "--npz", str(tmp_path / "x.npz"), "--seed", "0")
+    result = cli("sample", str(run), "-n", "6", "--npz", str(tmp_path / "x.npz"), "--seed", "0")
     assert result.returncode == 0, result.stderr
     x = np.load(tmp_path / "x.npz")["x"]
     assert x.shape == (6, 1, 28, 28) and x.dtype == np.uint8
@@ -61,18 +62,18 @@ def test_conditional_generators_draw_the_class_asked_for(tmp_path, recipe, param
     expected = G(G.random_inputs(30, seed=0)[0][21:24], torch.full((3,), 7))
     assert torch.allclose(per_class[21:24], expected, atol=1e-5)  # rows 21-23: the sevens
     out = tmp_path / "rows.png"
-    assert run_cli("sample", str(tmp_path), "--per-class", "4", "-o", str(out)).returncode == 0
+    assert cli("sample", str(tmp_path), "--per-class", "4", "-o", str(out)).returncode == 0
     from PIL import Image
 
     assert Image.open(out).size == (4 * 30 + 2, 10 * 30 + 2)  # 4 columns, one row per class
-    bad = run_cli("sample", str(tmp_path), "--label", "12")
+    bad = cli("sample", str(tmp_path), "--label", "12")
     assert bad.returncode == 1 and "label must be in 0..9" in bad.stderr
 
 
 def test_sample_label_on_unconditional_generator_is_a_clear_error(tiny_dcgan_run):
-    result = run_cli("sample", str(tiny_dcgan_run), "--label", "3")
+    result = cli("sample", str(tiny_dcgan_run), "--label", "3")
     assert result.returncode == 1 and "no input 'label'" in result.stderr
-    result = run_cli("sample", str(tiny_dcgan_run), "--per-class", "3")
+    result = cli("sample", str(tiny_dcgan_run), "--per-class", "3")
     assert result.returncode == 1 and "no class input" in result.stderr
 
 
@@ -87,7 +88,7 @@ def test_sgan_reports_held_out_accuracy_and_its_discriminator_classifies(tmp_pat
     evals = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
     assert [e["step"] for e in evals] == [15, 30]
     assert run.last_metrics["test_accuracy"] == evals[-1]["test_accuracy"]
-    from ganforge.plugins.gans.sgan import classify
+    from ganforge.builtins.gans.sgan import classify
 
     D = ganforge.load_network(tmp_path / "D.ckpt")
     test = get("datasets", "mnist-5k")(split="test")
@@ -99,7 +100,7 @@ def test_sgan_reports_held_out_accuracy_and_its_discriminator_classifies(tmp_pat
 
 
 def test_sgan_uses_only_the_labels_it_is_given(tmp_path):
-    from ganforge.plugins.gans.sgan import SemiSupervisedGAN
+    from ganforge.builtins.gans.sgan import SemiSupervisedGAN
 
     data = get("datasets", "mnist-5k")(split="train")
     hp = {k: v for k, (v, _) in SemiSupervisedGAN.hparams.items()} | TINY_DCGAN | {"labeled": 30}
@@ -114,7 +115,7 @@ def test_sgan_uses_only_the_labels_it_is_given(tmp_path):
     (["train", "cgan", "--dataset", "image-folder", "--data-root", "/nonexistent"], "does not exist"),
 ])
 def test_bad_gan_options_are_clear_errors(args, message):
-    result = run_cli(*args)
+    result = cli(*args)
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -139,12 +140,12 @@ def test_stackgan_trains_in_two_stages_and_draws_from_captions(tmp_path):
     assert not torch.equal(sevens, G.generate(3, seed=0, text="a thin handwritten one"))
     low, high, mu, logvar = G.module.stages(torch.randn(2, 8), G.random_inputs(2, text="a seven")[1])
     assert low.shape == (2, 1, 16, 16) and high.shape == (2, 1, 32, 32)  # Stage-I, then Stage-II at 2x
-    result = run_cli("sample", str(tmp_path), "-n", "4", "--text", "thin three leaning left",
+    result = cli("sample", str(tmp_path), "-n", "4", "--text", "thin three leaning left",
                      "--npz", str(tmp_path / "x.npz"))
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "x.npz")["x"].shape == (4, 1, 32, 32)
     for args, message in ((["--text", "purple bird"], "none of the words"), ([], "pass one (--text")):
-        bad = run_cli("sample", str(tmp_path), *args)
+        bad = cli("sample", str(tmp_path), *args)
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -168,7 +169,7 @@ def test_digit_captions_describe_class_thickness_and_slant():
     for i in (0, 123, 499):
         c = int(data.classes[i])
         assert any(words[c] in cap for cap in data.captions[i]) and any(str(c) in cap for cap in data.captions[i])
-    from ganforge.plugins.datasets.captions import describe
+    from ganforge.builtins.datasets.captions import describe
 
     digits = get("datasets", "mnist-5k")(split="train")
     thick, slant = describe(digits.images, digits.labels)

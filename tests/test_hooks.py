@@ -11,7 +11,7 @@ import ganforge
 from ganforge import hookimpl, hookspecs
 from ganforge.plugin_manager import KINDS
 
-from conftest import TINY_DCGAN
+from support.sizes import TINY_DCGAN
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
@@ -21,7 +21,7 @@ def test_hook_register_networks(add_plugin, tmp_path):
     class Plugin:
         @hookimpl
         def register_networks(self, register):
-            register("wide-mlp-generator", "ganforge.plugins.networks.mlp:MLPGenerator", "an MLP by another name")
+            register("wide-mlp-generator", "ganforge.builtins.networks.mlp:MLPGenerator", "an MLP by another name")
 
     add_plugin(Plugin())
     G = ganforge.components("networks")["networks"]
@@ -32,7 +32,7 @@ def test_hook_register_networks(add_plugin, tmp_path):
 
 
 def test_hook_register_losses(add_plugin, tmp_path):
-    from ganforge.plugins.losses.bce import NonSaturatingLoss
+    from ganforge.builtins.losses.bce import NonSaturatingLoss
 
     class Doubled(NonSaturatingLoss):
         def g_loss(self, fake):
@@ -84,7 +84,7 @@ def test_hook_register_datasets(add_plugin, tmp_path):
 
 
 def test_hook_register_gans(add_plugin, tmp_path):
-    from ganforge.plugins.gans.dcgan import DCGAN
+    from ganforge.builtins.gans.dcgan import DCGAN
 
     class Quick(DCGAN):
         """DCGAN with other defaults."""

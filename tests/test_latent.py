@@ -10,7 +10,8 @@ import ganforge
 from ganforge.errors import GanforgeError
 from ganforge.latent import invert_codes, slerp
 
-from conftest import TINY_DCGAN, run_cli
+from support.sizes import TINY_DCGAN
+from support.cli import cli
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_slerp_keeps_the_norm_and_ends_at_the_endpoints():
 
 
 def test_interpolate_writes_one_walk_per_row_and_a_gif(runs, tmp_path):
-    result = run_cli("interpolate", str(runs["dcgan"]), "-o", str(tmp_path / "walk.png"), "--rows", "3",
+    result = cli("interpolate", str(runs["dcgan"]), "-o", str(tmp_path / "walk.png"), "--rows", "3",
                      "--steps", "5", "--gif", str(tmp_path / "walk.gif"))
     assert result.returncode == 0, result.stderr
     grid = Image.open(tmp_path / "walk.png")
@@ -103,13 +104,13 @@ def test_arithmetic_cli_with_label_groups_and_bad_expressions(runs, tmp_path):
     # the digit the tiny generator draws most often, by the classifier that forms the groups
     common = load_digit_classifier().predict(ganforge.load_generator(runs["dcgan"]).generate(400, seed=0)).mode()
     c = int(common.values)
-    result = run_cli("arithmetic", str(runs["dcgan"]), "A - B + A", "-g", f"A=label:{c}", "-g", f"B=label:{c}",
+    result = cli("arithmetic", str(runs["dcgan"]), "A - B + A", "-g", f"A=label:{c}", "-g", f"B=label:{c}",
                      "--pool", "400", "-o", str(tmp_path / "a.png"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "a.png").exists()
-    bad = run_cli("arithmetic", str(runs["dcgan"]), "A * B")
+    bad = cli("arithmetic", str(runs["dcgan"]), "A * B")
     assert bad.returncode == 1 and "joined by + and -" in bad.stderr
-    conditional = run_cli("arithmetic", str(runs["cgan"]))
+    conditional = cli("arithmetic", str(runs["cgan"]))
     assert conditional.returncode == 1 and "only input is z" in conditional.stderr
 
 
@@ -124,8 +125,8 @@ def test_inversion_recovers_a_code_the_generator_drew(runs):
 
 def test_invert_cli_compares_training_and_heldout_error(runs, tmp_path):
     images = tmp_path / "imgs"
-    ganforge.sample(runs["dcgan"], 2, dir=images, seed=0)
-    result = run_cli("invert", str(runs["dcgan"]), str(images), "--steps", "20", "--restarts", "1",
+    ganforge.sample(runs["dcgan"], 2, folder=images, seed=0)
+    result = cli("invert", str(runs["dcgan"]), str(images), "--steps", "20", "--restarts", "1",
                      "--heldout", "8", "--json", "-o", str(tmp_path / "inv.png"))
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
@@ -133,5 +134,5 @@ def test_invert_cli_compares_training_and_heldout_error(runs, tmp_path):
     assert out["heldout_over_train"] == pytest.approx(out["heldout_mse"] / out["train_mse"])
     assert Image.open(tmp_path / "inv.png").size[0] == 4 * 30 + 2  # 2 originals, 2 reconstructions
     artifact = ganforge.export(runs["dcgan"], "onnx", tmp_path / "G.onnx").path
-    refused = run_cli("invert", str(artifact), str(images))
+    refused = cli("invert", str(artifact), str(images))
     assert refused.returncode == 1 and "needs gradients" in refused.stderr

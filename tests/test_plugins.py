@@ -5,142 +5,13 @@ import textwrap
 
 import pytest
 import torch
-from torch import nn
 
 import ganforge
 from ganforge import hookimpl, plugin_manager
 from ganforge.errors import PluginError, UnknownComponentError
-from ganforge.losses import Loss
-from ganforge.networks import latent_input
 
-from conftest import run_cli
-
-
-class TinyGenerator(nn.Module):
-    """A one-layer generator for tests."""
-
-    def __init__(self, latent_dim=4, channels=1, image_size=28):
-        super().__init__()
-        self.signature = [latent_input(latent_dim)]
-        self.output_range = (-1.0, 1.0)
-        self.shape = (channels, image_size, image_size)
-        self.fc = nn.Linear(latent_dim, channels * image_size * image_size)
-
-    def forward(self, z):
-        return torch.tanh(self.fc(z)).view(-1, *self.shape)
-
-
-class HalfLoss(Loss):
-    """Least squares, halved: a loss only this test plugin knows."""
-
-    def __init__(self, real_label=1.0):
-        self.real_label = real_label
-
-    def d_loss(self, real, fake):
-        return 0.5 * ((real - self.real_label) ** 2).mean() + 0.5 * (fake ** 2).mean()
-
-    def g_loss(self, fake):
-        return 0.5 * ((fake - 1) ** 2).mean()
-
-
-class DoubleUp(nn.Sequential):
-    """Pixel shuffle upsampler."""
-
-    def __init__(self, in_channels, out_channels, kernel_size=3):
-        super().__init__(nn.Conv2d(in_channels, out_channels * 4, kernel_size, padding="same"), nn.PixelShuffle(2))
-
-
-class Blobs(torch.utils.data.Dataset):
-    """Sixteen random 28x28 images."""
-
-    def __init__(self, root=None, image_size=None, channels=None, split="train"):
-        g = torch.Generator().manual_seed(0)
-        self.images = torch.rand(16, 1, 28, 28, generator=g) * 2 - 1
-        self.channels, self.image_size, self.num_classes = 1, 28, 1
-
-    def __len__(self):
-        return 16
-
-    def __getitem__(self, i):
-        return self.images[i], 0
-
-
-class TestPlugin:
-    @hookimpl
-    def register_networks(self, register):
-        register("tiny-generator", TinyGenerator)
-
-    @hookimpl
-    def register_losses(self, register):
-        register("half-squares", HalfLoss)
-
-    @hookimpl
-    def register_upsamplers(self, register):
-        register("double-up", DoubleUp, "pixel shuffle")
-
-    @hookimpl
-    def register_datasets(self, register):
-        register("blobs", Blobs)
-
-    @hookimpl
-    def register_gans(self, register):
-        register("tiny-gan", f"{__name__}:TinyGAN", "a GAN from a test plugin")
-
-    @hookimpl
-    def register_exporters(self, register):
-        register("raw", f"{__name__}:RawExporter", "raw tensors")
-
-    @hookimpl
-    def register_extractors(self, register):
-        register("row-means", RowMeans, "mean brightness of each image row")
-
-
-class RowMeans:
-    """A feature extractor any plugin could register: 28 row means; logits favour bright images."""
-
-    name, num_features, num_classes, sha256 = "row-means", 28, 2, "none"
-
-    def __init__(self, weights=None, device="cpu"):
-        pass
-
-    def __call__(self, images):
-        rows = images.mean(dim=(1, 3))
-        return rows, torch.stack([rows.mean(1), -rows.mean(1)], 1)
-
-
-class RawExporter:
-    """The generator's weights and metadata in a safetensors file of its own suffix: an
-    exporter any plugin could register (written against ganforge.artifacts.Exporter)."""
-
-    name, suffix, precisions, devices = "raw", ".rawgen", ("fp32",), ("cpu",)
-
-    def unavailable(self, device="cpu"):
-        return None
-
-    def export(self, generator, path, **options):
-        from ganforge import checkpoint
-
-        meta = {**generator.meta, "format": "raw"}
-        checkpoint.save(path, {k: v.clone() for k, v in generator.module.state_dict().items()}, meta)
-
-    def load(self, path, device="cpu"):
-        from ganforge import checkpoint
-        from ganforge.generator import _rebuild
-
-        tensors, meta = checkpoint.load(path)
-        return _rebuild(path, tensors, meta).eval().to(device), meta
-
-
-from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe  # noqa: E402
-
-
-class TinyGAN(AdversarialRecipe):
-    hparams = {"latent_dim": (4, "z size"), **ADVERSARIAL_HPARAMS, "loss": ("half-squares", "loss")}
-    train_defaults = {"dataset": "blobs", "batch_size": 4, "steps": 3}
-
-    def build_networks(self):
-        return {"G": self.network("tiny-generator", latent_dim=self.hp.latent_dim),
-                "D": self.network("mlp-discriminator", hidden=8, layers=1)}
+from support.cli import cli, run_cli
+from support.plugins import HalfLoss, TestPlugin, TinyGAN, TinyGenerator
 
 
 def test_every_hook_registers_components_that_ganforge_uses(add_plugin, tmp_path):
@@ -181,11 +52,11 @@ def test_duplicate_name_names_both_plugins(add_plugin, capsys):
             register("clash-only", TinyGAN)
 
     system = add_plugin(Clash(), name="clashing")
-    assert system.registry.component("gans", "dcgan").plugin == "ganforge.plugins.gans"
+    assert system.registry.component("gans", "dcgan").plugin == "ganforge.builtins.gans"
     assert "clash-only" not in system.registry.names("gans")  # the whole hook call is rolled back
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "'dcgan' is registered twice" in err and "ganforge.plugins.gans" in err and "clashing" in err
+    assert "'dcgan' is registered twice" in err and "ganforge.builtins.gans" in err and "clashing" in err
 
 
 def test_plugin_raising_in_a_hook_is_a_warning_and_the_rest_works(add_plugin, capsys):
@@ -252,7 +123,7 @@ GOOD_PLUGIN = """
 
     @hookimpl
     def register_losses(register):
-        register("hello-loss", "ganforge.plugins.losses.bce:MinimaxLoss", "says hello")
+        register("hello-loss", "ganforge.builtins.losses.bce:MinimaxLoss", "says hello")
 """
 
 
@@ -283,15 +154,15 @@ def test_plugin_failing_at_import_warns_and_cli_keeps_working(tmp_path):
 
 
 def test_list_and_plugins_commands_describe_builtins():
-    listed = json.loads(run_cli("list", "--json").stdout)
+    listed = json.loads(cli("list", "--json").stdout)
     assert set(listed) == set(plugin_manager.KINDS)
     assert {c["name"] for c in listed["gans"]} >= {"gan", "dcgan"}
     assert all(c["description"] for kind in listed.values() for c in kind)
-    plugins = {p["name"]: p for p in json.loads(run_cli("plugins", "--all", "--json").stdout)}
-    assert plugins["ganforge.plugins.gans"]["registered"]["gans"] == [
+    plugins = {p["name"]: p for p in json.loads(cli("plugins", "--all", "--json").stdout)}
+    assert plugins["ganforge.builtins.gans"]["registered"]["gans"] == [
         "gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "discogan", "stackgan"]
-    assert plugins["ganforge.plugins.gans"]["builtin"] is True
-    bad = run_cli("list", "gan")
+    assert plugins["ganforge.builtins.gans"]["builtin"] is True
+    bad = cli("list", "gan")
     assert bad.returncode == 1 and "did you mean gans" in bad.stderr
 
 
@@ -332,12 +203,12 @@ def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
         assert result.returncode == 0, result.stderr
         return {p["name"] for p in json.loads(result.stdout)}
 
-    already = {p["name"] for p in json.loads(run_cli("plugins", "--json").stdout)}  # e.g. the example package
+    already = {p["name"] for p in json.loads(cli("plugins", "--json").stdout)}  # e.g. the example package
     assert loaded() == {"ganforge_hello", "ganforge_other"} | already
     assert loaded(GANFORGE_LOAD_PLUGINS="ganforge_other") == {"ganforge_other"}
     assert loaded(GANFORGE_LOAD_PLUGINS="") == set()
     assert loaded(GANFORGE_DISABLE_PLUGINS="ganforge_hello") == {"ganforge_other"} | already
-    all_plugins = json.loads(run_cli("plugins", "--all", "--json", env={"GANFORGE_LOAD_PLUGINS": ""}).stdout)
+    all_plugins = json.loads(cli("plugins", "--all", "--json", env={"GANFORGE_LOAD_PLUGINS": ""}).stdout)
     assert all(p["builtin"] for p in all_plugins) and len(all_plugins) == len(plugin_manager.BUILTIN_PLUGINS)
 
 
@@ -345,9 +216,9 @@ def test_plugins_filters_by_hook_and_prints_requirements(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN, version="1.2.3")
     env = {"PYTHONPATH": str(tmp_path)}
     by_hook = json.loads(run_cli("plugins", "--all", "--hook", "register_losses", "--json", env=env).stdout)
-    assert {"ganforge.plugins.losses", "ganforge_hello"} <= {p["name"] for p in by_hook}
-    assert all("register_losses" in p["hooks"] for p in by_hook) and "ganforge.plugins.gans" not in str(by_hook)
-    assert run_cli("plugins", "--hook", "register_lossez").returncode == 1
+    assert {"ganforge.builtins.losses", "ganforge_hello"} <= {p["name"] for p in by_hook}
+    assert all("register_losses" in p["hooks"] for p in by_hook) and "ganforge.builtins.gans" not in str(by_hook)
+    assert cli("plugins", "--hook", "register_lossez").returncode == 1
     requirements = run_cli("plugins", "--requirements", env=env)
     assert requirements.returncode == 0 and "ganforge_hello==1.2.3" in requirements.stdout.splitlines()
 
@@ -358,18 +229,21 @@ def test_uninstall_and_plugins_work_with_a_broken_plugin_installed(tmp_path):
     assert run_cli("plugins", env=env).returncode == 0
     result = run_cli("uninstall", "-y", "ganforge-no-such-plugin-xyz", env=env)
     assert "Traceback" not in result.stderr and "not installed" in (result.stdout + result.stderr)
-    installed = run_cli("install", "--help")
+    installed = cli("install", "--help")
     assert installed.returncode == 0 and "pip" in installed.stdout
 
 
-def test_ganforge_plugins_stays_the_function_after_the_builtin_plugins_are_imported():
-    """The built-in plugins are the subpackage ganforge.plugins; importing it must not
-    replace the documented ganforge.plugins() function."""
-    import importlib
+def test_builtins_live_under_a_package_name_that_clashes_with_nothing():
+    """The built-in plugins are ganforge.builtins (from the top-level plugins/ and exporters/
+    folders), so ganforge.plugins is only ever the documented function."""
+    import importlib.metadata
 
-    first = ganforge.plugins(all=True)
-    importlib.import_module("ganforge.plugins.gans.sgan")
-    assert callable(ganforge.plugins) and ganforge.plugins(all=True) == first
-    assert any(p["name"] == "ganforge.plugins.gans" for p in first)
-    from ganforge.plugins.gans.sgan import classify  # the documented import of a built-in's helper
-    assert callable(classify)
+    first = ganforge.plugins(include_builtins=True)
+    sgan = importlib.import_module("ganforge.builtins.gans.sgan")
+    import ganforge.builtins.gans as gans  # a plain import of a subpackage works
+
+    assert callable(ganforge.plugins) and ganforge.plugins(include_builtins=True) == first
+    assert any(p["name"] == "ganforge.builtins.gans" for p in first)
+    assert gans.__name__ == "ganforge.builtins.gans" and callable(sgan.classify)
+    installed = importlib.metadata.distribution("ganforge").read_text("top_level.txt").split()
+    assert installed == ["ganforge"]  # nothing called plugins or exporters at the top of site-packages

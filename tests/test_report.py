@@ -9,7 +9,8 @@ import pytest
 
 import ganforge
 
-from conftest import TINY_DCGAN, run_cli
+from support.sizes import TINY_DCGAN
+from support.cli import cli
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def evaluated_run(tmp_path_factory):
 
 
 def test_report_is_self_contained_and_holds_every_part(evaluated_run, tmp_path):
-    result = run_cli("report", str(evaluated_run), "-o", str(tmp_path / "r.html"))
+    result = cli("report", str(evaluated_run), "-o", str(tmp_path / "r.html"))
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "r.html").read_text()
     assert not re.search(r"""(src|href)=['"](?!data:)""", page)  # nothing loaded from disk or network
@@ -38,14 +39,14 @@ def test_report_is_self_contained_and_holds_every_part(evaluated_run, tmp_path):
 
 
 def test_report_of_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path):
-    result = run_cli("report", str(tmp_path))
+    result = cli("report", str(tmp_path))
     assert result.returncode == 1 and "not a ganforge run directory" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_report_of_a_run_with_a_corrupt_config_is_a_one_line_error(tmp_path):
     (tmp_path / "config.json").write_bytes(b"{not json")
-    result = run_cli("report", str(tmp_path))
+    result = cli("report", str(tmp_path))
     assert result.returncode == 1 and "corrupt" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -92,5 +93,5 @@ def test_compare_puts_runs_side_by_side(evaluated_run, tmp_path):
     assert "fid (eval, digits)" in rows[0] and "fid (eval, digits)" not in rows[1]
     saved = json.loads((evaluated_run / "eval-digits.json").read_text())
     assert rows[0]["fid (eval, digits)"] == saved["metrics"]["fid"]
-    result = run_cli("compare", str(evaluated_run), str(other))
+    result = cli("compare", str(evaluated_run), str(other))
     assert result.returncode == 0 and "fid (eval, digits)" in result.stdout

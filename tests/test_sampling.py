@@ -6,11 +6,11 @@ from PIL import Image
 
 import ganforge
 
-from conftest import run_cli
+from support.cli import cli
 
 
 def test_sample_all_three_output_forms_from_the_cli(tmp_path, tiny_dcgan_run):
-    result = run_cli("sample", str(tiny_dcgan_run / "G.ckpt"), "-n", "10", "-o", str(tmp_path / "grid.png"),
+    result = cli("sample", str(tiny_dcgan_run / "G.ckpt"), "-n", "10", "-o", str(tmp_path / "grid.png"),
                      "--dir", str(tmp_path / "each"), "--npz", str(tmp_path / "x.npz"), "--seed", "3")
     assert result.returncode == 0, result.stderr
     grid = Image.open(tmp_path / "grid.png")
@@ -25,7 +25,7 @@ def test_sample_all_three_output_forms_from_the_cli(tmp_path, tiny_dcgan_run):
 
 def test_seed_makes_samples_reproducible(tmp_path, tiny_dcgan_run):
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
-        run_cli("sample", str(tiny_dcgan_run), "-n", "4", "--npz", str(tmp_path / f"{name}.npz"), "--seed", seed)
+        cli("sample", str(tiny_dcgan_run), "-n", "4", "--npz", str(tmp_path / f"{name}.npz"), "--seed", seed)
     a, b, c = (np.load(tmp_path / f"{n}.npz")["x"] for n in "abc")
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
@@ -42,7 +42,7 @@ def test_load_generator_from_python(tiny_dcgan_run):
 
 
 def test_sample_rejects_bad_counts_and_inputs(tiny_dcgan_run):
-    result = run_cli("sample", str(tiny_dcgan_run), "-n", "0")
+    result = cli("sample", str(tiny_dcgan_run), "-n", "0")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     G = ganforge.load_generator(tiny_dcgan_run)
     import pytest

@@ -8,7 +8,8 @@ import torch
 import ganforge
 from ganforge import checkpoint
 
-from conftest import TINY_DCGAN, run_cli
+from support.sizes import TINY_DCGAN
+from support.cli import cli
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
@@ -26,9 +27,9 @@ def test_mixed_precision_trains_and_saves_fp32_weights(tmp_path, precision):
 
 
 def test_bad_precision_and_ema_are_one_line_errors(tmp_path):
-    bad = run_cli("train", "dcgan", "--steps", "1", "--ema", "1.5", "--out", str(tmp_path / "a"))
-    assert bad.returncode == 1 and "--ema is a decay" in bad.stderr
-    bad = run_cli("train", "dcgan", "--steps", "1", "--precision", "fp8")
+    bad = cli("train", "dcgan", "--steps", "1", "--ema", "1.5", "--out", str(tmp_path / "a"))
+    assert bad.returncode == 1 and "'ema' must be below 1, got 1.5" in bad.stderr
+    bad = cli("train", "dcgan", "--steps", "1", "--precision", "fp8")
     assert bad.returncode == 2 and "fp8" in bad.stderr
 
 
@@ -71,7 +72,7 @@ def test_separate_learning_rates_for_g_and_d(tmp_path):
     tensors, meta = checkpoint.load(tmp_path / "state.ckpt")
     lrs = {name: checkpoint.unpack(opt, tensors)["param_groups"][0]["lr"] for name, opt in meta["optimizers"].items()}
     assert lrs == {"G": 1e-4, "D": 4e-4}
-    result = run_cli("train", "dcgan", "--steps", "1", "-b", "8", "--g-lr", "2e-4", "--d-lr", "3e-4",
+    result = cli("train", "dcgan", "--steps", "1", "-b", "8", "--g-lr", "2e-4", "--d-lr", "3e-4",
                      "-p", "g_width=4", "-p", "d_width=4", "-q", "--out", str(tmp_path / "cli"))
     assert result.returncode == 0, result.stderr
     params = json.loads((tmp_path / "cli" / "config.json").read_text())["params"]
@@ -79,7 +80,7 @@ def test_separate_learning_rates_for_g_and_d(tmp_path):
 
 
 def test_compile_trains_with_compiled_networks_and_plain_checkpoints(tmp_path):
-    ganforge.train("dcgan", steps=2, batch_size=8, out=tmp_path / "c", params=TINY_DCGAN, quiet=True, compile=True,
+    ganforge.train("dcgan", steps=2, batch_size=8, out=tmp_path / "c", params=TINY_DCGAN, quiet=True, compile_networks=True,
                    seed=3)
     ganforge.train("dcgan", steps=2, batch_size=8, out=tmp_path / "e", params=TINY_DCGAN, quiet=True, seed=3)
     compiled, meta = checkpoint.load(tmp_path / "c" / "G.ckpt")
@@ -87,7 +88,7 @@ def test_compile_trains_with_compiled_networks_and_plain_checkpoints(tmp_path):
     assert compiled.keys() == eager.keys()  # no _orig_mod prefixes: any G.ckpt loader reads it
     # the same training up to fused-kernel rounding, which Adam can turn into a few lr-sized steps
     assert all(torch.allclose(compiled[k].float(), eager[k].float(), atol=10 * 2e-4) for k in eager)
-    assert json.loads((tmp_path / "c" / "config.json").read_text())["engine"]["compile"] is True
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["engine"]["compile_networks"] is True
     # resuming from the command line without --compile keeps the run's setting
-    result = run_cli("train", "dcgan", "--resume", str(tmp_path / "e"), "--steps", "3", "-q")
+    result = cli("train", "dcgan", "--resume", str(tmp_path / "e"), "--steps", "3", "-q")
     assert result.returncode == 0, result.stderr

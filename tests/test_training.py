@@ -12,7 +12,8 @@ import torch
 import ganforge
 from ganforge.errors import GanforgeError
 
-from conftest import TINY_DCGAN, TINY_GAN, run_cli
+from support.sizes import TINY_DCGAN, TINY_GAN
+from support.cli import cli
 
 
 def weights(run_dir, name="G"):
@@ -96,9 +97,9 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     stop_step = meta["step"]
     assert 20 <= stop_step < 1000000
     final = stop_step + 7
-    resumed = run_cli("train", "gan", "--resume", str(run), "--steps", str(final), "-q")
+    resumed = cli("train", "gan", "--resume", str(run), "--steps", str(final), "-q")
     assert resumed.returncode == 0, resumed.stderr
-    straight = run_cli("train", "gan", "--steps", str(final), "--batch-size", "8", "-p", "hidden=16",
+    straight = cli("train", "gan", "--steps", str(final), "--batch-size", "8", "-p", "hidden=16",
                        "-p", "latent_dim=8", "--out", str(tmp_path / "straight"), "-q")
     assert straight.returncode == 0, straight.stderr
     assert_same_weights(weights(run), weights(tmp_path / "straight"))
@@ -125,24 +126,24 @@ def test_defaults_are_overridable_from_config_file_and_arguments(tmp_path):
 
 def test_cli_flags_reach_the_recipe(tmp_path):
     out = tmp_path / "run"
-    result = run_cli("train", "dcgan", "--steps", "1", "-b", "4", "--upsampler", "resize-conv",
+    result = cli("train", "dcgan", "--steps", "1", "-b", "4", "--upsampler", "resize-conv",
                      "--real-label", "0.9", "--d-steps", "2", "--lr", "0.001", "-p", "g_width=4",
                      "-p", "d_width=4", "--out", str(out), "-q")
     assert result.returncode == 0, result.stderr
     params = json.loads((out / "config.json").read_text())["params"]
     assert params["upsampler"] == "resize-conv" and params["real_label"] == 0.9
     assert params["d_steps"] == 2 and params["lr"] == 0.001
-    shown = json.loads(run_cli("show", "dcgan", "--json").stdout)
+    shown = json.loads(cli("show", "dcgan", "--json").stdout)
     assert shown["params"]["lr"] == 0.0002 and shown["params"]["beta1"] == 0.5
     assert shown["engine"]["dataset"] == "mnist-5k"
 
 
 def test_every_training_setting_ganforge_show_names_is_a_train_flag():
     """`ganforge show` tells users to set training settings with --key value."""
-    from ganforge.config import ENGINE_DEFAULTS
+    from ganforge.settings import SETTINGS
 
-    train_help = run_cli("train", "--help").stdout
-    missing = [key for key in ENGINE_DEFAULTS if f"--{key.replace('_', '-')} " not in train_help]
+    train_help = cli("train", "--help").stdout
+    missing = [s.name for s in SETTINGS if f"{s.option} " not in train_help]
     assert not missing
 
 
@@ -153,14 +154,14 @@ def test_every_training_setting_ganforge_show_names_is_a_train_flag():
     (["train", "dcgan", "--dataset", "mnist5k"], "unknown dataset 'mnist5k'; did you mean mnist-5k"),
     (["train", "dcgan", "--loss", "hinj"], "unknown loss 'hinj'"),
     (["train", "dcgan", "-p", "image_size=30"], "DCGAN supports image sizes"),
-    (["train", "gan", "--steps", "2", "--epochs", "2"], "either --steps or --epochs"),
+    (["train", "gan", "--steps", "2", "--epochs", "2"], "either steps or epochs, not both"),
     (["train", "gan", "--device", "cuda:7"], "no CUDA device"),
     (["train", "gan", "--resume", "/nonexistent"], "not a ganforge run directory"),
     (["train", "gan", "--config", "/nonexistent.toml"], "does not exist"),
     (["train", "gan", "--dataset", "image-folder"], "needs a folder: pass --data-root"),
 ])
 def test_bad_training_input_is_one_line_and_nonzero(args, message):
-    result = run_cli(*args)
+    result = cli(*args)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr

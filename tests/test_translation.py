@@ -8,13 +8,13 @@ import ganforge
 from ganforge import checkpoint
 from ganforge.plugin_manager import get
 
-from conftest import run_cli
+from support.cli import cli
 
 TINY = {"g_width": 4, "d_width": 4}
 
 
 def test_outline_of_a_filled_square_is_hollow():
-    from ganforge.plugins.datasets.unpaired import outline
+    from ganforge.builtins.datasets.unpaired import outline
 
     square = -torch.ones(1, 1, 12, 12)
     square[..., 2:10, 2:10] = 1
@@ -74,7 +74,7 @@ def test_translation_gan_trains_resumes_exactly_and_translates(tmp_path, recipe,
         Image.fromarray(((test.images[i, 0] + 1) * 127.5).round().byte().numpy()).save(images / f"{i}.png")
     for direction in ("AtoB", "BtoA"):
         out = tmp_path / direction
-        result = run_cli("translate", str(tmp_path / "straight"), str(images), "-o", str(out),
+        result = cli("translate", str(tmp_path / "straight"), str(images), "-o", str(out),
                          "--direction", direction)
         assert result.returncode == 0, result.stderr
         assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png", "2.png"]
@@ -92,7 +92,7 @@ def test_cyclegan_learning_rate_decays_linearly_in_the_second_half(tmp_path):
 
 
 def test_history_pool_mixes_old_fakes_in():
-    from ganforge.plugins.gans.translation import ImagePool
+    from ganforge.builtins.gans.translation import ImagePool
 
     torch.manual_seed(0)
     pool = ImagePool(4)
@@ -116,7 +116,7 @@ def test_unpaired_folder_layout_trains(tmp_path):
                          batch_size=2, params={**TINY, "image_size": 32}, out=tmp_path / "run", quiet=True,
                          grid_size=2)
     assert ganforge.load_generator(run.run_dir).signature[0]["shape"] == [3, 32, 32]
-    missing = run_cli("train", "cyclegan", "--dataset", "unpaired-folder", "--data-root", str(tmp_path))
+    missing = cli("train", "cyclegan", "--dataset", "unpaired-folder", "--data-root", str(tmp_path))
     assert missing.returncode == 1 and "expected trainA/ trainB/ testA/ testB/" in missing.stderr
 
 
@@ -124,16 +124,16 @@ def test_unpaired_folder_layout_trains(tmp_path):
     (["train", "cyclegan", "--dataset", "mnist-5k"], "use an unpaired dataset"),
 ])
 def test_translation_errors_are_one_line(args, message):
-    result = run_cli(*args)
+    result = cli(*args)
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_translate_refuses_latent_generators_and_bad_input(tmp_path, tiny_dcgan_run):
-    result = run_cli("translate", str(tiny_dcgan_run), str(tmp_path))
+    result = cli("translate", str(tiny_dcgan_run), str(tmp_path))
     assert result.returncode == 1 and "not from an image" in result.stderr
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     ganforge.train("discogan", steps=1, batch_size=2, out=tmp_path / "run", params=TINY, quiet=True)
-    result = run_cli("translate", str(tmp_path / "run"), str(bad))
+    result = cli("translate", str(tmp_path / "run"), str(bad))
     assert result.returncode == 1 and "cannot read image" in result.stderr
     assert "Traceback" not in result.stderr

@@ -5,21 +5,21 @@ from ganforge.hookspecs import hookimpl
 
 @hookimpl
 def register_datasets(register):
-    register("mnist-5k", "ganforge.plugins.datasets.mnist:bundled_mnist",
+    register("mnist-5k", "ganforge.builtins.datasets.mnist:bundled_mnist",
              "5,000 real MNIST digits shipped with ganforge (offline default; 4,500 train / 500 test)")
-    register("mnist", "ganforge.plugins.datasets.mnist:torchvision_mnist",
+    register("mnist", "ganforge.builtins.datasets.mnist:torchvision_mnist",
              "Full MNIST (60,000 + 10,000) through torchvision; downloads once, needs the network")
-    register("fashion-mnist", "ganforge.plugins.datasets.mnist:torchvision_fashion_mnist",
+    register("fashion-mnist", "ganforge.builtins.datasets.mnist:torchvision_fashion_mnist",
              "Fashion-MNIST (28x28 clothing, 10 classes) through torchvision; needs the network once")
-    register("cifar10", "ganforge.plugins.datasets.mnist:torchvision_cifar10",
+    register("cifar10", "ganforge.builtins.datasets.mnist:torchvision_cifar10",
              "CIFAR-10 (32x32 colour, 10 classes) through torchvision; needs the network once")
-    register("image-folder", "ganforge.plugins.datasets.folder:ImageFolder",
+    register("image-folder", "ganforge.builtins.datasets.folder:ImageFolder",
              "Any folder of images (--data-root); subfolders become class labels")
-    register("unpaired-digits", "ganforge.plugins.datasets.unpaired:unpaired_digits",
+    register("unpaired-digits", "ganforge.builtins.datasets.unpaired:unpaired_digits",
              "Two unpaired domains from the bundled digits: digits (A) and outlined digits (B); offline")
-    register("unpaired-folder", "ganforge.plugins.datasets.unpaired:unpaired_folder",
+    register("unpaired-folder", "ganforge.builtins.datasets.unpaired:unpaired_folder",
              "Two unpaired domains in the CycleGAN layout: trainA/ trainB/ testA/ testB/ (--data-root)")
-    register("digit-captions", "ganforge.plugins.datasets.captions:digit_captions",
+    register("digit-captions", "ganforge.builtins.datasets.captions:digit_captions",
              "Bundled digits with generated captions (class, stroke thickness, slant); offline")
-    register("caption-folder", "ganforge.plugins.datasets.captions:caption_folder",
+    register("caption-folder", "ganforge.builtins.datasets.captions:caption_folder",
              "Images with one-caption-per-line .txt files (CUB layout: images/ and text/)")

@@ -19,6 +19,13 @@ SPLITS = ("train", "test", "all")
 DEFAULT_ROOT = Path.home() / ".cache" / "ganforge" / "datasets"
 
 
+def _digits(dataset: InMemoryDataset) -> InMemoryDataset:
+    """Handwritten digits: the shipped digit classifier fits them, so training runs can log
+    sample quality on its features (--eval-every)."""
+    dataset.extractor = "digits"
+    return dataset
+
+
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise GanforgeError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
@@ -34,7 +41,7 @@ def bundled_mnist(root=None, image_size=None, channels=None, split="train"):
         train, test = class_balanced_split(y, per_class_test=50)
         keep = train if split == "train" else test
         x, y = x[keep], y[keep]
-    return InMemoryDataset.from_uint8(x, y, 10, image_size, channels)
+    return _digits(InMemoryDataset.from_uint8(x, y, 10, image_size, channels))
 
 
 def _download(dataset_cls, name: str, root, split: str):
@@ -59,7 +66,7 @@ def torchvision_mnist(root=None, image_size=None, channels=None, split="train"):
     from torchvision.datasets import MNIST
 
     ds = _download(MNIST, "MNIST", root, split)
-    return InMemoryDataset.from_uint8(ds.data.numpy(), ds.targets.numpy(), 10, image_size, channels)
+    return _digits(InMemoryDataset.from_uint8(ds.data.numpy(), ds.targets.numpy(), 10, image_size, channels))
 
 
 def torchvision_fashion_mnist(root=None, image_size=None, channels=None, split="train"):

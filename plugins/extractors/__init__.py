@@ -5,7 +5,7 @@ from ganforge.hookspecs import hookimpl
 
 @hookimpl
 def register_extractors(register):
-    register("digits", "ganforge.plugins.extractors.digits:DigitFeatures",
+    register("digits", "ganforge.builtins.extractors.digits:DigitFeatures",
              "ganforge's shipped digit classifier (offline, hash-pinned): 128 features, 10 classes")
-    register("inception", "ganforge.plugins.extractors.inception:InceptionFeatures",
+    register("inception", "ganforge.builtins.extractors.inception:InceptionFeatures",
              "Inception-v3 with torchvision's ImageNet weights: 2048 pool features, 1000 classes")

@@ -11,6 +11,8 @@ call fakes real (Salimans et al., ``g_objective=real``, the default, with an
 unconditional G) gave 81% at 1,500 steps and still rising.
 """
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 
@@ -45,8 +47,8 @@ class SemiSupervisedGAN(ConditionalGAN):
     hparams["g_objective"] = ("real", "what G asks of D: 'real' (call it any real class, Salimans et al.) or "
                                       "'class' (name the class G was told, as in the notes; worse for D)")
 
-    def __init__(self, hp, data, device):
-        super().__init__(hp, data, device)
+    def __init__(self, hp, data, context):
+        super().__init__(hp, data, context)
         k = data.num_classes
         if not hasattr(data, "labels") or k < 2:
             raise GanforgeError("sgan needs a labelled in-memory dataset such as mnist-5k")
@@ -55,8 +57,8 @@ class SemiSupervisedGAN(ConditionalGAN):
         # The first labeled/K images of each class (deterministic, independent of the seed).
         per_class = self.hp.labeled // k
         picked = torch.cat([torch.nonzero(data.labels == c).flatten()[:per_class] for c in range(k)])
-        self.labeled_images = data.images[picked].to(device)
-        self.labeled_targets = data.labels[picked].to(device)
+        self.labeled_images = data.images[picked].to(self.device)
+        self.labeled_targets = data.labels[picked].to(self.device)
 
     @property
     def conditional(self):
@@ -101,3 +103,16 @@ class SemiSupervisedGAN(ConditionalGAN):
 
     def evaluate(self):
         return {"test_accuracy": accuracy(self.networks["D"], self.held_out())}
+
+    @classmethod
+    def evaluate_run(cls, run_dir, config, device="cpu"):
+        """The trained discriminator's accuracy on the held-out split of the run's dataset."""
+        from ganforge.generator import load_network
+        from ganforge.plugin_manager import get
+
+        D_path = Path(run_dir) / "D.ckpt"
+        engine = config.get("engine", {})
+        if not D_path.is_file() or "dataset" not in engine:
+            return {}
+        test = get("datasets", engine["dataset"])(root=engine.get("data_root"), split="test")
+        return {"d_test_accuracy": accuracy(load_network(D_path, device=device), test)}

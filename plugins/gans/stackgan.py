@@ -46,20 +46,21 @@ class StackGAN(Recipe):
         "beta1": (0.5, "Adam beta1"),
         "beta2": (0.999, "Adam beta2"),
     }
+    components = {**Recipe.components, "text_encoder": "networks"}
     train_defaults = {"dataset": "digit-captions", "batch_size": 64, "steps": 2000, "grid_size": 80,
                       "sample_every": 250, "checkpoint_every": 500, "log_every": 50}
 
-    def __init__(self, hp, data, device):
+    def __init__(self, hp, data, context):
         if not hasattr(data, "captions"):
             raise GanforgeError("stackgan needs an image-caption dataset (digit-captions or caption-folder)")
         self.encoder, self.encoder_kwargs = build_text_encoder(hp["text_encoder"],
                                                                [c for cs in data.captions for c in cs])
-        super().__init__(hp, data, device)
+        super().__init__(hp, data, context)
         # Every caption embedded once; an image's captions are rows start[i] .. start[i] + count[i] - 1.
         counts = torch.tensor([len(c) for c in data.captions])
-        self.caption_start = (torch.cumsum(counts, 0) - counts).to(device)
-        self.caption_count = counts.to(device)
-        self.caption_vectors = self.encoder.encode([c for cs in data.captions for c in cs]).to(device)
+        self.caption_start = (torch.cumsum(counts, 0) - counts).to(self.device)
+        self.caption_count = counts.to(self.device)
+        self.caption_vectors = self.encoder.encode([c for cs in data.captions for c in cs]).to(self.device)
 
     def build_networks(self):
         hp, c = self.hp, self.data.channels

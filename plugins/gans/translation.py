@@ -60,13 +60,13 @@ class TranslationRecipe(Recipe):
     generator_files = {"G": "G.ckpt", "G_BA": "G_BA.ckpt"}
     train_defaults = {"dataset": "unpaired-digits", "grid_size": 8}
 
-    def __init__(self, hp, data, device):
+    def __init__(self, hp, data, context):
         if not hasattr(data, "other"):
             raise GanforgeError("this GAN translates between two domains: use an unpaired dataset "
                                 "(unpaired-digits or unpaired-folder)")
-        super().__init__(hp, data, device)
+        super().__init__(hp, data, context)
         self.distance = DISTANCES[self.hp.distance]
-        self.other = data.other.to(device)
+        self.other = data.other.to(self.device)
         self.pools = {"A": ImagePool(self.hp.pool_size), "B": ImagePool(self.hp.pool_size)}
 
     def build_optimizers(self):

@@ -5,13 +5,13 @@ from ganforge.hookspecs import hookimpl
 
 @hookimpl
 def register_losses(register):
-    register("minimax", "ganforge.plugins.losses.bce:MinimaxLoss",
+    register("minimax", "ganforge.builtins.losses.bce:MinimaxLoss",
              "Original GAN objective: G minimizes log(1 - D(G(z))) (saturates early in training)")
-    register("non-saturating", "ganforge.plugins.losses.bce:NonSaturatingLoss",
+    register("non-saturating", "ganforge.builtins.losses.bce:NonSaturatingLoss",
              "G maximizes log D(G(z)) instead: same fixed point, strong gradients early (default)")
-    register("least-squares", "ganforge.plugins.losses.margin:LeastSquaresLoss",
+    register("least-squares", "ganforge.builtins.losses.margin:LeastSquaresLoss",
              "LSGAN: squared distance of D's raw score to the real/fake targets; no sigmoid")
-    register("hinge", "ganforge.plugins.losses.margin:HingeLoss",
+    register("hinge", "ganforge.builtins.losses.margin:HingeLoss",
              "Hinge loss (geometric GAN, SAGAN): D pushes real scores above 1 and fake below -1")
-    register("wgan-gp", "ganforge.plugins.losses.margin:WassersteinGPLoss",
+    register("wgan-gp", "ganforge.builtins.losses.margin:WassersteinGPLoss",
              "Wasserstein loss with gradient penalty (WGAN-GP, weight 10 on interpolates)")

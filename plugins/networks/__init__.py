@@ -5,23 +5,23 @@ from ganforge.hookspecs import hookimpl
 
 @hookimpl
 def register_networks(register):
-    register("mlp-generator", "ganforge.plugins.networks.mlp:MLPGenerator",
+    register("mlp-generator", "ganforge.builtins.networks.mlp:MLPGenerator",
              "Fully connected generator (latent -> hidden x L -> pixels), tanh or sigmoid output")
-    register("mlp-discriminator", "ganforge.plugins.networks.mlp:MLPDiscriminator",
+    register("mlp-discriminator", "ganforge.builtins.networks.mlp:MLPDiscriminator",
              "Fully connected discriminator (pixels -> hidden x L -> 1 logit)")
-    register("dcgan-generator", "ganforge.plugins.networks.dcgan:DCGANGenerator",
+    register("dcgan-generator", "ganforge.builtins.networks.dcgan:DCGANGenerator",
              "DCGAN generator: project and reshape, stride-2 upsampling, batch norm, ReLU, tanh")
-    register("dcgan-discriminator", "ganforge.plugins.networks.dcgan:DCGANDiscriminator",
+    register("dcgan-discriminator", "ganforge.builtins.networks.dcgan:DCGANDiscriminator",
              "DCGAN discriminator: stride-2 convolutions, batch norm, LeakyReLU 0.2, no pooling")
-    register("resnet-generator", "ganforge.plugins.networks.translation:ResnetGenerator",
+    register("resnet-generator", "ganforge.builtins.networks.translation:ResnetGenerator",
              "CycleGAN generator: residual blocks, reflection padding, instance norm (image to image)")
-    register("patch-discriminator", "ganforge.plugins.networks.translation:PatchDiscriminator",
+    register("patch-discriminator", "ganforge.builtins.networks.translation:PatchDiscriminator",
              "PatchGAN discriminator: a real/fake score for every overlapping patch")
-    register("encoder-decoder-generator", "ganforge.plugins.networks.translation:EncoderDecoderGenerator",
+    register("encoder-decoder-generator", "ganforge.builtins.networks.translation:EncoderDecoderGenerator",
              "DiscoGAN generator: strided convolutions down, transposed convolutions up (image to image)")
-    register("bag-of-words-text-encoder", "ganforge.plugins.networks.text:BagOfWordsEncoder",
+    register("bag-of-words-text-encoder", "ganforge.builtins.networks.text:BagOfWordsEncoder",
              "Captions to normalized word counts over the training vocabulary (StackGAN's text encoder)")
-    register("stackgan-generator", "ganforge.plugins.networks.text:StackGANGenerator",
+    register("stackgan-generator", "ganforge.builtins.networks.text:StackGANGenerator",
              "StackGAN generator: conditioning augmentation, Stage-I low-res image, Stage-II refinement")
-    register("text-discriminator", "ganforge.plugins.networks.text:TextConditionedDiscriminator",
+    register("text-discriminator", "ganforge.builtins.networks.text:TextConditionedDiscriminator",
              "Matching-aware discriminator that sees an image and a text embedding")

@@ -5,9 +5,9 @@ from ganforge.hookspecs import hookimpl
 
 @hookimpl
 def register_upsamplers(register):
-    register("transposed-conv", "ganforge.plugins.upsamplers.layers:TransposedConv",
+    register("transposed-conv", "ganforge.builtins.upsamplers.layers:TransposedConv",
              "Strided transposed convolution (learned upsampling; can leave checkerboard artifacts)")
-    register("resize-conv", "ganforge.plugins.upsamplers.layers:ResizeConv",
+    register("resize-conv", "ganforge.builtins.upsamplers.layers:ResizeConv",
              "Nearest-neighbour resize then stride-1 convolution (no checkerboard artifacts)")
-    register("pixel-shuffle", "ganforge.plugins.upsamplers.layers:PixelShuffle",
+    register("pixel-shuffle", "ganforge.builtins.upsamplers.layers:PixelShuffle",
              "Sub-pixel convolution: a stride-1 convolution to 4x the channels, rearranged to 2x the size")

@@ -1,0 +1,59 @@
+"""The order batches come in: it depends only on (seed, epoch), so a resumed run
+continues with exactly the batches an uninterrupted one would have seen."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+
+from .data import InMemoryDataset
+from .errors import GanforgeError
+
+
+class Batches:
+    """Batches in an order that depends only on (seed, epoch), so a run can restart mid-epoch.
+
+    In a distributed run every process draws the same global batch and keeps its own
+    contiguous share of it (rank r of W: rows r*B/W to (r+1)*B/W)."""
+
+    def __init__(self, dataset, batch_size: int, seed: int, device: torch.device, num_workers: int = 0,
+                 shard: tuple[int, int] = (0, 1), channels_last: bool = False):
+        if len(dataset) < batch_size:
+            raise GanforgeError(f"the dataset has {len(dataset)} items, fewer than one batch of {batch_size}")
+        rank, world = shard
+        if batch_size % world:
+            raise GanforgeError(f"the batch size {batch_size} does not split evenly over {world} processes")
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.device, self.num_workers = device, num_workers
+        self.share = slice(rank * batch_size // world, (rank + 1) * batch_size // world)
+        self.channels_last = channels_last
+        self.per_epoch = len(dataset) // batch_size  # the last partial batch is dropped
+        if isinstance(dataset, InMemoryDataset):  # index tensors directly, on the training device
+            self.images = dataset.images.to(device)
+            self.labels = dataset.labels.to(device)
+
+    def order(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        perm = torch.randperm(len(self.dataset), generator=g)
+        return perm[: self.per_epoch * self.batch_size].view(self.per_epoch, self.batch_size)
+
+    def from_step(self, step: int):
+        epoch, offset = divmod(step, self.per_epoch)
+        while True:
+            order = self.order(epoch)[offset:, self.share]
+            if isinstance(self.dataset, InMemoryDataset):
+                order = order.to(self.device)
+                for idx in order:
+                    yield self._layout(self.images[idx]), self.labels[idx]
+            else:  # worker processes and pinned memory keep the device fed
+                loader = DataLoader(self.dataset, batch_sampler=order.tolist(), num_workers=self.num_workers,
+                                    pin_memory=self.device.type == "cuda")
+                for images, labels in loader:
+                    yield (self._layout(images.to(self.device, non_blocking=True)),
+                           torch.as_tensor(labels).to(self.device, non_blocking=True))
+            epoch, offset = epoch + 1, 0
+
+    def _layout(self, images: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and images.dim() == 4:
+            return images.contiguous(memory_format=torch.channels_last)
+        return images

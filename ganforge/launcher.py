@@ -1,0 +1,112 @@
+"""``ganforge train NAME --nproc N``: start torchrun on this machine, one worker process
+per rank, each running ``ganforge.train``, and hand rank 0's result back.
+
+This module sits above the engine (its workers call it); the engine and
+``ganforge.distributed`` know nothing of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import GanforgeError
+
+ARGS_ENV, RESULT_ENV = "GANFORGE_TRAIN_ARGS", "GANFORGE_TRAIN_RESULT"
+# Arguments of ganforge.train that say how to run, not what to train (those are settings).
+RUN_OPTIONS = {"out", "resume", "params", "config", "device", "quiet"}
+LAUNCH_FLAG = "--launch"
+
+
+def launch(recipe: str, nproc: int, options: dict):
+    """Run ``ganforge.train(recipe, **options)`` in ``nproc`` processes on this machine
+    through torchrun, and return rank 0's result.
+
+    The settings are checked here first, so that mistakes cost one line, not ``nproc``
+    failing processes. Ctrl-C reaches every process; they agree to stop, rank 0 saves,
+    and the result says ``interrupted``. An error in any process stops all of them."""
+    from .devices import choose_device
+    from .distributed import check_sync_bn, launched_by_torchrun
+    from .planning import new_run_dir, plan
+
+    if launched_by_torchrun():
+        raise GanforgeError("--nproc starts torchrun itself; under torchrun, leave it out")
+    options = dict(options)
+    settings = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
+    planned = plan(recipe, settings, out=options.get("out"), resume=options.get("resume"),
+                   params=options.get("params"), config=options.get("config"))
+    check_sync_bn(planned.engine["sync_bn"], choose_device(options.get("device")))
+    if planned.engine["batch_size"] % nproc:
+        raise GanforgeError(f"the batch size {planned.engine['batch_size']} does not split evenly over "
+                            f"{nproc} processes")
+    if not options.get("out") and not options.get("resume"):
+        options["out"] = str(new_run_dir(recipe))
+    threads = max((os.cpu_count() or 1) // nproc, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        result_file = Path(tmp) / "result.json"
+        env = {**os.environ, ARGS_ENV: json.dumps({"recipe": recipe, "options": options}, default=str),
+               RESULT_ENV: str(result_file),
+               "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
+        command = [sys.executable, "-m", "ganforge.launcher", LAUNCH_FLAG, "--standalone",
+                   f"--nproc-per-node={nproc}", "-m", "ganforge.launcher"]
+        # The terminal's Ctrl-C reaches torchrun and the workers; this process waits for them.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            code = subprocess.run(command, env=env).returncode
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if not result_file.exists():
+            raise GanforgeError(f"distributed training stopped with an error (exit status {code}); "
+                                "the processes' messages are above")
+        result = json.loads(result_file.read_text())
+    from .engine import RunResult
+
+    return RunResult(Path(result["run_dir"]), result["step"], result["total_steps"], result["interrupted"],
+                     result["last_metrics"])
+
+
+def _torchrun(argv: list[str]) -> int:
+    """torchrun, with its failure report shortened to the exit status (each process has
+    already said what went wrong, in one line)."""
+    os.environ.setdefault("LOGLEVEL", "ERROR")  # torchrun's notices of shutting down processes
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    try:
+        run(parse_args(argv))
+    except ChildFailedError as exc:
+        rank, failure = min(exc.failures.items())
+        return failure.exitcode if failure.exitcode and failure.exitcode > 0 else 1
+    except SignalException:
+        return 130
+    return 0
+
+
+def _worker() -> int:
+    """One process of a ``launch()``: train, and let rank 0 report the result to the launcher."""
+    from .engine import train
+
+    job = json.loads(os.environ[ARGS_ENV])
+    rank = int(os.environ.get("RANK", "0"))
+    try:
+        result = train(job["recipe"], **job["options"])
+    except GanforgeError as exc:
+        print(f"Error{f' (process {rank})' if rank else ''}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before training began (the loop itself stops cleanly)
+        return 130
+    if rank == 0:
+        Path(os.environ[RESULT_ENV]).write_text(json.dumps(
+            {"run_dir": str(result.run_dir), "step": result.step, "total_steps": result.total_steps,
+             "interrupted": result.interrupted, "last_metrics": result.last_metrics}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_torchrun(sys.argv[2:]) if sys.argv[1:2] == [LAUNCH_FLAG] else _worker())

@@ -1,0 +1,100 @@
+"""Planning a run, before anything is built: which recipe, which settings (checked),
+which run directory, and what a resumed run may change.
+
+Every mistake a user can make in the settings is found here, in one process, so
+that it costs one line and not a failure in each of N distributed processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import config as cfg
+from .checkpoint import read_run_config
+from .errors import GanforgeError
+from .plugin_manager import get, registry
+from .settings import BY_NAME, RESUMABLE, canonical
+from .state import STATE_FILE
+
+
+@dataclass
+class Plan:
+    recipe_name: str
+    recipe_cls: type
+    config: dict  # {"engine": settings, "params": recipe parameters}, every value checked
+    run_dir: Path
+    resuming: bool
+
+    @property
+    def engine(self) -> dict:
+        return self.config["engine"]
+
+    @property
+    def params(self) -> dict:
+        return self.config["params"]
+
+
+def new_run_dir(recipe_name: str) -> Path:
+    base = Path("runs") / f"{recipe_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def plan(recipe_name: str, settings: dict, *, out=None, resume=None, params=None, config=None) -> Plan:
+    """Check ``settings`` (engine settings by name; ``None`` means "not given") and the recipe
+    parameters, and resolve the run's configuration."""
+    given = {canonical(k): v for k, v in settings.items() if v is not None}
+    for key in given:
+        if key not in BY_NAME:
+            raise GanforgeError(cfg.unknown_setting(key, BY_NAME, "the training settings"))
+    if "steps" in given and "epochs" in given:
+        raise GanforgeError("give either steps or epochs, not both")
+    recipe_cls = get("gans", recipe_name)
+    if resume is not None:
+        result = _plan_resume(recipe_name, recipe_cls, given, Path(resume), params, config)
+    else:
+        params = cfg.normalize_keys(params or {})
+        if "loss" in params and "loss" not in recipe_cls.hparams:
+            reason = getattr(recipe_cls, "no_loss_reason", "it has no adversarial loss to choose")
+            raise GanforgeError(f"{recipe_name} does not take a loss plugin: {reason}")
+        run_dir = Path(out) if out else new_run_dir(recipe_name)
+        if (run_dir / STATE_FILE).exists():
+            raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} "
+                                "or choose another --out")
+        result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config), run_dir, False)
+    check_components(result)
+    return result
+
+
+def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, config) -> Plan:
+    """A resumed run keeps its configuration; only the settings declared resumable may change."""
+    if not (run_dir / STATE_FILE).exists():
+        raise GanforgeError(f"'{run_dir}' is not a ganforge run directory (no {STATE_FILE} or config.json)")
+    saved = read_run_config(run_dir)
+    if saved["recipe"] != recipe_name:
+        raise GanforgeError(f"run '{run_dir}' trained '{saved['recipe']}', not '{recipe_name}'")
+    changed = set(given) - RESUMABLE
+    if changed or params or config:
+        raise GanforgeError(f"a resumed run keeps its configuration; only {', '.join(sorted(RESUMABLE))} "
+                            f"can change (got {', '.join(sorted(changed)) or 'params/config'})")
+    engine = {canonical(k): v for k, v in saved["engine"].items()}
+    if "steps" in given or "epochs" in given:
+        engine.update(steps=given.get("steps"), epochs=given.get("epochs"))
+    engine.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
+    return Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, engine, saved["params"]), run_dir, True)
+
+
+def check_components(planned: Plan) -> None:
+    """Every plugin the run will use exists: its dataset and the components its recipe
+    parameters name (``Recipe.components``)."""
+    reg = registry()
+    reg.component("datasets", planned.engine["dataset"])
+    for param, kind in getattr(planned.recipe_cls, "components", {}).items():
+        value = planned.params.get(param)
+        if isinstance(value, str):
+            reg.component(kind, value)

@@ -1,0 +1,102 @@
+"""A run's saved state: ``state.ckpt`` (everything ``--resume`` needs, in one atomic
+file), the self-describing ``G.ckpt`` and the other networks' checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from . import checkpoint
+from .plugin_manager import load_plugins
+
+STATE_FILE = "state.ckpt"
+
+
+def _versions(*components) -> dict:
+    from . import __version__
+
+    system = load_plugins()
+    plugins = {}
+    for kind, name in components:
+        plugin = system.registry.component(kind, name).plugin
+        plugins[plugin] = system.info[plugin].version if plugin in system.info else "unknown"
+    return {"ganforge": __version__, "torch": torch.__version__, "plugins": plugins}
+
+
+def generator_meta(recipe_name: str, G: torch.nn.Module, step: int) -> dict:
+    spec = G.ganforge_spec
+    return {
+        "kind": "generator",
+        "recipe": recipe_name,
+        "network": spec["network"],
+        "network_kwargs": spec["kwargs"],
+        "signature": G.signature,
+        "output_range": list(G.output_range),
+        "step": step,
+        "versions": _versions(("gans", recipe_name), ("networks", spec["network"])),
+    }
+
+
+def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run_config: dict) -> None:
+    """state.ckpt, then G.ckpt (the moving average, when there is one) and the other networks."""
+    tensors: dict[str, torch.Tensor] = {}
+    networks = recipe.built
+    for name, net in networks.items():
+        tensors.update({f"net/{name}/{k}": v for k, v in net.state_dict().items()})
+    optimizers = {name: checkpoint.pack(opt.state_dict(), f"opt/{name}", tensors)
+                  for name, opt in recipe.optimizers.items()}
+    tensors.update({f"extra/{k}": v for k, v in recipe.extra_state().items()})
+    tensors["rng/torch"] = torch.get_rng_state()
+    if recipe.device.type == "cuda":  # this process's device (each process of a distributed run has one)
+        tensors["rng/cuda"] = torch.cuda.get_rng_state(recipe.device)
+    for name, average in averages.items():
+        tensors.update({f"ema/{name}/{k}": v for k, v in average.averaged.state_dict().items()})
+    scalers = {name: scaler.state_dict() for name, scaler in recipe.context.scalers.items()}
+    checkpoint.save(run_dir / STATE_FILE, tensors, {"kind": "train-state", "step": step, "optimizers": optimizers,
+                                                    "scalers": scalers, "config": run_config})
+    for name, filename in recipe.generator_files.items():
+        G = networks[name]
+        meta = generator_meta(recipe_name, G, step)
+        weights = G.state_dict()
+        if name in averages:  # sampling, evaluation and export then use the average
+            weights, meta["ema"] = averages[name].weights(), averages[name].decay
+        checkpoint.save(run_dir / filename, weights, meta)
+    for name, net in networks.items():
+        if name not in recipe.generator_files:
+            checkpoint.save(run_dir / f"{name}.ckpt", net.state_dict(),
+                            {"kind": "network", "role": name, "recipe": recipe_name, "step": step,
+                             **({"network": net.ganforge_spec["network"], "network_kwargs": net.ganforge_spec["kwargs"]}
+                                if hasattr(net, "ganforge_spec") else {})})
+
+
+def restore(run_dir: Path, recipe, averages: dict) -> int:
+    """Put the saved state back into ``recipe`` and ``averages``; returns the saved step."""
+    tensors, meta = checkpoint.load(run_dir / STATE_FILE, kind="train-state")
+
+    def part(prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    for name, net in recipe.built.items():
+        net.load_state_dict(part(f"net/{name}/"))
+    for name, opt in recipe.optimizers.items():
+        opt.load_state_dict(checkpoint.unpack(meta["optimizers"][name], tensors))
+    recipe.load_extra_state(part("extra/"))
+    for name, average in averages.items():
+        average.averaged.load_state_dict(part(f"ema/{name}/"))
+    for name, scaler in recipe.context.scalers.items():
+        if name in meta.get("scalers", {}):
+            scaler.load_state_dict(meta["scalers"][name])
+    torch.set_rng_state(tensors["rng/torch"])
+    if "rng/cuda" in tensors and recipe.device.type == "cuda":
+        torch.cuda.set_rng_state(tensors["rng/cuda"], recipe.device)
+    return int(meta["step"])
+
+
+def trim_metrics(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (a crash leaves them)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+    checkpoint.atomic_write(path, ("\n".join(kept) + "\n" if kept else "").encode())

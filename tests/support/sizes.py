@@ -1,0 +1,4 @@
+"""Network sizes that train in milliseconds: what the tests train."""
+
+TINY_DCGAN = {"g_width": 8, "d_width": 8, "latent_dim": 16}
+TINY_GAN = {"hidden": 32, "latent_dim": 16}

@@ -1,0 +1,208 @@
+"""The shape of the core: settings declared once and reachable everywhere, dependencies
+that point one way, a core that names no built-in plugin, recipes handed a context."""
+
+import ast
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganforge
+from ganforge import config as cfg
+from ganforge.context import TrainingContext
+from ganforge.errors import GanforgeError, UnknownComponentError
+from ganforge.planning import plan
+from ganforge.settings import RESUMABLE, SETTINGS
+
+from support.cli import cli
+from support.sizes import TINY_DCGAN
+
+CORE = Path(ganforge.__file__).parent
+
+
+def example_value(setting):
+    """A valid value of ``setting`` other than its default."""
+    if setting.type is bool:
+        return True
+    if setting.choices:
+        return setting.choices[-1]
+    if setting.type is int:
+        return (setting.default or 0) + 1
+    if setting.type is float:
+        return 0.5
+    return "mnist-5k" if setting.component == "datasets" else "somewhere"
+
+
+def _core_imports() -> dict[str, set[str]]:
+    """Each core module and the core modules it imports (inside functions too)."""
+    modules = {p.stem: p for p in CORE.glob("*.py") if p.stem != "__init__"}
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                target = node.module or ""
+                if node.level == 1:
+                    names = [target] if target else [a.name for a in node.names]
+                elif target.startswith("ganforge."):
+                    names = [target.split(".")[1]]
+                else:
+                    continue
+            elif isinstance(node, ast.Import):
+                names = [a.name.split(".")[1] for a in node.names if a.name.startswith("ganforge.")]
+            else:
+                continue
+            found.update(n.split(".")[0] for n in names)
+        graph[name] = found & set(modules) - {name}
+    return graph
+
+
+def test_no_two_core_modules_import_each_other():
+    graph = _core_imports()
+    circles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if a in graph.get(b, ())})
+    assert not circles
+
+
+def test_the_core_names_no_builtin_plugin_module():
+    for path in CORE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+            elif isinstance(node, ast.Import):
+                module = " ".join(a.name for a in node.names)
+            else:
+                continue
+            assert "builtins." not in module and module != "builtins", f"{path.name} imports {module}"
+
+
+def test_launcher_sits_above_the_engine_and_devices_below_both():
+    graph = _core_imports()
+    assert "engine" in graph["launcher"] or "planning" in graph["launcher"]
+    assert "launcher" not in graph["engine"] and "launcher" not in graph["distributed"]
+    assert "engine" not in graph["distributed"] and "devices" in graph["distributed"]
+    assert "artifacts" not in graph["generator"] and "generator" not in graph["exporter"]
+
+
+def test_every_setting_is_a_train_option_an_api_keyword_and_shown():
+    from ganforge.cli import train
+
+    options = {p.name: p for p in train.params}
+    keywords = inspect.signature(ganforge.train).parameters
+    shown = ganforge.show("gan")["engine"]
+    for setting in SETTINGS:
+        assert setting.option in options[setting.name].opts, setting.name
+        assert keywords[setting.name].kind is inspect.Parameter.KEYWORD_ONLY, setting.name
+        assert shown[setting.name] == (ganforge.show("gan")["engine"][setting.name][0], setting.help)
+
+
+def test_every_setting_is_a_config_file_key_checked_against_its_declaration(tmp_path):
+    from ganforge.plugin_manager import get
+
+    recipe_cls = get("gans", "gan")
+    for setting in SETTINGS:
+        value = example_value(setting)
+        path = tmp_path / f"{setting.name}.json"
+        path.write_text(json.dumps({setting.name: value, **({"steps": None} if setting.name == "epochs" else {})}))
+        assert cfg.resolve(recipe_cls, {}, {}, path)["engine"][setting.name] == value, setting.name
+    bad = tmp_path / "bad.toml"
+    bad.write_text('precision = "fp8"\n')
+    with pytest.raises(GanforgeError, match="'precision' must be one of fp32, bf16, fp16"):
+        cfg.resolve(recipe_cls, {}, {}, bad)
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_resume_rules_come_from_each_declaration(tmp_path, setting):
+    from ganforge.plugin_manager import get
+
+    (tmp_path / "state.ckpt").write_bytes(b"")  # planning only looks for it
+    saved = cfg.resolve(get("gans", "gan"), {}, {})
+    (tmp_path / "config.json").write_text(json.dumps({"recipe": "gan", **saved}))
+    given = {setting.name: example_value(setting)}
+    if setting.resumable:
+        planned = plan("gan", given, resume=tmp_path)
+        assert planned.resuming and planned.engine[setting.name] == given[setting.name]
+    else:
+        with pytest.raises(GanforgeError, match="a resumed run keeps its configuration"):
+            plan("gan", given, resume=tmp_path)
+    assert setting.resumable == (setting.name in RESUMABLE)
+
+
+def test_settings_are_checked_when_the_run_is_planned(tmp_path):
+    with pytest.raises(GanforgeError, match="'ema' must be below 1"):
+        plan("dcgan", {"ema": 1.5}, out=tmp_path)
+    with pytest.raises(GanforgeError, match="unknown setting 'stepz' in the training settings; did you mean steps"):
+        plan("dcgan", {"stepz": 3}, out=tmp_path)
+    with pytest.raises(UnknownComponentError, match="unknown upsampler 'nope'"):
+        plan("dcgan", {}, out=tmp_path, params={"upsampler": "nope"})
+    with pytest.raises(UnknownComponentError, match="unknown dataset 'digitz'"):
+        plan("dcgan", {"dataset": "digitz"}, out=tmp_path)
+    with pytest.raises(UnknownComponentError, match="unknown network 'no-encoder'"):
+        plan("stackgan", {}, out=tmp_path, params={"text_encoder": "no-encoder"})
+    assert not list(tmp_path.iterdir())  # nothing was written or loaded
+
+
+def test_a_typo_in_a_plugin_name_fails_before_any_process_starts(tmp_path):
+    result = cli("train", "dcgan", "--nproc", "2", "--upsampler", "resize-convv", "--out", tmp_path / "run")
+    assert result.returncode == 1 and "unknown upsampler 'resize-convv'; did you mean resize-conv" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_recipe_parameters_are_flags_of_their_own(tmp_path):
+    result = cli("train", "sgan", "--labeled", "20", "--g-objective", "class", "--steps", "0", "-b", "4",
+                 "-p", "g_width=4", "-p", "d_width=4", "--out", tmp_path / "run", "-q")
+    assert result.returncode == 0, result.stderr
+    params = json.loads((tmp_path / "run" / "config.json").read_text())["params"]
+    assert params["labeled"] == 20 and params["g_objective"] == "class"
+    unknown = cli("train", "dcgan", "--labeled", "20", "--out", tmp_path / "other")
+    assert unknown.returncode == 1 and "unknown setting 'labeled' in recipe parameters" in unknown.stderr
+    assert "--labeled" not in cli("train", "--help").stdout.split("Options:")[1].split("Every parameter")[0]
+
+
+def test_a_recipe_built_by_hand_takes_a_bare_device():
+    from ganforge.plugin_manager import get
+
+    recipe_cls, data = get("gans", "dcgan"), get("datasets", "mnist-5k")(split="test")
+    hp = {k: v for k, (v, _) in recipe_cls.hparams.items()} | TINY_DCGAN
+    recipe = recipe_cls(hp, data, torch.device("cpu"))
+    assert isinstance(recipe.context, TrainingContext) and recipe.networks is recipe.built
+    with pytest.raises(GanforgeError, match="without held-out data"):
+        recipe.held_out()
+
+
+@pytest.mark.e2e
+def test_the_engine_shows_recipes_views_without_replacing_their_networks(tmp_path, add_plugin):
+    """While training, a recipe calls the networks it built; while drawing grids, the moving
+    average of G. Its own networks are never swapped out."""
+    from ganforge import hookimpl
+    from ganforge.builtins.gans.dcgan import DCGAN
+
+    seen = {"train": set(), "grid": set()}
+
+    class Watched(DCGAN):
+        def train_step(self, images, labels):
+            seen["train"].add(id(self.networks["G"]))
+            return super().train_step(images, labels)
+
+        def generate(self, inputs):
+            seen["grid"].add(id(self.networks["G"]))
+            return super().generate(inputs)
+
+    class Plugin:
+        @hookimpl
+        def register_gans(self, register):
+            register("watched-dcgan", Watched)
+
+    add_plugin(Plugin())
+    built = {}
+    original = Watched.__init__
+
+    def init(self, *args):
+        original(self, *args)
+        built["G"] = self.built["G"]
+
+    Watched.__init__ = init
+    ganforge.train("watched-dcgan", steps=2, batch_size=4, ema=0.9, params=TINY_DCGAN, out=tmp_path, quiet=True)
+    assert seen["train"] == {id(built["G"])}
+    assert len(seen["grid"]) == 1 and seen["grid"] != seen["train"]
