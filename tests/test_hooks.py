@@ -101,7 +101,7 @@ def test_hook_register_gans(add_plugin, tmp_path):
 
 
 def test_hook_register_exporters(add_plugin, tmp_path):
-    from test_plugins import RawExporter
+    from support.plugins import RawExporter
 
     class Plugin:
         @hookimpl
@@ -115,7 +115,7 @@ def test_hook_register_exporters(add_plugin, tmp_path):
 
 
 def test_hook_register_extractors(add_plugin, tmp_path):
-    from test_plugins import RowMeans
+    from support.plugins import RowMeans
 
     class Plugin:
         @hookimpl
