@@ -28,6 +28,7 @@ while True:
 """
 
 
+@pytest.mark.e2e
 def test_process_killed_while_saving_leaves_previous_checkpoint_loadable(tmp_path):
     """SIGKILL a real process that keeps rewriting a 16 MB checkpoint, at several moments."""
     path = tmp_path / "G.ckpt"
@@ -97,6 +98,7 @@ def _bad_files(tmp_path, good):
     }
 
 
+@pytest.mark.e2e
 def test_bad_checkpoints_give_one_line_errors(tmp_path, tiny_dcgan_run):
     for name, message in _bad_files(tmp_path, tiny_dcgan_run / "G.ckpt").items():
         with pytest.raises(CheckpointError, match=message):
@@ -107,11 +109,13 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path, tiny_dcgan_run):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+@pytest.mark.e2e
 def test_wrong_kind_of_checkpoint_is_named(tiny_dcgan_run):
     with pytest.raises(CheckpointError, match="holds a network checkpoint, expected generator"):
         ganforge.load_generator(tiny_dcgan_run / "D.ckpt")
 
 
+@pytest.mark.e2e
 def test_generator_checkpoint_describes_itself(tiny_dcgan_run):
     _, meta = checkpoint.load(tiny_dcgan_run / "G.ckpt")
     assert meta["recipe"] == "dcgan" and meta["network"] == "dcgan-generator"

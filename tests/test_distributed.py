@@ -17,6 +17,8 @@ from ganforge import checkpoint
 
 from support.cli import run_cli
 
+pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
+
 JOB = Path(__file__).with_name("distributed_job.py")
 # The MLP GAN without dropout: nothing random inside its networks, and no batch norm,
 # whose statistics depend on how the batch is split (--sync-bn covers that on CUDA).

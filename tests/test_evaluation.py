@@ -104,6 +104,7 @@ def tiny_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.e2e
 def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_runs):
     result = cli("eval", str(tiny_runs["dcgan"]), "-n", "300", "--json", "--real-split", "test")
     assert result.returncode == 0, result.stderr
@@ -120,6 +121,7 @@ def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_
     assert table.returncode == 0 and "fid" in table.stdout
 
 
+@pytest.mark.e2e
 def test_eval_of_a_conditional_gan_reports_class_accuracy_and_works_on_artifacts(tiny_runs, tmp_path):
     result = ganforge.evaluate(tiny_runs["cgan"], n=200)
     per_class = result["metrics"]["class_accuracy_per_class"]
@@ -144,6 +146,7 @@ def test_better_generator_scores_better():
     assert noise_metrics["fid"] > 5 * real["fid"] and noise_metrics["kid"] > 5 * real["kid"]
 
 
+@pytest.mark.e2e
 def test_inception_offline_without_weights_is_a_one_line_error(tiny_runs, tmp_path):
     env = {"TORCH_HOME": str(tmp_path / "torch"), "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
@@ -172,6 +175,7 @@ def test_inception_extractor_reads_local_weights_and_records_their_hash(tmp_path
         get("extractors", "inception")(weights=bad)
 
 
+@pytest.mark.e2e
 def test_training_with_eval_every_logs_sample_quality(tmp_path):
     ganforge.train("dcgan", steps=4, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True, eval_every=2)
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -181,6 +185,7 @@ def test_training_with_eval_every_logs_sample_quality(tmp_path):
     assert evals[0]["fid_digits"] != evals[1]["fid_digits"]  # measured anew, not copied
 
 
+@pytest.mark.e2e
 def test_eval_of_an_sgan_run_reports_its_discriminators_heldout_accuracy(tmp_path):
     ganforge.train("sgan", steps=2, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
     result = ganforge.evaluate(tmp_path, n=100, real_split="test")

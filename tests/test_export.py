@@ -16,6 +16,8 @@ from ganforge.networks import random_inputs
 from support.sizes import TINY_DCGAN
 from support.cli import cli
 
+pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
+
 KINDS = {
     "latent": ("dcgan", {**TINY_DCGAN}, ["z"]),
     "latent+class": ("cgan", {**TINY_DCGAN}, ["z", "label"]),

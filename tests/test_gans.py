@@ -21,6 +21,7 @@ def test_list_gans_shows_all_nine_documented_gans():
                                              "discogan", "stackgan"}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("recipe", ["gan", "dcgan", "lsgan", "cgan", "acgan", "sgan"])
 def test_gan_trains_checkpoints_resumes_and_samples(tmp_path, recipe):
     run = tmp_path / recipe
@@ -42,6 +43,7 @@ def test_gan_trains_checkpoints_resumes_and_samples(tmp_path, recipe):
     assert torch.isfinite(images).all()
 
 
+@pytest.mark.e2e
 def test_lsgan_uses_least_squares_and_no_sigmoid(tmp_path):
     run = ganforge.train("lsgan", steps=1, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
     assert json.loads((tmp_path / "config.json").read_text())["params"]["loss"] == "least-squares"
@@ -49,6 +51,7 @@ def test_lsgan_uses_least_squares_and_no_sigmoid(tmp_path):
     assert not any(isinstance(m, torch.nn.Sigmoid) for m in D.modules())
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("recipe,params", [("cgan", {}), ("acgan", {}), ("sgan", {"g_objective": "class"})])
 def test_conditional_generators_draw_the_class_asked_for(tmp_path, recipe, params):
     ganforge.train(recipe, steps=2, batch_size=8, out=tmp_path, params={**TINY_DCGAN, **params}, quiet=True)
@@ -70,6 +73,7 @@ def test_conditional_generators_draw_the_class_asked_for(tmp_path, recipe, param
     assert bad.returncode == 1 and "label must be in 0..9" in bad.stderr
 
 
+@pytest.mark.e2e
 def test_sample_label_on_unconditional_generator_is_a_clear_error(tiny_dcgan_run):
     result = cli("sample", str(tiny_dcgan_run), "--label", "3")
     assert result.returncode == 1 and "no input 'label'" in result.stderr
@@ -77,11 +81,13 @@ def test_sample_label_on_unconditional_generator_is_a_clear_error(tiny_dcgan_run
     assert result.returncode == 1 and "no class input" in result.stderr
 
 
+@pytest.mark.e2e
 def test_sgan_generator_is_conditional_only_for_the_notes_objective(tmp_path):
     ganforge.train("sgan", steps=1, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
     assert [s["name"] for s in ganforge.load_generator(tmp_path).signature] == ["z"]
 
 
+@pytest.mark.e2e
 def test_sgan_reports_held_out_accuracy_and_its_discriminator_classifies(tmp_path):
     run = ganforge.train("sgan", steps=30, batch_size=32, out=tmp_path, quiet=True, eval_every=15,
                          params={**TINY_DCGAN, "labeled": 50})
@@ -119,6 +125,7 @@ def test_bad_gan_options_are_clear_errors(args, message):
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("loss", ["minimax", "non-saturating", "least-squares", "hinge", "wgan-gp"])
 def test_every_loss_trains_an_unconditional_and_a_conditional_gan(tmp_path, loss):
     for recipe in ("dcgan", "cgan"):
@@ -127,6 +134,7 @@ def test_every_loss_trains_an_unconditional_and_a_conditional_gan(tmp_path, loss
         assert np.isfinite(run.last_metrics["d_loss"])
 
 
+@pytest.mark.e2e
 def test_stackgan_trains_in_two_stages_and_draws_from_captions(tmp_path):
     params = {"g_width": 8, "d_width": 8, "latent_dim": 8}
     ganforge.train("stackgan", steps=3, batch_size=8, out=tmp_path, params=params, quiet=True, log_every=1)
@@ -149,6 +157,7 @@ def test_stackgan_trains_in_two_stages_and_draws_from_captions(tmp_path):
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.e2e
 def test_stackgan_discriminator_judges_each_pair_not_the_batch():
     """In training mode, D's score for (image, caption) must not depend on how the *other*
     captions of the batch are paired: with batch norm after the text it did, and D learned to

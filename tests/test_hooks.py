@@ -1,6 +1,7 @@
 """One test per hook (a plugin implementing only that hook, used where ganforge uses it), and
 the guide (docs/plugins.md) checked against the hook specifications."""
 
+import pytest
 import inspect
 import re
 from pathlib import Path
@@ -31,6 +32,7 @@ def test_hook_register_networks(add_plugin, tmp_path):
     assert get("networks", "wide-mlp-generator")(latent_dim=4, hidden=8)(torch.zeros(2, 4)).shape == (2, 1, 28, 28)
 
 
+@pytest.mark.e2e
 def test_hook_register_losses(add_plugin, tmp_path):
     from ganforge.builtins.losses.bce import NonSaturatingLoss
 
@@ -49,6 +51,7 @@ def test_hook_register_losses(add_plugin, tmp_path):
     assert run.step == 1
 
 
+@pytest.mark.e2e
 def test_hook_register_upsamplers(add_plugin, tmp_path):
     calls = []
 
@@ -66,6 +69,7 @@ def test_hook_register_upsamplers(add_plugin, tmp_path):
     assert calls  # the generator was built from the plugin's layers
 
 
+@pytest.mark.e2e
 def test_hook_register_datasets(add_plugin, tmp_path):
     class Plugin:
         @hookimpl
@@ -83,6 +87,7 @@ def test_hook_register_datasets(add_plugin, tmp_path):
     assert run.step == 1
 
 
+@pytest.mark.e2e
 def test_hook_register_gans(add_plugin, tmp_path):
     from ganforge.builtins.gans.dcgan import DCGAN
 
@@ -100,6 +105,7 @@ def test_hook_register_gans(add_plugin, tmp_path):
     assert ganforge.load_generator(tmp_path).meta["recipe"] == "quick"
 
 
+@pytest.mark.e2e
 def test_hook_register_exporters(add_plugin, tmp_path):
     from support.plugins import RawExporter
 
@@ -114,6 +120,7 @@ def test_hook_register_exporters(add_plugin, tmp_path):
     assert result.verified and ganforge.load_generator(result.path).backend == "raw"
 
 
+@pytest.mark.e2e
 def test_hook_register_extractors(add_plugin, tmp_path):
     from support.plugins import RowMeans
 

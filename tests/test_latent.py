@@ -36,6 +36,7 @@ def test_slerp_keeps_the_norm_and_ends_at_the_endpoints():
     assert (((a + b) / 2).norm(dim=1) < 0.85 * shortest).all()  # what linear interpolation does instead
 
 
+@pytest.mark.e2e
 def test_interpolate_writes_one_walk_per_row_and_a_gif(runs, tmp_path):
     result = cli("interpolate", str(runs["dcgan"]), "-o", str(tmp_path / "walk.png"), "--rows", "3",
                      "--steps", "5", "--gif", str(tmp_path / "walk.gif"))
@@ -46,6 +47,7 @@ def test_interpolate_writes_one_walk_per_row_and_a_gif(runs, tmp_path):
     assert gif.n_frames == 5 + 3  # there and back
 
 
+@pytest.mark.e2e
 def test_walk_ends_are_the_generators_own_samples(runs, tmp_path):
     G = ganforge.load_generator(runs["dcgan"])
     ganforge.interpolate(runs["dcgan"], tmp_path / "w.png", rows=2, steps=4, seed=5)
@@ -57,6 +59,7 @@ def test_walk_ends_are_the_generators_own_samples(runs, tmp_path):
     assert (cell - first).abs().max() < 2 * 2 / 255  # equal up to 8-bit rounding
 
 
+@pytest.mark.e2e
 def test_interpolate_between_classes_needs_a_conditional_checkpoint(runs, tmp_path):
     written = ganforge.interpolate(runs["cgan"], tmp_path / "c.png", rows=2, steps=3, classes=True)
     assert written["grid"].exists()
@@ -68,6 +71,7 @@ def test_interpolate_between_classes_needs_a_conditional_checkpoint(runs, tmp_pa
     assert ganforge.interpolate(onnx, tmp_path / "f.png", rows=1, steps=2)["grid"].exists()  # z walks work
 
 
+@pytest.mark.e2e
 def test_class_weights_equal_the_label_at_the_corners(runs):
     G = ganforge.load_generator(runs["cgan"])
     z = G.random_inputs(3, seed=0)[0]
@@ -76,6 +80,7 @@ def test_class_weights_equal_the_label_at_the_corners(runs):
     assert torch.allclose(G(z, labels), G(z, weights), atol=1e-6)
 
 
+@pytest.mark.e2e
 def test_arithmetic_combines_group_means(runs, tmp_path, monkeypatch):
     import ganforge.latent as latent
 
@@ -98,6 +103,7 @@ def test_arithmetic_combines_group_means(runs, tmp_path, monkeypatch):
     assert torch.allclose(shown[4], shown[3]) and shown.shape[0] == 3 + 1 + 2
 
 
+@pytest.mark.e2e
 def test_arithmetic_cli_with_label_groups_and_bad_expressions(runs, tmp_path):
     from ganforge.digits import load_digit_classifier
 
@@ -114,6 +120,7 @@ def test_arithmetic_cli_with_label_groups_and_bad_expressions(runs, tmp_path):
     assert conditional.returncode == 1 and "only input is z" in conditional.stderr
 
 
+@pytest.mark.e2e
 def test_inversion_recovers_a_code_the_generator_drew(runs):
     G = ganforge.load_generator(runs["dcgan"])
     target = G.generate(3, seed=11)
@@ -123,6 +130,7 @@ def test_inversion_recovers_a_code_the_generator_drew(runs):
     assert (err < 0.25 * random_guess).all()
 
 
+@pytest.mark.e2e
 def test_invert_cli_compares_training_and_heldout_error(runs, tmp_path):
     images = tmp_path / "imgs"
     ganforge.sample(runs["dcgan"], 2, folder=images, seed=0)

@@ -11,6 +11,8 @@ import pytest
 
 from support.cli import run_cli
 
+pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

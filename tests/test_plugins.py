@@ -14,6 +14,7 @@ from support.cli import cli, run_cli
 from support.plugins import HalfLoss, TestPlugin, TinyGAN, TinyGenerator
 
 
+@pytest.mark.e2e
 def test_every_hook_registers_components_that_ganforge_uses(add_plugin, tmp_path):
     system = add_plugin(TestPlugin())
     info = system.info["test-plugin"]
@@ -127,6 +128,7 @@ GOOD_PLUGIN = """
 """
 
 
+@pytest.mark.e2e
 def test_entry_point_plugins_are_discovered(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
     result = run_cli("plugins", "--json", env={"PYTHONPATH": str(tmp_path)})
@@ -140,6 +142,7 @@ def test_entry_point_plugins_are_discovered(tmp_path):
     assert {"name": "hello-loss", "plugin": "ganforge_hello", "description": "says hello"} in listed["losses"]
 
 
+@pytest.mark.e2e
 def test_plugin_failing_at_import_warns_and_cli_keeps_working(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
     _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n")
@@ -166,6 +169,7 @@ def test_list_and_plugins_commands_describe_builtins():
     assert bad.returncode == 1 and "did you mean gans" in bad.stderr
 
 
+@pytest.mark.e2e
 def test_help_does_not_import_torch():
     import subprocess
     import sys
@@ -180,6 +184,7 @@ def test_help_does_not_import_torch():
     assert listing.stdout.strip() == "False"
 
 
+@pytest.mark.e2e
 def test_plugin_for_another_ganforge_version_is_skipped_naming_both_versions(tmp_path):
     _write_distribution(tmp_path, "ganforge_future", GOOD_PLUGIN, version="2.0", requires=["ganforge>=9.0"])
     _write_distribution(tmp_path, "ganforge_fits", GOOD_PLUGIN.replace("hello-loss", "fits-loss"),
@@ -194,6 +199,7 @@ def test_plugin_for_another_ganforge_version_is_skipped_naming_both_versions(tmp
                                      f"ganforge {__version__}; it was skipped (upgrade one of them)")
 
 
+@pytest.mark.e2e
 def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
     _write_distribution(tmp_path, "ganforge_other", GOOD_PLUGIN.replace("hello-loss", "other-loss"))
@@ -212,6 +218,7 @@ def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
     assert all(p["builtin"] for p in all_plugins) and len(all_plugins) == len(plugin_manager.BUILTIN_PLUGINS)
 
 
+@pytest.mark.e2e
 def test_plugins_filters_by_hook_and_prints_requirements(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN, version="1.2.3")
     env = {"PYTHONPATH": str(tmp_path)}
@@ -223,6 +230,7 @@ def test_plugins_filters_by_hook_and_prints_requirements(tmp_path):
     assert requirements.returncode == 0 and "ganforge_hello==1.2.3" in requirements.stdout.splitlines()
 
 
+@pytest.mark.e2e
 def test_uninstall_and_plugins_work_with_a_broken_plugin_installed(tmp_path):
     _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n")
     env = {"PYTHONPATH": str(tmp_path)}

@@ -25,6 +25,7 @@ def evaluated_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.e2e
 def test_report_is_self_contained_and_holds_every_part(evaluated_run, tmp_path):
     result = cli("report", str(evaluated_run), "-o", str(tmp_path / "r.html"))
     assert result.returncode == 0, result.stderr
@@ -69,6 +70,7 @@ def _browser():
     return webdriver.Chrome(options=options, service=Service(driver))
 
 
+@pytest.mark.e2e
 def test_report_images_load_in_a_headless_browser(evaluated_run, tmp_path):
     path = ganforge.report(evaluated_run, tmp_path / "report.html")
     browser = _browser()
@@ -85,6 +87,7 @@ def test_report_images_load_in_a_headless_browser(evaluated_run, tmp_path):
         assert complete and width > 0 and height > 0, alt
 
 
+@pytest.mark.e2e
 def test_compare_puts_runs_side_by_side(evaluated_run, tmp_path):
     other = tmp_path / "other"
     ganforge.train("dcgan", steps=2, batch_size=8, out=other, params=TINY_DCGAN, quiet=True)

@@ -1,12 +1,15 @@
 """Sampling from a trained generator: grid, folder, array file; Python and CLI."""
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 import ganforge
 
 from support.cli import cli
+
+pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
 
 
 def test_sample_all_three_output_forms_from_the_cli(tmp_path, tiny_dcgan_run):

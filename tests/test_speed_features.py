@@ -12,6 +12,7 @@ from support.sizes import TINY_DCGAN
 from support.cli import cli
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_trains_and_saves_fp32_weights(tmp_path, precision):
     run = ganforge.train("dcgan", steps=3, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True,
@@ -26,6 +27,7 @@ def test_mixed_precision_trains_and_saves_fp32_weights(tmp_path, precision):
     assert ganforge.train("dcgan", steps=4, resume=tmp_path, quiet=True).step == 4
 
 
+@pytest.mark.e2e
 def test_bad_precision_and_ema_are_one_line_errors(tmp_path):
     bad = cli("train", "dcgan", "--steps", "1", "--ema", "1.5", "--out", str(tmp_path / "a"))
     assert bad.returncode == 1 and "'ema' must be below 1, got 1.5" in bad.stderr
@@ -33,6 +35,7 @@ def test_bad_precision_and_ema_are_one_line_errors(tmp_path):
     assert bad.returncode == 2 and "fp8" in bad.stderr
 
 
+@pytest.mark.e2e
 def test_ema_generator_is_saved_used_and_resumed_exactly(tmp_path):
     straight = ganforge.train("dcgan", steps=6, batch_size=8, out=tmp_path / "a", params=TINY_DCGAN, quiet=True,
                               ema=0.8)
@@ -66,6 +69,7 @@ def test_ema_follows_the_exponential_rule():
     assert torch.allclose(average.weights()["weight"], torch.full((1, 2), 1.5))
 
 
+@pytest.mark.e2e
 def test_separate_learning_rates_for_g_and_d(tmp_path):
     ganforge.train("dcgan", steps=1, batch_size=8, out=tmp_path, params={**TINY_DCGAN, "g_lr": 1e-4, "d_lr": 4e-4},
                    quiet=True)
@@ -79,6 +83,7 @@ def test_separate_learning_rates_for_g_and_d(tmp_path):
     assert (params["g_lr"], params["d_lr"]) == (2e-4, 3e-4)
 
 
+@pytest.mark.e2e
 def test_compile_trains_with_compiled_networks_and_plain_checkpoints(tmp_path):
     ganforge.train("dcgan", steps=2, batch_size=8, out=tmp_path / "c", params=TINY_DCGAN, quiet=True, compile_networks=True,
                    seed=3)

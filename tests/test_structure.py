@@ -143,12 +143,14 @@ def test_settings_are_checked_when_the_run_is_planned(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing was written or loaded
 
 
+@pytest.mark.e2e
 def test_a_typo_in_a_plugin_name_fails_before_any_process_starts(tmp_path):
     result = cli("train", "dcgan", "--nproc", "2", "--upsampler", "resize-convv", "--out", tmp_path / "run")
     assert result.returncode == 1 and "unknown upsampler 'resize-convv'; did you mean resize-conv" in result.stderr
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.e2e
 def test_recipe_parameters_are_flags_of_their_own(tmp_path):
     result = cli("train", "sgan", "--labeled", "20", "--g-objective", "class", "--steps", "0", "-b", "4",
                  "-p", "g_width=4", "-p", "d_width=4", "--out", tmp_path / "run", "-q")

@@ -29,6 +29,7 @@ def assert_same_weights(a, b):
         assert torch.equal(a[k], b[k]), k
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("recipe,params", [("gan", TINY_GAN), ("dcgan", TINY_DCGAN)])
 def test_each_recipe_trains_and_writes_a_complete_run(tmp_path, recipe, params):
     run = ganforge.train(recipe, steps=6, batch_size=8, out=tmp_path, params=params, log_every=3,
@@ -47,6 +48,7 @@ def test_each_recipe_trains_and_writes_a_complete_run(tmp_path, recipe, params):
     assert images.min() >= -1 and images.max() <= 1
 
 
+@pytest.mark.e2e
 def test_training_changes_the_generator(tmp_path):
     before = ganforge.train("gan", steps=0, batch_size=8, out=tmp_path / "a", params=TINY_GAN, quiet=True)
     after = ganforge.train("gan", steps=5, batch_size=8, out=tmp_path / "b", params=TINY_GAN, quiet=True)
@@ -54,6 +56,7 @@ def test_training_changes_the_generator(tmp_path):
     assert not all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.e2e
 def test_same_seed_same_weights_other_seed_differs(tmp_path):
     runs = [ganforge.train("gan", steps=4, batch_size=8, seed=s, out=tmp_path / str(i), params=TINY_GAN,
                            quiet=True) for i, s in enumerate((3, 3, 4))]
@@ -62,6 +65,7 @@ def test_same_seed_same_weights_other_seed_differs(tmp_path):
     assert not torch.equal(a["net.0.weight"], c["net.0.weight"])
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("recipe,params", [("gan", TINY_GAN), ("dcgan", TINY_DCGAN)])
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path, recipe, params):
     # 4,500 digits / batch 600 = 7 batches per epoch: 10 steps cross an epoch boundary.
@@ -74,6 +78,7 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path, rec
         assert_same_weights(weights(tmp_path / "straight", net), weights(tmp_path / "split", net))
 
 
+@pytest.mark.e2e
 def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     """A real SIGINT to a real training process, then --resume."""
     run = tmp_path / "interrupted"
@@ -108,11 +113,13 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     assert stopped["engine"]["batch_size"] == 8
 
 
+@pytest.mark.e2e
 def test_epochs_count_full_passes(tmp_path):
     run = ganforge.train("gan", epochs=2, batch_size=1500, out=tmp_path, params=TINY_GAN, quiet=True)
     assert run.step == 6  # 4,500 training digits / 1,500 = 3 batches per epoch
 
 
+@pytest.mark.e2e
 def test_defaults_are_overridable_from_config_file_and_arguments(tmp_path):
     cfg = tmp_path / "cfg.toml"
     cfg.write_text('batch_size = 4\nsteps = 2\nhidden = 16\n[params]\nlatent_dim = 8\nlr = 0.001\n')
@@ -124,6 +131,7 @@ def test_defaults_are_overridable_from_config_file_and_arguments(tmp_path):
     assert ganforge.load_generator(run.run_dir).signature[0]["shape"] == [8]
 
 
+@pytest.mark.e2e
 def test_cli_flags_reach_the_recipe(tmp_path):
     out = tmp_path / "run"
     result = cli("train", "dcgan", "--steps", "1", "-b", "4", "--upsampler", "resize-conv",
@@ -138,6 +146,7 @@ def test_cli_flags_reach_the_recipe(tmp_path):
     assert shown["engine"]["dataset"] == "mnist-5k"
 
 
+@pytest.mark.e2e
 def test_every_training_setting_ganforge_show_names_is_a_train_flag():
     """`ganforge show` tells users to set training settings with --key value."""
     from ganforge.settings import SETTINGS
@@ -168,12 +177,14 @@ def test_bad_training_input_is_one_line_and_nonzero(args, message):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+@pytest.mark.e2e
 def test_existing_run_is_never_overwritten(tmp_path):
     ganforge.train("gan", steps=1, batch_size=8, out=tmp_path, params=TINY_GAN, quiet=True)
     with pytest.raises(GanforgeError, match="already holds a run; continue it with --resume"):
         ganforge.train("gan", steps=1, batch_size=8, out=tmp_path, params=TINY_GAN, quiet=True)
 
 
+@pytest.mark.e2e
 def test_resume_refuses_to_change_the_configuration(tmp_path):
     ganforge.train("gan", steps=1, batch_size=8, out=tmp_path, params=TINY_GAN, quiet=True)
     with pytest.raises(GanforgeError, match="keeps its configuration"):
@@ -184,6 +195,7 @@ def test_resume_refuses_to_change_the_configuration(tmp_path):
         ganforge.train("gan", steps=0, resume=tmp_path)
 
 
+@pytest.mark.e2e
 def test_image_folder_dataset_trains_a_dcgan(tmp_path):
     from PIL import Image
 
@@ -205,6 +217,7 @@ def test_image_folder_dataset_trains_a_dcgan(tmp_path):
     assert ganforge.load_generator(run.run_dir).generate(2).shape == (2, 3, 32, 32)
 
 
+@pytest.mark.e2e
 def test_sigmoid_generator_trains_on_unit_range_and_says_so(tmp_path):
     run = ganforge.train("gan", steps=2, batch_size=8, out=tmp_path, quiet=True,
                          params={**TINY_GAN, "output": "sigmoid", "g_activation": "leaky-relu", "loss": "minimax"})
@@ -214,6 +227,7 @@ def test_sigmoid_generator_trains_on_unit_range_and_says_so(tmp_path):
     assert images.min() >= 0 and images.max() <= 1
 
 
+@pytest.mark.e2e
 def test_d_and_g_steps_run_that_many_updates(tmp_path):
     ganforge.train("gan", steps=3, batch_size=8, out=tmp_path, quiet=True,
                    params={**TINY_GAN, "d_steps": 2, "g_steps": 3})

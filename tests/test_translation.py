@@ -52,6 +52,7 @@ class CtrlCAfter:
         return self.checks >= self.steps
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("recipe", ["cyclegan", "discogan"])
 def test_translation_gan_trains_resumes_exactly_and_translates(tmp_path, recipe, monkeypatch):
     common = dict(batch_size=4, params=TINY, quiet=True, sample_every=2)
@@ -84,6 +85,7 @@ def test_translation_gan_trains_resumes_exactly_and_translates(tmp_path, recipe,
     assert G(x).shape == (3, 1, 28, 28)
 
 
+@pytest.mark.e2e
 def test_cyclegan_learning_rate_decays_linearly_in_the_second_half(tmp_path):
     ganforge.train("cyclegan", steps=8, batch_size=2, out=tmp_path, params=TINY, quiet=True)
     tensors, meta = checkpoint.load(tmp_path / "state.ckpt")
@@ -103,6 +105,7 @@ def test_history_pool_mixes_old_fakes_in():
     assert ImagePool(0).query(first) is first
 
 
+@pytest.mark.e2e
 def test_unpaired_folder_layout_trains(tmp_path):
     g = torch.Generator().manual_seed(0)
     for split in ("train", "test"):
@@ -128,6 +131,7 @@ def test_translation_errors_are_one_line(args, message):
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
 def test_translate_refuses_latent_generators_and_bad_input(tmp_path, tiny_dcgan_run):
     result = cli("translate", str(tiny_dcgan_run), str(tmp_path))
     assert result.returncode == 1 and "not from an image" in result.stderr
