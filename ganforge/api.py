@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def train(recipe: str, *, nproc: int | None = None, out=None, resume=None, params: dict | None = None,
+def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, params: dict | None = None,
           config=None, device: str | None = "auto", quiet: bool = False, **settings):
     """Train a GAN recipe and return its ``RunResult`` (``run_dir``, ``step``, ...).
 
@@ -27,10 +27,10 @@ def train(recipe: str, *, nproc: int | None = None, out=None, resume=None, param
     if nproc is not None and nproc > 1:
         from .launcher import launch
 
-        return launch(recipe, nproc, options)
+        return launch(recipe_name, nproc, options)
     from .engine import train as _train
 
-    return _train(recipe, **options)
+    return _train(recipe_name, **options)
 
 
 def _settings_signature(function):
@@ -217,12 +217,12 @@ def compare(run_dirs) -> list[dict]:
     return _compare(run_dirs)
 
 
-def show(recipe: str) -> dict:
+def show(recipe_name: str) -> dict:
     """A recipe's hyperparameters and engine settings: ``{name: (default, help)}`` per section."""
     from .plugin_manager import get
     from .settings import BY_NAME, defaults
 
-    cls = get("gans", recipe)
+    cls = get("gans", recipe_name)
     engine = defaults(cls.train_defaults)
     return {"params": dict(cls.hparams), "engine": {k: (v, BY_NAME[k].help) for k, v in engine.items()}}
 

@@ -84,10 +84,10 @@ def _torch_variant(module, variant: str, device: torch.device):
     if device.type != "cuda":
         return "GPU only"
     if variant == "torch-bf16":
-        def run(*xs):
+        def forward(*xs):
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 return module(*xs)
-        return run
+        return forward
     return torch.compile(module, mode="reduce-overhead" if variant == "torch-cudagraphs" else None, dynamic=False)
 
 

@@ -191,8 +191,8 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
         path = Path(path)
         run_dir = path if path.is_dir() else path.parent
         G = load_generator(path, device=device)
-        run = _run_config(path)
-        config_dataset = dataset or run.get("engine", {}).get("dataset") or DEFAULT_DATASET
+        run_config = _run_config(path)
+        config_dataset = dataset or run_config.get("engine", {}).get("dataset") or DEFAULT_DATASET
         say(f"generating {n} images ...")
         if any(s["distribution"] == "text" for s in G.signature):
             raise GanforgeError("text-conditioned generators need captions; score them with "
@@ -207,8 +207,8 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
             hits = (extract(ext, images, batch_size)[1].argmax(1) == asked).float()
             metrics["class_accuracy"] = hits.mean().item()
             metrics["class_accuracy_per_class"] = [round(v, 4) for v in hits.view(-1, per_class).mean(1).tolist()]
-        if run.get("recipe"):  # figures only the recipe knows how to compute (sgan: its classifier D)
-            metrics.update(get("gans", run["recipe"]).evaluate_run(run_dir, run, device=device))
+        if run_config.get("recipe"):  # figures only the recipe knows how to compute (sgan: its classifier D)
+            metrics.update(get("gans", run_config["recipe"]).evaluate_run(run_dir, run_config, device=device))
     shape = fake_images.shape
     real = real_images(config_dataset, real_split, shape[-1], shape[1])
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")

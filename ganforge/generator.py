@@ -111,8 +111,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
         reason = exporter.unavailable(str(device))
         if reason:
             raise GanforgeError(f"cannot load '{path}': {reason}")
-        run, meta = exporter.load(path, str(device))
-        return Generator(run, meta, torch.device(device), backend=exporter.name)
+        forward, meta = exporter.load(path, str(device))
+        return Generator(forward, meta, torch.device(device), backend=exporter.name)
     tensors, meta = checkpoint.load(path, kind="generator")
     return Generator(_rebuild(path, tensors, meta), meta, torch.device(device))
 

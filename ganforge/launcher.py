@@ -23,8 +23,8 @@ RUN_OPTIONS = {"out", "resume", "params", "config", "device", "quiet"}
 LAUNCH_FLAG = "--launch"
 
 
-def launch(recipe: str, nproc: int, options: dict):
-    """Run ``ganforge.train(recipe, **options)`` in ``nproc`` processes on this machine
+def launch(recipe_name: str, nproc: int, options: dict):
+    """Run ``ganforge.train(recipe_name, **options)`` in ``nproc`` processes on this machine
     through torchrun, and return rank 0's result.
 
     The settings are checked here first, so that mistakes cost one line, not ``nproc``
@@ -38,18 +38,18 @@ def launch(recipe: str, nproc: int, options: dict):
         raise GanforgeError("--nproc starts torchrun itself; under torchrun, leave it out")
     options = dict(options)
     settings = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
-    planned = plan(recipe, settings, out=options.get("out"), resume=options.get("resume"),
+    planned = plan(recipe_name, settings, out=options.get("out"), resume=options.get("resume"),
                    params=options.get("params"), config=options.get("config"))
     check_sync_bn(planned.engine["sync_bn"], choose_device(options.get("device")))
     if planned.engine["batch_size"] % nproc:
         raise GanforgeError(f"the batch size {planned.engine['batch_size']} does not split evenly over "
                             f"{nproc} processes")
     if not options.get("out") and not options.get("resume"):
-        options["out"] = str(new_run_dir(recipe))
+        options["out"] = str(new_run_dir(recipe_name))
     threads = max((os.cpu_count() or 1) // nproc, 1)
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"
-        env = {**os.environ, ARGS_ENV: json.dumps({"recipe": recipe, "options": options}, default=str),
+        env = {**os.environ, ARGS_ENV: json.dumps({"recipe": recipe_name, "options": options}, default=str),
                RESULT_ENV: str(result_file),
                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
         command = [sys.executable, "-m", "ganforge.launcher", LAUNCH_FLAG, "--standalone",
