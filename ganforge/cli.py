@@ -428,13 +428,15 @@ def show(name, as_json):
         return
     from rich.table import Table
 
+    from .settings import BY_NAME
+
     for section, title, how in (("params", "parameters", "-p KEY=VALUE"), ("engine", "training", "--key value")):
         table = Table(title=f"{name}: {title} (set with {how} or --config)", title_justify="left")
         table.add_column("name", style="bold")
         table.add_column("default")
         table.add_column("what it is")
         for key, (default, text) in info[section].items():
-            table.add_row(key if section == "params" else "--" + key.replace("_", "-"), repr(default), text)
+            table.add_row(key if section == "params" else BY_NAME[key].option, repr(default), text)
         _console().print(table)
 
 

@@ -74,7 +74,8 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
         chosen.update(file_params)
     for key, value in params.items():
         if key not in hparams:
-            raise GanforgeError(unknown_setting(key, hparams, "recipe parameters"))
+            # a misspelled training setting lands here from the command line: suggest those too
+            raise GanforgeError(unknown_setting(key, [*hparams, *BY_NAME], "recipe parameters"))
         chosen[key] = value
     given = {canonical(k): v for k, v in overrides.items() if v is not None}
     for key in given:

@@ -129,6 +129,16 @@ def test_resume_rules_come_from_each_declaration(tmp_path, setting):
     assert setting.resumable == (setting.name in RESUMABLE)
 
 
+def test_a_run_saved_under_a_settings_earlier_name_resumes(tmp_path):
+    from ganforge.plugin_manager import get
+
+    (tmp_path / "state.ckpt").write_bytes(b"")
+    saved = cfg.resolve(get("gans", "gan"), {}, {})
+    saved["engine"]["compile"] = saved["engine"].pop("compile_networks")  # as ganforge 0.1 wrote it
+    (tmp_path / "config.json").write_text(json.dumps({"recipe": "gan", **saved}))
+    assert plan("gan", {"steps": 5}, resume=tmp_path).engine["compile_networks"] is False
+
+
 def test_settings_are_checked_when_the_run_is_planned(tmp_path):
     with pytest.raises(GanforgeError, match="'ema' must be below 1"):
         plan("dcgan", {"ema": 1.5}, out=tmp_path)
