@@ -78,9 +78,6 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
             raise GanforgeError(unknown_setting(key, [*hparams, *BY_NAME], "recipe parameters"))
         chosen[key] = value
     given = {canonical(k): v for k, v in overrides.items() if v is not None}
-    for key in given:
-        if key not in BY_NAME:
-            raise GanforgeError(unknown_setting(key, BY_NAME, "the training settings"))
     engine.update(given)
     if given.get("epochs") is not None:
         engine["steps"] = None

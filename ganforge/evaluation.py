@@ -176,7 +176,7 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
     directory also keeps it as ``eval-EXTRACTOR.json``.
     """
     from .generator import load_generator
-    from .plugin_manager import get
+    from .plugin_manager import get, registry
 
     say = progress or (lambda message: None)
     ext = get("extractors", extractor)(weights=weights, device=device)
@@ -207,8 +207,11 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
             hits = (extract(ext, images, batch_size)[1].argmax(1) == asked).float()
             metrics["class_accuracy"] = hits.mean().item()
             metrics["class_accuracy_per_class"] = [round(v, 4) for v in hits.view(-1, per_class).mean(1).tolist()]
-        if run_config.get("recipe"):  # figures only the recipe knows how to compute (sgan: its classifier D)
-            metrics.update(get("gans", run_config["recipe"]).evaluate_run(run_dir, run_config, device=device))
+        recipe = registry().components["gans"].get(run_config.get("recipe"))
+        if recipe is not None:  # figures only the recipe knows how to compute (sgan: its classifier D)
+            metrics.update(recipe.load().evaluate_run(run_dir, run_config, device=device))
+        elif run_config.get("recipe"):
+            warnings.append(f"recipe '{run_config['recipe']}' is not installed; its own figures are left out")
     shape = fake_images.shape
     real = real_images(config_dataset, real_split, shape[-1], shape[1])
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")

@@ -15,7 +15,7 @@ from . import config as cfg
 from .checkpoint import read_run_config
 from .errors import GanforgeError
 from .plugin_manager import get, registry
-from .settings import BY_NAME, RESUMABLE, canonical
+from .settings import RESUMABLE, canonical, setting
 from .state import STATE_FILE
 
 
@@ -50,8 +50,7 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, params=None
     parameters, and resolve the run's configuration."""
     given = {canonical(k): v for k, v in settings.items() if v is not None}
     for key in given:
-        if key not in BY_NAME:
-            raise GanforgeError(cfg.unknown_setting(key, BY_NAME, "the training settings"))
+        setting(key)  # an unknown name fails here, before a resume rule could hide it
     if "steps" in given and "epochs" in given:
         raise GanforgeError("give either steps or epochs, not both")
     recipe_cls = get("gans", recipe_name)

@@ -104,9 +104,17 @@ def canonical(key: str) -> str:
     return ALIASES.get(key, key)
 
 
+def setting(name: str) -> Setting:
+    """The declaration of ``name``, or a one-line error with the closest names."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise GanforgeError(unknown_setting(name, BY_NAME, "the training settings")) from None
+
+
 def check_all(values: dict) -> dict:
     """Every value checked against its declaration (``GanforgeError`` on the first bad one)."""
-    return {key: BY_NAME[key].check(value) for key, value in values.items()}
+    return {key: setting(key).check(value) for key, value in values.items()}
 
 
 def unknown_setting(key: str, choices, where: str) -> str:
