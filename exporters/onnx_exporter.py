@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import tempfile
 import warnings
 from pathlib import Path
 
 from ganforge.errors import GanforgeError, first_line
+from ganforge.limits import MAX_INPUT_ELEMENTS, check_signature
 from ganforge.exporter import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 META_KEY = "ganforge"
@@ -91,10 +93,43 @@ def _quiet_loggers(*names: str):
             lg.setLevel(level)
 
 
+ONNX_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
+
+
 def read_meta(path: Path, metadata: dict[str, str]) -> dict:
     if META_KEY not in metadata:
         raise GanforgeError(f"'{path}' was not exported by ganforge (it has no ganforge metadata)")
-    return json.loads(metadata[META_KEY])
+    try:
+        meta = json.loads(metadata[META_KEY])
+    except json.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise GanforgeError(f"'{path}' has corrupt ganforge metadata")
+    check_signature(meta.get("signature"), f"'{path}'")
+    return meta
+
+
+def check_graph(path: Path, session, meta: dict) -> None:
+    """The model's inputs and output are what its metadata promises: one input per entry of
+    the signature (name, type, shape after the batch), and one 4-d float output."""
+    inputs = session.get_inputs()
+    expected = [s["name"] for s in meta["signature"]]
+    if [i.name for i in inputs] != expected:
+        raise GanforgeError(f"'{path}' takes inputs {[i.name for i in inputs]}, its metadata says {expected}")
+    for spec, given in zip(meta["signature"], inputs):
+        wanted = ONNX_TYPES.get(spec.get("dtype", "float32"), "tensor(float)")
+        fixed = [d for d in given.shape[1:]]
+        if given.type != wanted or (all(isinstance(d, int) for d in fixed) and fixed != list(spec["shape"])):
+            raise GanforgeError(f"'{path}': input '{given.name}' is {given.type} {given.shape}, the metadata "
+                                f"says {wanted} [batch, {', '.join(map(str, spec['shape']))}]")
+    outputs = session.get_outputs()
+    if [o.name for o in outputs] != [OUTPUT_NAME] or outputs[0].type != "tensor(float)" \
+            or len(outputs[0].shape) != 4:
+        described = ", ".join(f"{o.name} {o.type} {o.shape}" for o in outputs)
+        raise GanforgeError(f"'{path}' must have one output '{OUTPUT_NAME}', float N x C x H x W; it has {described}")
+    sizes = [d for d in outputs[0].shape[1:] if isinstance(d, int)]
+    if math.prod(sizes) > MAX_INPUT_ELEMENTS:
+        raise GanforgeError(f"'{path}' declares images of {outputs[0].shape[1:]}: too large")
 
 
 class OnnxRunner:
@@ -143,4 +178,5 @@ class OnnxExporter(Exporter):
         except Exception as exc:
             raise GanforgeError(f"'{path}' is not a readable ONNX model: {first_line(exc)[:200]}") from None
         meta = read_meta(path, session.get_modelmeta().custom_metadata_map)
+        check_graph(path, session, meta)
         return OnnxRunner(session, device), meta

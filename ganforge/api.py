@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, params: dict | None = None,
-          config=None, device: str | None = "auto", quiet: bool = False, **settings):
+def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, overwrite: bool = False,
+          params: dict | None = None, config=None, device: str | None = "auto", quiet: bool = False, **settings):
     """Train a GAN recipe and return its ``RunResult`` (``run_dir``, ``step``, ...).
 
     ``settings`` are the engine settings, one keyword each (``steps``, ``batch_size``,
@@ -18,12 +18,14 @@ def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, 
     NAME``); ``params`` the recipe's hyperparameters; ``config`` a TOML or JSON file of
     either. ``resume=RUN_DIR`` continues a run. ``nproc=N`` trains in N processes on this
     machine through torchrun (DistributedDataParallel; ``batch_size`` stays the global
-    batch) and returns rank 0's result.
+    batch) and returns rank 0's result. ``overwrite=True`` clears an ``out`` folder that
+    holds anything else; without it such a folder is refused.
 
     >>> run = ganforge.train("dcgan", steps=200, out="runs/demo")
     >>> run.run_dir / "G.ckpt"
     """
-    options = dict(out=out, resume=resume, params=params, config=config, device=device, quiet=quiet, **settings)
+    options = dict(out=out, resume=resume, overwrite=overwrite, params=params, config=config, device=device,
+                   quiet=quiet, **settings)
     if nproc is not None and nproc > 1:
         from .launcher import launch
 

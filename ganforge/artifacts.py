@@ -74,8 +74,12 @@ def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str 
         raise
     result = ExportResult(path, exporter.name, precision, device, batch_sizes=tuple(verify_batches))
     if verify:
-        artifact = load_generator(path, device=device)
-        result.max_abs_error, result.max_rel_error = compare(generator, artifact, verify_batches, seed)
+        try:
+            artifact = load_generator(path, device=device)
+            result.max_abs_error, result.max_rel_error = compare(generator, artifact, verify_batches, seed)
+        except GanforgeError as exc:
+            path.unlink(missing_ok=True)
+            raise GanforgeError(f"the {exporter.name} artifact failed verification ({exc}); it was not kept") from None
         result.tolerance = tolerance(precision, device)
         if not result.verified:
             path.unlink(missing_ok=True)
@@ -98,6 +102,8 @@ def compare(reference, artifact, batch_sizes=(1, 5), seed: int = 0) -> tuple[flo
         if got.shape != expected.shape:
             raise GanforgeError(f"the artifact returned shape {tuple(got.shape)}, PyTorch {tuple(expected.shape)}")
         diff = (got - expected).abs()
+        if not torch.isfinite(diff).all():  # max() would pass NaN over
+            raise GanforgeError("the artifact returned NaN or infinite values where PyTorch did not")
         max_abs = max(max_abs, diff.max().item())
         max_rel = max(max_rel, (diff / expected.abs().clamp(min=1e-3)).max().item())
     return max_abs, max_rel

@@ -1,13 +1,59 @@
 """The order batches come in: it depends only on (seed, epoch), so a resumed run
-continues with exactly the batches an uninterrupted one would have seen."""
+continues with exactly the batches an uninterrupted one would have seen.
+
+Datasets read from disk go through a DataLoader. Each item is read with Python's,
+NumPy's and torch's random generators seeded from (seed, epoch, index), so a
+dataset's own random transforms (flips, crops) give the same item whichever worker
+reads it and however often the run was interrupted.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import random
+
+import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from .data import InMemoryDataset
 from .errors import GanforgeError
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed an item is read with: a function of the run's seed, the epoch and the index."""
+    return ((seed * 1_000_003 + epoch) * 1_000_000_007 + index + 1) % (2 ** 63)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Python's, NumPy's and torch's CPU generators seeded with ``seed`` inside the block,
+    and as they were after it."""
+    state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        torch.random.set_rng_state(state[2])
+
+
+class SeededItems(Dataset):
+    """A dataset read by ``(index, seed)`` keys, each item under its own seed."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        index, seed = key
+        with seeded(seed):
+            return self.dataset[index]
 
 
 class Batches:
@@ -46,8 +92,12 @@ class Batches:
                 for idx in order:
                     yield self._layout(self.images[idx]), self.labels[idx]
             else:  # worker processes and pinned memory keep the device fed
-                loader = DataLoader(self.dataset, batch_sampler=order.tolist(), num_workers=self.num_workers,
-                                    pin_memory=self.device.type == "cuda")
+                keys = [[(int(i), item_seed(self.seed, epoch, int(i))) for i in batch] for batch in order]
+                # The loader's own seed comes from (seed, epoch) too, never from the global generator:
+                # a loader started mid-epoch by a resumed run then draws nothing an uninterrupted run would not.
+                loader = DataLoader(SeededItems(self.dataset), batch_sampler=keys, num_workers=self.num_workers,
+                                    pin_memory=self.device.type == "cuda",
+                                    generator=torch.Generator().manual_seed(item_seed(self.seed, epoch, -1)))
                 for images, labels in loader:
                     yield (self._layout(images.to(self.device, non_blocking=True)),
                            torch.as_tensor(labels).to(self.device, non_blocking=True))

@@ -84,6 +84,34 @@ def load(path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+def read_meta(path) -> dict | None:
+    """The ganforge metadata of a checkpoint, read from its header alone; None if the file is
+    missing or unreadable."""
+    try:
+        with safe_open(Path(path), framework="pt") as f:
+            return json.loads((f.metadata() or {})[META_KEY])
+    except (SafetensorError, OSError, KeyError, ValueError):
+        return None
+
+
+def stored_elements(path) -> int:
+    """How many tensor elements a checkpoint holds, from its header alone."""
+    import math
+
+    try:
+        with safe_open(Path(path), framework="pt") as f:
+            return sum(math.prod(f.get_slice(key).get_shape()) for key in f.keys())
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"'{path}' is not a readable ganforge checkpoint ({' '.join(str(exc).split())[:120]})") \
+            from None
+
+
+def load_some(path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors whose names start with ``prefix`` (prefix removed), reading nothing else."""
+    with safe_open(Path(path), framework="pt") as f:
+        return {key[len(prefix):]: f.get_tensor(key) for key in f.keys() if key.startswith(prefix)}
+
+
 def pack(obj, prefix: str, tensors: dict[str, torch.Tensor]):
     """Replace the tensors in a nested structure (e.g. an optimizer's state_dict) by
     references into ``tensors``, leaving JSON. Dict keys keep their types (ints stay ints)."""

@@ -24,6 +24,10 @@ class Group(click.Group):
         except GanforgeError as exc:
             _error(str(exc))
             sys.exit(1)
+        except OSError as exc:  # a full disk, a read-only folder, a vanished file: say which, in one line
+            where = f": '{exc.filename}'" if exc.filename else ""
+            _error(f"{exc.strerror or exc}{where}")
+            sys.exit(1)
 
 
 def _console(stderr=False):
@@ -95,6 +99,8 @@ def _recipe_flags(args: list[str]) -> dict:
 @click.argument("name")
 @click.option("--out", "-o", type=click.Path(), help="Run directory. Default: a new folder under runs/.")
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory where it stopped.")
+@click.option("--overwrite", is_flag=True, help="Clear --out first if it holds anything (without it, a folder "
+              "that is not empty is refused).")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
 @click.option("--config", "config_file", type=click.Path(), help="TOML or JSON file of settings and parameters.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
@@ -105,7 +111,7 @@ def _recipe_flags(args: list[str]) -> dict:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_setting_options
 @click.pass_context
-def train(ctx, name, out, resume, device, config_file, params, nproc, quiet, **settings):
+def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc, quiet, **settings):
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
@@ -123,16 +129,18 @@ def train(ctx, name, out, resume, device, config_file, params, nproc, quiet, **s
 
     values = parse_assignments(params)
     values.update(_recipe_flags(ctx.args))
-    result = api.train(name, out=out, resume=resume, params=values or None, config=config_file, device=device,
+    result = api.train(name, out=out, resume=resume, overwrite=overwrite, params=values or None, config=config_file, device=device,
                        quiet=quiet, nproc=nproc, **settings)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return
     console = _console(stderr=True)
     run_dir = result.run_dir
     if result.interrupted:
-        console.print(f"[yellow]Interrupted at step {result.step}/{result.total_steps}[/]; saved to {run_dir}. "
-                      f"Continue with: ganforge train {name} --resume {run_dir}")
-        sys.exit(130)
+        from .stopping import exit_status, signal_name
+
+        console.print(f"[yellow]Stopped by {signal_name(result.signum)} at step {result.step}/{result.total_steps}[/]; "
+                      f"saved to {run_dir}. Continue with: ganforge train {name} --resume {run_dir}")
+        sys.exit(exit_status(result.signum))
     losses = "  ".join(f"{k} {v:.3f}" for k, v in result.last_metrics.items()
                        if k not in ("step", "epoch", "images_per_sec"))
     console.print(f"[green]Done[/]: {result.step} steps. {losses}")

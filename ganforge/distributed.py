@@ -131,13 +131,13 @@ def average(values: dict[str, torch.Tensor], process: Process) -> dict[str, torc
     return dict(zip(keys, stacked / process.world))
 
 
-def anyone(flag: bool, process: Process, device: torch.device) -> bool:
-    """True on every process when it is true on any (a stop asked for on one of them)."""
+def largest(value: int, process: Process, device: torch.device) -> int:
+    """The largest of every process's ``value`` (e.g. a stop signal asked for on any of them)."""
     if not process.active:
-        return flag
-    t = torch.tensor([float(flag)], device=device)
+        return value
+    t = torch.tensor([float(value)], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+    return int(t.item())
 
 
 def agree_on(value, process: Process):

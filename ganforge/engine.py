@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +26,10 @@ from .batches import Batches
 from .context import TrainingContext
 from .errors import GanforgeError
 from .images import save_grid
+from .limits import bounded
 from .planning import Plan, plan
 from .plugin_manager import get
+from .runlock import RunLock, remove_leftovers, user_files
 from .stopping import StopRequest
 
 
@@ -36,20 +40,22 @@ class RunResult:
     total_steps: int
     interrupted: bool = False
     last_metrics: dict = field(default_factory=dict)
+    signum: int = 0  # the signal that stopped an interrupted run (SIGINT, SIGTERM)
 
 
-def train(recipe_name: str, *, out=None, resume=None, params: dict | None = None, config=None,
-          device: str | None = "auto", quiet: bool = False, **settings) -> RunResult:
+def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, params: dict | None = None,
+          config=None, device: str | None = "auto", quiet: bool = False, **settings) -> RunResult:
     """Train the GAN recipe ``recipe_name`` and return where its run lives.
 
     ``settings`` are the engine settings of ``ganforge.settings`` by name; any left out
     (or ``None``) takes the recipe's default (``ganforge show NAME``) or the config file's
     value. ``params`` overrides recipe hyperparameters. With ``resume=RUN_DIR`` the run
-    continues from its last checkpoint with its saved configuration. Started by torchrun
+    continues from its last checkpoint with its saved configuration; ``overwrite`` clears an
+    ``out`` folder that holds something else first. Started by torchrun
     (or inside an initialized process group), each process trains its share of every
     batch with DistributedDataParallel; see ``ganforge.distributed``.
     """
-    planned = plan(recipe_name, settings, out=out, resume=resume, params=params, config=config)
+    planned = plan(recipe_name, settings, out=out, resume=resume, overwrite=overwrite, params=params, config=config)
     process, dev = distributed.setup(device)
     if out is None and resume is None:
         planned.run_dir = distributed.agree_on(planned.run_dir, process)  # rank 0 names it (from the clock)
@@ -67,6 +73,8 @@ class Trainer:
         engine, params = planned.engine, planned.params
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
+        if params.get("image_size") is not None and params["image_size"] < 1:  # datasets read 0 as "as stored"
+            raise GanforgeError(f"'image_size' must be at least 1, got {params['image_size']}")
 
         def load(split: str):
             return dataset(root=engine["data_root"], image_size=params.get("image_size"), split=split)
@@ -74,10 +82,16 @@ class Trainer:
         data = load("train")
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
                                        held_out=lambda: load("test"))
+        # A resumed run's configuration is a file like any other: it may not ask for networks
+        # larger than its state.ckpt holds.
+        limit = (bounded(checkpoint.stored_elements(planned.run_dir / state.STATE_FILE) + 10_000_000,
+                         f"the configuration of '{planned.run_dir}'")
+                 if planned.resuming else contextlib.nullcontext())
         try:
-            self.recipe = planned.recipe_cls(params, data, self.context)
-        except ValueError as exc:  # a network refusing a hyperparameter
-            raise GanforgeError(f"{planned.recipe_name}: {exc}") from None
+            with limit:
+                self.recipe = planned.recipe_cls(params, data, self.context)
+        except (ValueError, RuntimeError) as exc:  # a network refusing a hyperparameter
+            raise GanforgeError(f"{planned.recipe_name}: {' '.join(str(exc).split())[:200]}") from None
         self.context.make_scalers(self.recipe.optimizers)
         built = self.recipe.built
         _prepare(built, engine)
@@ -94,19 +108,42 @@ class Trainer:
                            "processes": process.world}
 
     def run(self, quiet: bool) -> RunResult:
-        run_dir, start = self.plan.run_dir, 0
-        if self.plan.resuming:
-            start = state.restore(run_dir, self.recipe, self.averages)  # every process reads the same state
-            if self.total < start:
-                raise GanforgeError(f"run '{run_dir}' is already at step {start}; ask for more steps than that")
-        if self.process.main:
-            run_dir.mkdir(parents=True, exist_ok=True)
+        """Hold the run directory (rank 0 writes it, alone), restore a resumed run, write the
+        configuration and a first checkpoint, then loop."""
+        with RunLock(self._writable()) if self.process.main else contextlib.nullcontext():
+            run_dir, start = self.plan.run_dir, 0
+            if self.process.main:
+                self._prepare_directory()
             if self.plan.resuming:
-                state.trim_metrics(run_dir / "metrics.jsonl", start)
-            checkpoint.atomic_write(run_dir / "config.json", json.dumps(self.run_config, indent=2).encode())
-        fixed = self.recipe.fixed_inputs(self.plan.engine["grid_size"],
-                                         torch.Generator().manual_seed(self.plan.engine["seed"] + 1))
-        return self.loop(fixed, start, quiet)
+                start = state.restore(run_dir, self.recipe, self.averages)  # every process reads the same state
+                if self.total < start:
+                    raise GanforgeError(f"run '{run_dir}' is already at step {start}; ask for more steps than that")
+            self.saved_step = start
+            if self.process.main:
+                if self.plan.resuming:
+                    state.trim_metrics(run_dir / "metrics.jsonl", start)
+                checkpoint.atomic_write(run_dir / "config.json", json.dumps(self.run_config, indent=2).encode())
+                if not self.plan.resuming or not state.consistent(run_dir, start):
+                    self.save(start)  # resumable from its first seconds; files of an interrupted save made whole
+            fixed = self.recipe.fixed_inputs(self.plan.engine["grid_size"],
+                                             torch.Generator().manual_seed(self.plan.engine["seed"] + 1))
+            return self.loop(fixed, start, quiet)
+
+    def _writable(self) -> Path:
+        try:
+            self.plan.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GanforgeError(f"cannot create the run directory '{self.plan.run_dir}': {exc.strerror}") from None
+        return self.plan.run_dir
+
+    def _prepare_directory(self) -> None:
+        """With the lock held: clear the folder if asked to, and remove temporary files that
+        writers killed mid-save left behind."""
+        run_dir = self.plan.run_dir
+        if self.plan.overwrite and not self.plan.resuming:
+            for path in user_files(run_dir):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        remove_leftovers(run_dir)
 
     def loop(self, fixed, start: int, quiet: bool) -> RunResult:
         """The training loop. In a distributed run every process steps through it; rank 0
@@ -121,6 +158,8 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         last: dict = {}
         step, interrupted = start, False
+        save_every = engine["checkpoint_minutes"] * 60
+        saved_at = time.monotonic()
         if main and (start == 0 or not (run_dir / "samples").exists()):
             self.write_grid(fixed, start)
         log = open(run_dir / "metrics.jsonl", "a") if main else contextlib.nullcontext()
@@ -139,11 +178,10 @@ class Trainer:
                 step += 1
                 for k, v in losses.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
-                requested = stop.requested
-                stopping = requested and not process.active  # one process stops at once; several agree first
+                signum = stop.signum if not process.active else 0  # one process stops at once; several agree
                 if step % log_every == 0 or step == total:
                     sums = distributed.average(sums, process)
-                    stopping = distributed.anyone(requested, process, recipe.device)
+                    signum = distributed.largest(stop.signum, process, recipe.device)
                     now = time.perf_counter()
                     n = step - tick_step
                     last = {"step": step, "epoch": round(step / self.batches.per_epoch, 3),
@@ -151,6 +189,7 @@ class Trainer:
                             "images_per_sec": round(n * self.batches.batch_size / max(now - tick, 1e-9), 1)}
                     if main:
                         _append(log, last)
+                    self._check_finite(step, {k: last[k] for k in sums})
                     progress.update(task, losses=" ".join(f"{k}={last[k]:.3f}" for k in sums))
                     sums, tick, tick_step = {}, now, step
                 if main and (eval_every and step % eval_every == 0 or step == total):
@@ -158,20 +197,40 @@ class Trainer:
                     if figures:
                         _append(log, {"eval": True, **figures})
                         last.update(figures)
-                interrupted = stopping and step < total  # then save and draw now, once
+                interrupted = bool(signum) and step < total  # then save and draw now, once
                 if main and (step % engine["sample_every"] == 0 or step == total or interrupted):
                     self.write_grid(fixed, step)
-                if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted):
+                due = save_every and time.monotonic() - saved_at >= save_every  # kill -9 costs minutes, not hours
+                if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted or due):
                     self.save(step)
+                    saved_at = time.monotonic()
                 progress.update(task, completed=step)
                 if interrupted:
                     break
-            if total == start and main:  # nothing to do, but leave a complete run behind
-                self.save(step)
-        return RunResult(run_dir, step, total, interrupted, last)
+        return RunResult(run_dir, step, total, interrupted, last, signum if interrupted else 0)
 
     def save(self, step: int) -> None:
-        state.save(self.plan.run_dir, self.plan.recipe_name, self.recipe, self.averages, step, self.run_config)
+        """A checkpoint of ``step``, never of weights that are no longer finite, and never at the
+        cost of the previous one (each file is replaced atomically)."""
+        if not _all_finite(self.recipe.built):
+            raise self._diverged(step, "the networks' weights are no longer finite")
+        try:
+            state.save(self.plan.run_dir, self.plan.recipe_name, self.recipe, self.averages, step, self.run_config)
+        except OSError as exc:
+            raise GanforgeError(f"could not save step {step} in '{self.plan.run_dir}' ({exc.strerror}); "
+                                f"the checkpoint of step {self.saved_step} is intact") from None
+        self.saved_step = step
+
+    def _check_finite(self, step: int, losses: dict) -> None:
+        bad = [f"{k} = {v}" for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            raise self._diverged(step, ", ".join(bad))
+
+    def _diverged(self, step: int, what: str) -> GanforgeError:
+        return GanforgeError(
+            f"training diverged by step {step} ({what}); '{self.plan.run_dir}' keeps the last good checkpoint, "
+            f"of step {self.saved_step}. Try a lower learning rate (--lr, --g-lr, --d-lr), --precision fp32, "
+            "or another --loss")
 
     @contextmanager
     def inference_mode(self):
@@ -205,6 +264,13 @@ class Trainer:
             if probe is not None:
                 figures.update(probe(self.recipe))
         return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
+
+
+def _all_finite(networks: dict) -> bool:
+    """Every floating-point weight and buffer finite (one device sync for all of them)."""
+    flags = [torch.isfinite(t).all() for net in networks.values()
+             for t in [*net.parameters(), *net.buffers()] if t.is_floating_point()]
+    return bool(torch.stack(flags).all()) if flags else True
 
 
 def _prepare(networks: dict, engine: dict) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
 
 from . import checkpoint
 from .errors import CheckpointError, GanforgeError
+from .limits import bounded, check_signature, elements
 from .networks import random_inputs
 from .plugin_manager import get
+from .state import newer_generator
 
 
 class Generator:
@@ -32,7 +35,14 @@ class Generator:
             names = ", ".join(s["name"] for s in self.signature)
             raise GanforgeError(f"this generator takes {len(self.signature)} inputs ({names}), got {len(inputs)}")
         with torch.inference_mode():
-            return self.module(*(x.to(self.device) for x in inputs))
+            out = self.module(*(x.to(self.device) for x in inputs))
+        if not isinstance(out, torch.Tensor) or out.dim() != 4 or len(out) != len(inputs[0]):
+            raise GanforgeError(f"this {self.backend} generator returned {tuple(getattr(out, 'shape', ()))} for "
+                                f"{len(inputs[0])} inputs, not N images (N x C x H x W)")
+        if not out.is_floating_point() or not torch.isfinite(out).all():
+            raise GanforgeError(f"this {self.backend} generator (step {self.meta.get('step', '?')}) produced NaN or "
+                                "infinite values: its weights are not finite (from a diverged run?)")
+        return out
 
     def random_inputs(self, n: int, seed: int | None = None, **fixed) -> list[torch.Tensor]:
         g = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -85,10 +95,14 @@ class Generator:
 
 
 def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
-    if "network" not in meta:
+    """The network the metadata names, built no larger than the file's tensors (plus a margin
+    for buffers a checkpoint does not keep), with the file's weights."""
+    if "network" not in meta or not isinstance(meta.get("network_kwargs"), dict):
         raise CheckpointError(f"'{path}' does not say which network it holds")
+    builder = get("networks", meta["network"])
     try:
-        module = get("networks", meta["network"])(**meta["network_kwargs"])
+        with bounded(elements(tensors.values()) + 1_000_000, f"'{path}'"):
+            module = builder(**meta["network_kwargs"])
         module.load_state_dict(tensors)
     except (KeyError, RuntimeError, TypeError, ValueError) as exc:
         raise CheckpointError(f"'{path}' does not match network '{meta.get('network')}': "
@@ -112,8 +126,16 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
         if reason:
             raise GanforgeError(f"cannot load '{path}': {reason}")
         forward, meta = exporter.load(path, str(device))
+        check_signature(meta.get("signature"), f"'{path}'")
         return Generator(forward, meta, torch.device(device), backend=exporter.name)
     tensors, meta = checkpoint.load(path, kind="generator")
+    check_signature(meta.get("signature"), f"'{path}'")
+    newer = newer_generator(path, meta)
+    if newer is not None:
+        tensors, step = newer
+        print(f"ganforge: warning: '{path}' is of step {meta.get('step')} but the run's state.ckpt of step {step} "
+              f"(a save was interrupted); using step {step}", file=sys.stderr)
+        meta = {**meta, "step": step}
     return Generator(_rebuild(path, tensors, meta), meta, torch.device(device))
 
 

@@ -19,7 +19,7 @@ from .errors import GanforgeError
 
 ARGS_ENV, RESULT_ENV = "GANFORGE_TRAIN_ARGS", "GANFORGE_TRAIN_RESULT"
 # Arguments of ganforge.train that say how to run, not what to train (those are settings).
-RUN_OPTIONS = {"out", "resume", "params", "config", "device", "quiet"}
+RUN_OPTIONS = {"out", "resume", "overwrite", "params", "config", "device", "quiet"}
 LAUNCH_FLAG = "--launch"
 
 
@@ -39,7 +39,8 @@ def launch(recipe_name: str, nproc: int, options: dict):
     options = dict(options)
     settings = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
     planned = plan(recipe_name, settings, out=options.get("out"), resume=options.get("resume"),
-                   params=options.get("params"), config=options.get("config"))
+                   overwrite=options.get("overwrite", False), params=options.get("params"),
+                   config=options.get("config"))
     check_sync_bn(planned.engine["sync_bn"], choose_device(options.get("device")))
     if planned.engine["batch_size"] % nproc:
         raise GanforgeError(f"the batch size {planned.engine['batch_size']} does not split evenly over "
@@ -54,12 +55,17 @@ def launch(recipe_name: str, nproc: int, options: dict):
                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
         command = [sys.executable, "-m", "ganforge.launcher", LAUNCH_FLAG, "--standalone",
                    f"--nproc-per-node={nproc}", "-m", "ganforge.launcher"]
-        # The terminal's Ctrl-C reaches torchrun and the workers; this process waits for them.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # The terminal's Ctrl-C reaches torchrun and the workers; this process waits for them. A
+        # SIGTERM sent to this process alone (timeout, docker stop) is passed on to torchrun, which
+        # passes it to the workers: they save and stop as for Ctrl-C.
+        child = subprocess.Popen(command, env=env)
+        previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                    signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))}
         try:
-            code = subprocess.run(command, env=env).returncode
+            code = child.wait()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         if not result_file.exists():
             raise GanforgeError(f"distributed training stopped with an error (exit status {code}); "
                                 "the processes' messages are above")
@@ -67,7 +73,7 @@ def launch(recipe_name: str, nproc: int, options: dict):
     from .engine import RunResult
 
     return RunResult(Path(result["run_dir"]), result["step"], result["total_steps"], result["interrupted"],
-                     result["last_metrics"])
+                     result["last_metrics"], result["signum"])
 
 
 def _torchrun(argv: list[str]) -> int:
@@ -83,8 +89,8 @@ def _torchrun(argv: list[str]) -> int:
     except ChildFailedError as exc:
         rank, failure = min(exc.failures.items())
         return failure.exitcode if failure.exitcode and failure.exitcode > 0 else 1
-    except SignalException:
-        return 130
+    except SignalException as exc:
+        return 128 + int(exc.sigval)
     return 0
 
 
@@ -104,7 +110,7 @@ def _worker() -> int:
     if rank == 0:
         Path(os.environ[RESULT_ENV]).write_text(json.dumps(
             {"run_dir": str(result.run_dir), "step": result.step, "total_steps": result.total_steps,
-             "interrupted": result.interrupted, "last_metrics": result.last_metrics}))
+             "interrupted": result.interrupted, "last_metrics": result.last_metrics, "signum": result.signum}))
     return 0
 
 

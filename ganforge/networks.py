@@ -17,6 +17,14 @@ import torch
 from torch import nn
 
 
+def require_sizes(minimum: int = 1, **sizes: int) -> None:
+    """Refuse a size that would build an empty or impossible network (``hidden=0`` trains
+    nothing; ``hidden=-5`` fails deep inside torch)."""
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+
+
 def latent_input(dim: int, name: str = "z") -> dict:
     return {"name": name, "shape": [dim], "dtype": "float32", "distribution": "normal"}
 

@@ -15,6 +15,7 @@ from . import config as cfg
 from .checkpoint import read_run_config
 from .errors import GanforgeError
 from .plugin_manager import get, registry
+from .runlock import user_files
 from .settings import RESUMABLE, canonical, setting
 from .state import STATE_FILE
 
@@ -26,6 +27,7 @@ class Plan:
     config: dict  # {"engine": settings, "params": recipe parameters}, every value checked
     run_dir: Path
     resuming: bool
+    overwrite: bool = False
 
     @property
     def engine(self) -> dict:
@@ -45,7 +47,8 @@ def new_run_dir(recipe_name: str) -> Path:
     return path
 
 
-def plan(recipe_name: str, settings: dict, *, out=None, resume=None, params=None, config=None) -> Plan:
+def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: bool = False, params=None,
+         config=None) -> Plan:
     """Check ``settings`` (engine settings by name; ``None`` means "not given") and the recipe
     parameters, and resolve the run's configuration."""
     given = {canonical(k): v for k, v in settings.items() if v is not None}
@@ -62,12 +65,23 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, params=None
             reason = getattr(recipe_cls, "no_loss_reason", "it has no adversarial loss to choose")
             raise GanforgeError(f"{recipe_name} does not take a loss plugin: {reason}")
         run_dir = Path(out) if out else new_run_dir(recipe_name)
-        if (run_dir / STATE_FILE).exists():
-            raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} "
-                                "or choose another --out")
-        result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config), run_dir, False)
+        _check_new_run_dir(run_dir, overwrite)
+        result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config), run_dir, False,
+                      overwrite)
     check_components(result)
     return result
+
+
+def _check_new_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """A new run goes into a folder that is new or empty; ``overwrite`` lets it clear one."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GanforgeError(f"--out '{run_dir}' is a file, not a folder")
+    if overwrite or not user_files(run_dir):
+        return
+    if (run_dir / STATE_FILE).exists():
+        raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir}, "
+                            "choose another --out, or replace it with --overwrite")
+    raise GanforgeError(f"'{run_dir}' is not empty; choose another --out, or clear it with --overwrite")
 
 
 def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, config) -> Plan:

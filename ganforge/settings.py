@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", int, 0, "random seed (weights, latent draws and data order)"),
     Setting("sample_every", int, 500, "write a sample grid every N steps", resumable=True, minimum=1),
     Setting("checkpoint_every", int, 1000, "write checkpoints every N steps", resumable=True, minimum=1),
+    Setting("checkpoint_minutes", float, 10.0, "also write checkpoints every N minutes of training, so that a "
+            "killed run loses minutes, not hours (0: by steps only)", resumable=True, minimum=0),
     Setting("log_every", int, 50, "log losses to metrics.jsonl every N steps", resumable=True, minimum=1),
     Setting("eval_every", int, 0, "log the recipe's evaluation figures every N steps (0: only at the end)",
             resumable=True, minimum=0),

@@ -54,8 +54,12 @@ def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run
     for name, average in averages.items():
         tensors.update({f"ema/{name}/{k}": v for k, v in average.averaged.state_dict().items()})
     scalers = {name: scaler.state_dict() for name, scaler in recipe.context.scalers.items()}
+    # The files written after state.ckpt, which a save interrupted by kill -9 can leave older.
+    files = {**{file: name for name, file in recipe.generator_files.items()},
+             **{f"{name}.ckpt": name for name in networks if name not in recipe.generator_files}}
     checkpoint.save(run_dir / STATE_FILE, tensors, {"kind": "train-state", "step": step, "optimizers": optimizers,
-                                                    "scalers": scalers, "config": run_config})
+                                                    "scalers": scalers, "config": run_config, "files": files,
+                                                    "ema": sorted(averages)})
     for name, filename in recipe.generator_files.items():
         G = networks[name]
         meta = generator_meta(recipe_name, G, step)
@@ -92,6 +96,25 @@ def restore(run_dir: Path, recipe, averages: dict) -> int:
     if "rng/cuda" in tensors and recipe.device.type == "cuda":
         torch.cuda.set_rng_state(tensors["rng/cuda"], recipe.device)
     return int(meta["step"])
+
+
+def consistent(run_dir: Path, step: int) -> bool:
+    """Whether every file of the last save is of ``step``, the step of state.ckpt (a process
+    killed between writing state.ckpt and G.ckpt leaves G.ckpt a save behind)."""
+    files = (checkpoint.read_meta(run_dir / STATE_FILE) or {}).get("files", {})
+    return all((checkpoint.read_meta(run_dir / f) or {}).get("step") == step for f in files)
+
+
+def newer_generator(path: Path, meta: dict) -> tuple[dict[str, torch.Tensor], int] | None:
+    """For a G.ckpt inside a run whose state.ckpt is of a later step (a save interrupted
+    between the two files), that step's generator weights from state.ckpt, and the step."""
+    state_path = Path(path).parent / STATE_FILE
+    state = checkpoint.read_meta(state_path)
+    name = (state or {}).get("files", {}).get(Path(path).name)
+    if name is None or state.get("step") == meta.get("step"):
+        return None
+    prefix = f"ema/{name}/module." if name in state.get("ema", []) else f"net/{name}/"
+    return checkpoint.load_some(state_path, prefix), int(state["step"])
 
 
 def trim_metrics(path: Path, step: int) -> None:

@@ -57,7 +57,7 @@ def torchrun(*args, timeout=240):
 def test_two_processes_end_with_the_weights_of_one_and_resume_across_process_counts(tmp_path, monkeypatch):
     for key, value in TWO_PROCESSES.items():
         monkeypatch.setenv(key, value)
-    common = dict(recipe="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4)
+    common = dict(recipe_name="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4)
     ganforge.train(**common, steps=12, out=tmp_path / "one")
     two = ganforge.train(**common, steps=8, out=tmp_path / "two", nproc=2)
     assert two.step == 8 and not two.interrupted
@@ -127,7 +127,7 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
     os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole process group
     _, stderr = process.communicate(timeout=90)
     assert process.returncode == 130, stderr
-    assert "Interrupted at step" in stderr and "Traceback" not in stderr, stderr
+    assert "Stopped by SIGINT at step" in stderr and "Traceback" not in stderr, stderr
     with pytest.raises(ProcessLookupError):  # neither the launcher nor torchrun is left running,
         os.killpg(process.pid, 0)
     assert not processes_training(out)         # nor a worker (torchrun gives each its own session)

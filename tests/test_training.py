@@ -94,7 +94,7 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "Interrupted at step" in err and "--resume" in err and "Traceback" not in err
+    assert "Stopped by SIGINT at step" in err and "--resume" in err and "Traceback" not in err
     stopped = json.loads((run / "config.json").read_text())
     from ganforge import checkpoint
 

@@ -1,5 +1,7 @@
 """CycleGAN and DiscoGAN: unpaired data, training, exact resume, translate."""
 
+import signal
+
 import pytest
 import torch
 from PIL import Image
@@ -47,9 +49,9 @@ class CtrlCAfter:
         pass
 
     @property
-    def requested(self):
+    def signum(self):
         self.checks += 1
-        return self.checks >= self.steps
+        return signal.SIGINT if self.checks >= self.steps else 0
 
 
 @pytest.mark.e2e

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.networks import dcgan_init, label_input, latent_input
+from ganforge.networks import dcgan_init, label_input, latent_input, require_sizes
 
 START_SIZE = {28: 7, 32: 4, 64: 4, 128: 4}
 
@@ -35,6 +35,7 @@ class DCGANGenerator(nn.Module):
         super().__init__()
         from ganforge.plugin_manager import get
 
+        require_sizes(latent_dim=latent_dim, channels=channels, width=width, kernel_size=kernel_size)
         upsample = get("upsamplers", upsampler)
         start = _start_size(image_size)
         n_up = (image_size // start).bit_length() - 1
@@ -69,6 +70,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, channels=1, image_size=28, width=64, kernel_size=5, num_classes=0, outputs=1):
         super().__init__()
+        require_sizes(channels=channels, width=width, kernel_size=kernel_size, outputs=outputs)
         start = _start_size(image_size)
         n_down = (image_size // start).bit_length() - 1
         self.num_classes, self.outputs = num_classes, outputs

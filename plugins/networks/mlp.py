@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from ganforge.networks import OUTPUT_RANGES, activation, latent_input
+from ganforge.networks import OUTPUT_RANGES, activation, latent_input, require_sizes
 
 
 class MLPGenerator(nn.Module):
@@ -11,6 +11,8 @@ class MLPGenerator(nn.Module):
     def __init__(self, latent_dim=64, hidden=256, layers=2, act="relu", output="tanh",
                  image_shape=(1, 28, 28)):
         super().__init__()
+        require_sizes(latent_dim=latent_dim, hidden=hidden)
+        require_sizes(0, layers=layers)
         if output not in OUTPUT_RANGES:
             raise ValueError(f"output must be one of {', '.join(OUTPUT_RANGES)}, got {output!r}")
         self.image_shape = tuple(image_shape)
@@ -32,6 +34,8 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, hidden=256, layers=2, act="leaky-relu", image_shape=(1, 28, 28), dropout=0.0):
         super().__init__()
+        require_sizes(hidden=hidden)
+        require_sizes(0, layers=layers)
         pixels = image_shape[0] * image_shape[1] * image_shape[2]
         sizes = [pixels] + [hidden] * layers
         blocks = [nn.Flatten()]

@@ -10,7 +10,7 @@ DiscoGAN's generator is a plain encoder-decoder: strided convolutions down
 
 from torch import nn
 
-from ganforge.networks import dcgan_init, image_input
+from ganforge.networks import dcgan_init, image_input, require_sizes
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -36,6 +36,9 @@ class ResnetGenerator(nn.Module):
                  upsampler="transposed-conv"):
         super().__init__()
         from ganforge.plugin_manager import get
+
+        require_sizes(channels=channels, image_size=image_size, width=width)
+        require_sizes(0, downsamplings=downsamplings, blocks=blocks)
 
         if image_size % 2 ** downsamplings:
             raise ValueError(f"image size {image_size} is not divisible by 2^{downsamplings}")
@@ -64,6 +67,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, channels=3, width=64, layers=3, norm="instance"):
         super().__init__()
+        require_sizes(channels=channels, width=width, layers=layers)
         blocks = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         c = width
         for i in range(1, layers + 1):
@@ -85,6 +89,8 @@ class EncoderDecoderGenerator(nn.Module):
     def __init__(self, channels=3, image_size=64, width=64, depth=2, upsampler="transposed-conv"):
         super().__init__()
         from ganforge.plugin_manager import get
+
+        require_sizes(channels=channels, image_size=image_size, width=width, depth=depth)
 
         if image_size % 2 ** depth:
             raise ValueError(f"image size {image_size} is not divisible by 2^{depth}")
