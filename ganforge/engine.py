@@ -254,7 +254,11 @@ class Trainer:
         with self.inference_mode():
             images = self.recipe.generate(inputs)
         path = self.plan.run_dir / "samples" / f"step_{step:07d}.png"
-        save_grid(images, self.recipe.generator.output_range, path, nrow=columns)
+        try:
+            save_grid(images, self.recipe.generator.output_range, path, nrow=columns)
+        except OSError as exc:
+            raise GanforgeError(f"could not write the sample grid '{path}' ({exc.strerror or exc}); "
+                                f"the checkpoint of step {self.saved_step} is intact") from None
         return path
 
     def evaluate(self, step: int, probe=None) -> dict:

@@ -1,0 +1,111 @@
+"""Files a hostile or careless user could hand to ganforge, each with the command that reads
+it and the words of the one-line refusal expected. Shared by tests/test_faults.py and
+benchmarks/faults.py."""
+
+import json
+import os
+import pickle
+import shutil
+import struct
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+
+def _with_meta(source: Path, target: Path, change) -> Path:
+    """A copy of the checkpoint ``source`` whose ganforge metadata ``change(meta)`` edited
+    (its tensors untouched)."""
+    from ganforge import checkpoint
+
+    tensors, meta = checkpoint.load(source)
+    change(meta)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(target), metadata={"ganforge": json.dumps(meta)})
+    return target
+
+
+def _sparse(path: Path, size: int) -> Path:
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+class Evil:
+    """Unpickling this runs code: the marker file proves it did."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _onnx_identity(path: Path, meta: dict | None, output="output", elem="FLOAT", width=64) -> Path:
+    """An ONNX graph passing z (N x width) straight through: not an image generator."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    kind = getattr(TensorProto, elem)
+    graph = helper.make_graph([helper.make_node("Identity", ["z"], [output])], "identity",
+                              [helper.make_tensor_value_info("z", kind, ["batch", width])],
+                              [helper.make_tensor_value_info(output, kind, ["batch", width])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    if meta is not None:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = "ganforge", meta if isinstance(meta, str) else json.dumps(meta)
+    onnx.save(model, str(path))
+    return path
+
+
+def crafted_files(folder: Path, gan_run: Path) -> list[tuple[str, list[str], str]]:
+    """``(what, ganforge arguments, expected words)`` for every crafted file, written into
+    ``folder``. ``gan_run`` is a trained run of the MLP GAN (its G.ckpt is edited)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    g = gan_run / "G.ckpt"
+    out = str(folder / "out.png")
+    marker = folder / "code-ran"
+    with open(folder / "pickle.ckpt", "wb") as f:
+        pickle.dump(Evil(marker), f)
+    signature = [{"name": "z", "shape": [64], "dtype": "float32", "distribution": "normal"}]
+    meta = {"kind": "generator", "signature": signature, "output_range": [-1, 1], "step": 1}
+
+    def kwargs(**change):
+        return lambda m: m["network_kwargs"].update(change)
+
+    def signature_shape(m):
+        m["signature"][0]["shape"] = [10 ** 12]
+
+    def no_signature(m):
+        del m["signature"]
+
+    header_bomb = folder / "header.ckpt"
+    header_bomb.write_bytes(struct.pack("<Q", 2 ** 40) + b"{}")
+    resume_run = folder / "resume-run"
+    shutil.copytree(gan_run, resume_run)
+    config = json.loads((resume_run / "config.json").read_text())
+    config["params"]["hidden"] = 10 ** 7
+    (resume_run / "config.json").write_text(json.dumps(config))
+    return [
+        ("40 GB sparse file as a checkpoint", ["sample", str(_sparse(folder / "huge.ckpt", 40 * 2 ** 30)), "-o", out],
+         "not a readable ganforge checkpoint"),
+        ("header length of 1 TB", ["sample", str(header_bomb), "-o", out], "not a readable ganforge checkpoint"),
+        ("a pickle that runs code", ["sample", str(folder / "pickle.ckpt"), "-o", out],
+         "not a readable ganforge checkpoint"),
+        ("layers = 10**7 in G.ckpt", ["sample", str(_with_meta(g, folder / "layers.ckpt", kwargs(layers=10 ** 7))),
+                                      "-o", out], "more than its file holds"),
+        ("hidden = 30000 in G.ckpt", ["sample", str(_with_meta(g, folder / "hidden.ckpt", kwargs(hidden=30000))),
+                                      "-o", out], "more than its file holds"),
+        ("signature shape 10**12", ["sample", str(_with_meta(g, folder / "shape.ckpt", signature_shape)), "-o", out],
+         "malformed or too large"),
+        ("no signature", ["sample", str(_with_meta(g, folder / "nosig.ckpt", no_signature)), "-o", out],
+         "does not describe the generator's inputs"),
+        ("hidden = 10**7 in a resumed config.json", ["train", "gan", "--resume", str(resume_run), "--steps", "9999"],
+         "refused"),
+        ("ONNX identity graph, N x 64", ["sample", str(_onnx_identity(folder / "identity.onnx", meta)), "-o", out],
+         "must have one output 'output', float N x C x H x W"),
+        ("ONNX with corrupt metadata", ["sample", str(_onnx_identity(folder / "badmeta.onnx", "{not json")), "-o", out],
+         "corrupt ganforge metadata"),
+        ("ONNX with a wrong output name", ["sample", str(_onnx_identity(folder / "name.onnx", meta, output="image")),
+                                           "-o", out], "must have one output 'output'"),
+        ("ONNX with a wrong input type", ["sample", str(_onnx_identity(folder / "type.onnx", meta, elem="DOUBLE")),
+                                          "-o", out], "input 'z' is tensor(double)"),
+    ]
