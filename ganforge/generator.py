@@ -127,6 +127,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
             raise GanforgeError(f"cannot load '{path}': {reason}")
         forward, meta = exporter.load(path, str(device))
         check_signature(meta.get("signature"), f"'{path}'")
+        _warn_if_stale(path, meta)
         return Generator(forward, meta, torch.device(device), backend=exporter.name)
     tensors, meta = checkpoint.load(path, kind="generator")
     check_signature(meta.get("signature"), f"'{path}'")
@@ -137,6 +138,15 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
               f"(a save was interrupted); using step {step}", file=sys.stderr)
         meta = {**meta, "step": step}
     return Generator(_rebuild(path, tensors, meta), meta, torch.device(device))
+
+
+def _warn_if_stale(artifact: Path, meta: dict) -> None:
+    """An artifact exported before its checkpoint was trained further no longer shows it."""
+    source = checkpoint.read_meta(artifact.with_suffix(".ckpt"))
+    if source is not None and source.get("step") != meta.get("step"):
+        print(f"ganforge: warning: '{artifact}' was exported from step {meta.get('step')}, but "
+              f"'{artifact.with_suffix('.ckpt')}' beside it is now of step {source.get('step')}: "
+              "export it again to use the newer weights", file=sys.stderr)
 
 
 def load_network(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:

@@ -263,6 +263,17 @@ def test_temporary_files_of_dead_writers_are_removed_on_resume(tmp_path):
     assert not list(run.glob(".*.tmp"))
 
 
+def test_an_artifact_older_than_its_checkpoint_is_marked_stale(tmp_path):
+    run = tmp_path / "run"
+    ganforge.train("gan", steps=1, out=run, batch_size=8, params={"hidden": 16, "latent_dim": 8}, quiet=True)
+    ganforge.export(run, "onnx")
+    fresh = cli("sample", run / "G.onnx", "-o", tmp_path / "a.png")
+    assert fresh.returncode == 0 and "warning" not in fresh.stderr
+    ganforge.train("gan", steps=3, resume=run, quiet=True)
+    stale = cli("sample", run / "G.onnx", "-o", tmp_path / "b.png")
+    assert stale.returncode == 0 and "was exported from step 1, but" in stale.stderr and "of step 3" in stale.stderr
+
+
 # -- 5. a failing disk ---------------------------------------------------------------------------
 
 def _small_files(limit: int):
