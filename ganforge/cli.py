@@ -126,7 +126,9 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     import os
 
     from .config import parse_assignments
+    from .stopping import listen_early
 
+    listen_early()
     values = parse_assignments(params)
     values.update(_recipe_flags(ctx.args))
     result = api.train(name, out=out, resume=resume, overwrite=overwrite, params=values or None, config=config_file, device=device,

@@ -13,6 +13,15 @@ import signal
 import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_early: list[int] = []  # signals that came before the training loop began
+
+
+def listen_early() -> None:
+    """From now on, a SIGTERM is noted instead of killing the process, so that one arriving
+    while ganforge starts up still ends in "save and stop" (``ganforge train`` calls this
+    before importing torch)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: _early.append(signum))
 
 
 class StopRequest:
@@ -22,7 +31,7 @@ class StopRequest:
     so each process sees it twice); the processes agree to stop at the next logging step."""
 
     def __init__(self, patient: bool = False):
-        self.signum = 0
+        self.signum = _early[0] if _early else 0
         self.patient = patient
         self._previous: dict = {}
 
