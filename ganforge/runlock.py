@@ -33,6 +33,8 @@ class RunLock:
         except filelock.Timeout:
             raise GanforgeError(f"'{self.run_dir}' is being written by another ganforge process ({self.holder()}); "
                                 "wait for it to finish, or choose another --out") from None
+        except OSError as exc:  # a read-only folder
+            raise GanforgeError(f"cannot write in the run directory '{self.run_dir}': {exc.strerror}") from None
         (self.run_dir / OWNER_FILE).write_text(
             f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         return self

@@ -21,7 +21,7 @@ import ganforge
 from ganforge import checkpoint, hookimpl
 
 from support.cli import cli, run_cli
-from support.crafted import crafted_files
+from support.crafted import crafted_files, run_measured
 
 pytestmark = pytest.mark.e2e  # every test here trains or starts processes
 
@@ -317,25 +317,11 @@ def test_crafted_files_are_refused_in_one_line_quickly_with_bounded_memory(tmp_p
     gan = tmp_path / "gan"
     ganforge.train("gan", steps=1, out=gan, batch_size=8, params={"hidden": 16, "latent_dim": 8}, quiet=True)
     table = crafted_files(tmp_path / "crafted", gan)
-    baseline = _peak_kb(["list", "gans"])
+    baseline = run_measured(["sample", tmp_path / "missing.ckpt"])[2]  # start-up, torch imported
     for what, args, expected in table:
-        began = time.perf_counter()
-        code, err, peak = _run_measured(args)
-        elapsed = time.perf_counter() - began
+        code, err, peak, elapsed = run_measured(args)
         assert code == 1 and expected in err and len(err.strip().splitlines()) == 1, (what, err)
         assert peak - baseline < 400_000, f"{what}: {(peak - baseline) / 1e3:.0f} MB beyond start-up"
         assert elapsed < 30, what  # a fresh interpreter's start-up included
     assert not (tmp_path / "crafted" / "code-ran").exists()
 
-
-def _run_measured(args):
-    proc = subprocess.Popen([sys.executable, "-m", "ganforge", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err, usage.ru_maxrss
-
-
-def _peak_kb(args) -> int:
-    return _run_measured(args)[2]

@@ -12,6 +12,30 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 
+# A small interpreter starts ganforge and reports its exit status and peak memory. Linux
+# carries a parent's peak memory over to the child it forks, so a large parent (pytest)
+# cannot measure its own children; this intermediate is small.
+_MEASURE = ("import os, subprocess, sys\n"
+            "p = subprocess.Popen([sys.executable, '-m', 'ganforge', *sys.argv[1:]], stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.PIPE)\n"
+            "err = p.stderr.read()\n"
+            "_, status, usage = os.wait4(p.pid, 0)\n"
+            "sys.stderr.buffer.write(err)\n"
+            "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n")
+
+
+def run_measured(args) -> tuple[int, str, int, float]:
+    """``ganforge ARGS`` in a fresh process: exit status, stderr, peak memory (kB) and seconds."""
+    import subprocess
+    import sys
+    import time
+
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True)
+    code, peak = map(int, done.stdout.split())
+    return code, done.stderr, peak, time.perf_counter() - began
+
+
 def _with_meta(source: Path, target: Path, change) -> Path:
     """A copy of the checkpoint ``source`` whose ganforge metadata ``change(meta)`` edited
     (its tensors untouched)."""
