@@ -15,6 +15,19 @@ from .api import (arithmetic, bench, compare, components, evaluate, export, inte
 from .errors import GanforgeError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
+# Public submodules the documentation names, imported on first use so that `import ganforge`
+# (and `ganforge --help`) stay fast: ganforge.digits.load_digit_classifier() works after `import ganforge`.
+SUBMODULES = {"checkpoint", "context", "data", "digits", "evaluation", "exporter", "generator", "losses",
+              "networks", "recipe", "settings", "testing"}
+
+
+def __getattr__(name):
+    if name in SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'ganforge' has no attribute '{name}'")
+
 
 __all__ = ["train", "plugin_requirements", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert",
            "report", "compare", "load_generator", "load_network", "sample", "show", "components", "plugins",

@@ -171,14 +171,15 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
 
 
 def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
-             real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None, save: bool = True) -> dict:
+             data_root=None, real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None,
+             save: bool = True) -> dict:
     """FID, KID, Inception Score and precision/recall of the generator in ``path`` (a run, a
     ``G.ckpt`` or an exported artifact) against a real dataset split, plus class accuracy for
     class-conditional generators; see ``ganforge.evaluation.evaluate``."""
     from .evaluation import evaluate as _evaluate
 
-    return _evaluate(path, extractor=extractor, weights=weights, n=n, dataset=dataset, real_split=real_split,
-                     seed=seed, device=device, progress=progress, save=save)
+    return _evaluate(path, extractor=extractor, weights=weights, n=n, dataset=dataset, data_root=data_root,
+                     real_split=real_split, seed=seed, device=device, progress=progress, save=save)
 
 
 def interpolate(path, out="interpolation.png", **options):

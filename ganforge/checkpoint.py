@@ -20,6 +20,7 @@ from safetensors.torch import save as st_save
 from .errors import CheckpointError
 
 META_KEY = "ganforge"
+SUFFIX = ".ckpt"  # what checkpoints are called; exported artifacts end otherwise
 FORMAT_VERSION = 1
 
 

@@ -16,7 +16,24 @@ from .errors import GanforgeError
 
 
 class Group(click.Group):
-    """Turn user errors into one red line and exit status 1, never a traceback."""
+    """Turn user errors into one red line and exit status 1 (2 for a mistyped command line),
+    never a traceback."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `ganforge`: the overview
+            exc.show()
+            sys.exit(0)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "ganforge"
+            _error(f"{exc.format_message()} (see {command} --help)")
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         try:
@@ -31,13 +48,20 @@ class Group(click.Group):
 
 
 def _console(stderr=False):
+    """Rich output; outside a terminal (a file, a pipe, CI) lines are never wrapped or cut."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.soft_wrap, console.width = True, 10_000
+    return console
 
 
 def _error(message: str) -> None:
-    _console(stderr=True).print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: messages hold paths and package extras such as ganforge[tensorrt]
+    _console(stderr=True).print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,22 +155,27 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     listen_early()
     values = parse_assignments(params)
     values.update(_recipe_flags(ctx.args))
-    result = api.train(name, out=out, resume=resume, overwrite=overwrite, params=values or None, config=config_file, device=device,
-                       quiet=quiet, nproc=nproc, **settings)
+    result = api.train(name, out=out, resume=resume, overwrite=overwrite, params=values or None, config=config_file,
+                       device=device, quiet=quiet, nproc=nproc, **settings)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return
+    from rich.markup import escape
+
+    from .progress import clock
+    from .stopping import exit_status, signal_name
+
     console = _console(stderr=True)
     run_dir = result.run_dir
     if result.interrupted:
-        from .stopping import exit_status, signal_name
-
         console.print(f"[yellow]Stopped by {signal_name(result.signum)} at step {result.step}/{result.total_steps}[/]; "
-                      f"saved to {run_dir}. Continue with: ganforge train {name} --resume {run_dir}")
+                      f"saved to {escape(str(run_dir))}. Continue with: ganforge train {name} --resume "
+                      f"{escape(str(run_dir))}", soft_wrap=True)
         sys.exit(exit_status(result.signum))
     losses = "  ".join(f"{k} {v:.3f}" for k, v in result.last_metrics.items()
                        if k not in ("step", "epoch", "images_per_sec"))
-    console.print(f"[green]Done[/]: {result.step} steps. {losses}")
-    console.print(f"Generator: {run_dir / 'G.ckpt'}   samples: {run_dir / 'samples'}")
+    console.print(f"[green]Done[/]: {result.step} steps in {clock(result.seconds)} "
+                  f"({result.images_per_sec:,.0f} images/s). {losses}")
+    console.print(f"Generator: {escape(str(run_dir / 'G.ckpt'))}   samples: {escape(str(run_dir / 'samples'))}")
 
 
 @cli.command()
@@ -270,11 +299,13 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
 @click.option("--weights", type=click.Path(), help="Local weights file for the extractor (inception offline).")
 @click.option("-n", "count", default=5000, show_default=True, type=click.IntRange(min=10), help="Generated images.")
 @click.option("--dataset", "-d", help="Real images' dataset. Default: the one the run trained on.")
+@click.option("--data-root", type=click.Path(), help="Folder of the real images (image-folder and other datasets "
+              "read from disk). Default: the folder the run trained on.")
 @click.option("--real-split", default="train", show_default=True, help="Split of the real dataset (train or test).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent draws and KID subsets.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (metrics, configuration, warnings) as JSON.")
-def eval_(path, extractor, weights, count, dataset, real_split, seed, device, as_json):
+def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed, device, as_json):
     """Score a generator (run directory, G.ckpt or exported artifact) against real images.
 
     FID and KID (lower is better), Inception Score and precision/recall (higher is
@@ -285,7 +316,7 @@ def eval_(path, extractor, weights, count, dataset, real_split, seed, device, as
     console = _console(stderr=True)
     with console.status("evaluating ...") as status:
         result = api.evaluate(path, extractor=extractor, weights=weights, n=count, dataset=dataset,
-                              real_split=real_split, seed=seed, device=device,
+                              data_root=data_root, real_split=real_split, seed=seed, device=device,
                               progress=lambda message: status.update(message))
     for warning in result["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}")
@@ -488,8 +519,9 @@ def plugins(show_all, hook, requirements, as_json):
         click.echo(json.dumps(found, indent=2))
         return
     if not found:
-        _console().print("no third-party plugins installed (ganforge plugins --all shows the built-ins; "
-                         "ganforge install ganforge-NAME adds one)")
+        builtins = sum(p["builtin"] for p in api.plugins(include_builtins=True))
+        _console().print(f"{builtins} built-in plugins loaded and no third-party plugins installed "
+                         "(ganforge plugins --all lists the built-ins; ganforge install ganforge-NAME adds one)")
         return
     from rich.table import Table
 
@@ -520,7 +552,13 @@ def install(packages, upgrade, editable):
 @click.argument("packages", nargs=-1, required=True)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def uninstall(packages, yes):
-    """Uninstall plugin packages from ganforge's environment (works even if a plugin is broken)."""
+    """Uninstall plugin packages from ganforge's environment (works even if a plugin is broken).
+
+    pip asks for confirmation on a terminal; without one (a script, CI), pass -y.
+    """
+    if not yes and not sys.stdin.isatty():
+        raise GanforgeError("uninstall asks for confirmation, and there is no terminal to ask on; "
+                            "pass -y to uninstall without asking")
     sys.exit(api.pip("uninstall", *(["-y"] if yes else []), *packages))
 
 

@@ -29,6 +29,7 @@ from .images import save_grid
 from .limits import bounded
 from .planning import Plan, plan
 from .plugin_manager import get
+from .progress import TrainingProgress
 from .runlock import RunLock, remove_leftovers, user_files
 from .stopping import StopRequest
 
@@ -41,6 +42,8 @@ class RunResult:
     interrupted: bool = False
     last_metrics: dict = field(default_factory=dict)
     signum: int = 0  # the signal that stopped an interrupted run (SIGINT, SIGTERM)
+    seconds: float = 0.0  # how long this call trained
+    images_per_sec: float = 0.0
 
 
 def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, params: dict | None = None,
@@ -163,9 +166,9 @@ class Trainer:
         if main and (start == 0 or not (run_dir / "samples").exists()):
             self.write_grid(fixed, start)
         log = open(run_dir / "metrics.jsonl", "a") if main else contextlib.nullcontext()
-        with log, StopRequest(patient=process.active) as stop, _progress(self.plan.recipe_name, quiet or not main) \
-                as progress, self.context.using(self.training):
-            task = progress.add_task("train", total=total, completed=start, losses="")
+        shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main)
+        began = time.perf_counter()
+        with log, StopRequest(patient=process.active) as stop, shown as progress, self.context.using(self.training):
             tick, tick_step = time.perf_counter(), start
             batch_iter = self.batches.from_step(start)
             while step < total:
@@ -190,7 +193,7 @@ class Trainer:
                     if main:
                         _append(log, last)
                     self._check_finite(step, {k: last[k] for k in sums})
-                    progress.update(task, losses=" ".join(f"{k}={last[k]:.3f}" for k in sums))
+                    progress.logged(last, list(sums))
                     sums, tick, tick_step = {}, now, step
                 if main and (eval_every and step % eval_every == 0 or step == total):
                     figures = self.evaluate(step, probe)
@@ -204,10 +207,12 @@ class Trainer:
                 if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted or due):
                     self.save(step)
                     saved_at = time.monotonic()
-                progress.update(task, completed=step)
+                progress.step(step)
                 if interrupted:
                     break
-        return RunResult(run_dir, step, total, interrupted, last, signum if interrupted else 0)
+        seconds = time.perf_counter() - began
+        return RunResult(run_dir, step, total, interrupted, last, signum if interrupted else 0, seconds,
+                         (step - start) * self.batches.batch_size / max(seconds, 1e-9))
 
     def save(self, step: int) -> None:
         """A checkpoint of ``step``, never of weights that are no longer finite, and never at the
@@ -291,10 +296,3 @@ def _append(log, record: dict) -> None:
     log.flush()
 
 
-def _progress(recipe_name: str, disable: bool):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    columns = [TextColumn(f"[bold]{recipe_name}[/]"), BarColumn(bar_width=24), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}")]
-    return Progress(*columns, console=Console(stderr=True, quiet=disable), disable=disable)

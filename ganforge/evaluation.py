@@ -154,21 +154,26 @@ def _run_config(path: Path) -> dict:
     return read_run_config(path if path.is_dir() else path.parent, required=False)
 
 
-def real_images(dataset: str, split: str, image_size: int | None, channels: int | None) -> torch.Tensor:
+MAX_REAL_IMAGES = 50_000  # a folder of a million photos is read up to here
+
+
+def real_images(dataset: str, split: str, image_size: int | None, channels: int | None,
+                root=None) -> torch.Tensor:
+    """The real images of a dataset split: held in memory, or read item by item from disk."""
     from .plugin_manager import get
 
-    data = get("datasets", dataset)(image_size=image_size, channels=channels, split=split)
-    if not hasattr(data, "images"):
-        raise GanforgeError(f"dataset '{dataset}' does not hold its images in memory; evaluate against mnist-5k, "
-                            "image-folder or another in-memory dataset")
-    return data.images
+    data = get("datasets", dataset)(root=root, image_size=image_size, channels=channels, split=split)
+    if hasattr(data, "images"):
+        return data.images
+    return torch.stack([data[i][0] for i in range(min(len(data), MAX_REAL_IMAGES))])
 
 
 def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
-             real_split: str = "train", seed: int = 0, device: str = "cpu", batch_size: int = 250,
+             data_root=None, real_split: str = "train", seed: int = 0, device: str = "cpu", batch_size: int = 250,
              progress=None, save: bool = True) -> dict:
     """Score the generator in ``path`` (run directory, ``G.ckpt`` or an exported artifact)
-    against the real images of ``dataset``/``real_split`` (default: the run's dataset).
+    against the real images of ``dataset``/``real_split`` (default: the run's dataset, read from
+    ``data_root`` or else from the folder the run trained on).
 
     ``path`` may also be ``data:DATASET/SPLIT`` to score real images as if generated
     (e.g. the train digits against the held-out ones: FID near 0, IS near 10 for digits).
@@ -185,14 +190,17 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
     if source.startswith("data:"):
         name, _, split = source[len("data:"):].partition("/")
         dataset = dataset or DEFAULT_DATASET
-        fake_images = real_images(name, split or "train", None, None)[:n]
+        fake_images = real_images(name, split or "train", None, None, data_root)[:n]
         config_dataset = dataset
     else:
         path = Path(path)
         run_dir = path if path.is_dir() else path.parent
         G = load_generator(path, device=device)
         run_config = _run_config(path)
-        config_dataset = dataset or run_config.get("engine", {}).get("dataset") or DEFAULT_DATASET
+        trained_on = run_config.get("engine", {})
+        config_dataset = dataset or trained_on.get("dataset") or DEFAULT_DATASET
+        if data_root is None and config_dataset == trained_on.get("dataset"):
+            data_root = trained_on.get("data_root")  # the folder the run trained on
         say(f"generating {n} images ...")
         if any(s["distribution"] == "text" for s in G.signature):
             raise GanforgeError("text-conditioned generators need captions; score them with "
@@ -213,7 +221,7 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
         elif run_config.get("recipe"):
             warnings.append(f"recipe '{run_config['recipe']}' is not installed; its own figures are left out")
     shape = fake_images.shape
-    real = real_images(config_dataset, real_split, shape[-1], shape[1])
+    real = real_images(config_dataset, real_split, shape[-1], shape[1], data_root)
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")
     fake_features, fake_logits = extract(ext, fake_images, batch_size)
     real_features, _ = extract(ext, real, batch_size)

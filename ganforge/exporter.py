@@ -85,9 +85,13 @@ def get_exporter(name: str) -> Exporter:
 
 
 def exporter_for(path: Path) -> Exporter | None:
-    """The exporter whose artifacts end like ``path`` (None for checkpoints)."""
+    """The exporter whose artifacts end like ``path`` (None for checkpoints, without importing
+    any exporter)."""
+    from .checkpoint import SUFFIX
     from .plugin_manager import registry
 
+    if Path(path).suffix == SUFFIX:
+        return None
     for name in registry().names("exporters"):
         exporter = get_exporter(name)
         if str(path).endswith(exporter.suffix):

@@ -73,7 +73,7 @@ def launch(recipe_name: str, nproc: int, options: dict):
     from .engine import RunResult
 
     return RunResult(Path(result["run_dir"]), result["step"], result["total_steps"], result["interrupted"],
-                     result["last_metrics"], result["signum"])
+                     result["last_metrics"], result["signum"], result["seconds"], result["images_per_sec"])
 
 
 def _torchrun(argv: list[str]) -> int:
@@ -110,7 +110,8 @@ def _worker() -> int:
     if rank == 0:
         Path(os.environ[RESULT_ENV]).write_text(json.dumps(
             {"run_dir": str(result.run_dir), "step": result.step, "total_steps": result.total_steps,
-             "interrupted": result.interrupted, "last_metrics": result.last_metrics, "signum": result.signum}))
+             "interrupted": result.interrupted, "last_metrics": result.last_metrics, "signum": result.signum,
+             "seconds": result.seconds, "images_per_sec": result.images_per_sec}))
     return 0
 
 

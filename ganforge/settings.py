@@ -71,8 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("checkpoint_minutes", float, 10.0, "also write checkpoints every N minutes of training, so that a "
             "killed run loses minutes, not hours (0: by steps only)", resumable=True, minimum=0),
     Setting("log_every", int, 50, "log losses to metrics.jsonl every N steps", resumable=True, minimum=1),
-    Setting("eval_every", int, 0, "log the recipe's evaluation figures every N steps (0: only at the end)",
-            resumable=True, minimum=0),
+    Setting("eval_every", int, 0, "every N steps, log the recipe's own figures (sgan: held-out accuracy) and "
+            "sample quality on the features of the extractor the dataset names (FID/KID/IS on digit features for "
+            "the mnist datasets); 0: only the recipe's own figures, once, at the end", resumable=True, minimum=0),
     Setting("grid_size", int, 64, "images in each sample grid", minimum=1),
     Setting("num_workers", int, 0, "DataLoader worker processes for datasets read from disk "
             "(in-memory ones need none)", resumable=True, minimum=0),

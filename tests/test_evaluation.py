@@ -196,3 +196,34 @@ def test_eval_of_an_sgan_run_reports_its_discriminators_heldout_accuracy(tmp_pat
     D = ganforge.load_network(tmp_path / "D.ckpt")
     expected = (classify(D, test.images) == test.labels).float().mean().item()
     assert result["metrics"]["d_test_accuracy"] == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.e2e
+def test_the_readme_evaluation_of_an_image_folder_run_works_as_written(tmp_path):
+    """ganforge eval runs/faces -e inception --weights inception_v3.pth --dataset image-folder"""
+    import numpy as np
+    from PIL import Image
+    from torchvision.models import inception_v3
+
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(faces / f"{i}.png")
+    run = tmp_path / "runs" / "faces"
+    ganforge.train("dcgan", dataset="image-folder", data_root=faces, steps=2, batch_size=4, out=run, quiet=True,
+                   params={**TINY_DCGAN, "image_size": 32})
+    weights = tmp_path / "inception_v3.pth"
+    torch.manual_seed(0)
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), weights)
+    result = cli("eval", run, "-e", "inception", "--weights", weights, "--dataset", "image-folder", "-n", 12, "--json")
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)["config"]
+    assert config["real"] == "image-folder/train" and config["n_real"] == 12 and config["extractor"] == "inception"
+    elsewhere = tmp_path / "more"
+    elsewhere.mkdir()
+    for i in range(5):
+        Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(elsewhere / f"{i}.png")
+    other = cli("eval", run, "-e", "inception", "--weights", weights, "--data-root", elsewhere, "-n", 12, "--json")
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["config"]["n_real"] == 5

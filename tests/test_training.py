@@ -258,3 +258,26 @@ def test_one_update_each_reuses_d_fakes_for_g(d_steps, g_forwards_per_step):
     recipe.train_step(images[:8], torch.zeros(8, dtype=torch.long))
     assert calls.n == g_forwards_per_step
     assert any(not torch.equal(before[k], v) for k, v in recipe.generator.state_dict().items())
+
+
+@pytest.mark.e2e
+def test_without_a_terminal_progress_is_one_plain_line_per_logging_step_written_while_training(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ganforge", "train", "gan", "--steps", "400", "--log-every", "100",
+                             "--batch-size", "8", "-p", "hidden=16", "-p", "latent_dim=8", "--out", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    assert f"training in {run} (step 0 of 400)" in first  # the run directory, at the start
+    progress = proc.stderr.readline()
+    still_running = proc.poll() is None
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 0, rest
+    lines = [progress, *rest.splitlines()]
+    steps = [line for line in lines if line.startswith("gan step ")]
+    assert [s.split()[2] for s in steps] == ["100/400", "200/400", "300/400", "400/400"]
+    assert all("d_loss=" in s and "images/s" in s and "elapsed" in s and "eta" in s for s in steps)
+    assert still_running  # the first line came while it trained, not at the end
+    done = next(line for line in lines if line.startswith("Done"))
+    assert "Done: 400 steps in 0:00:" in done and "images/s" in done
+    assert all(len(line) < 2000 and "…" not in line for line in lines)  # nothing cut, nothing wrapped
+    assert str(run / "G.ckpt") in rest.replace("\n", "")

@@ -6,7 +6,7 @@ from ganforge.hookspecs import hookimpl
 @hookimpl
 def register_gans(register):
     register("gan", "ganforge.builtins.gans.gan:VanillaGAN",
-             "Vanilla GAN of Goodfellow et al.: MLP generator and discriminator (the seed notes' 64-256-256-784)")
+             "Vanilla GAN of Goodfellow et al.: MLP generator and discriminator (64-256-256-784, as in the classic PyTorch tutorial)")
     register("dcgan", "ganforge.builtins.gans.dcgan:DCGAN",
              "Deep convolutional GAN (Radford et al.): strided convolutions, batch norm, Adam 2e-4/0.5")
     register("lsgan", "ganforge.builtins.gans.lsgan:LSGAN",

@@ -8,15 +8,15 @@ class DCGAN(AdversarialRecipe):
     """Deep convolutional GAN."""
 
     hparams = {
-        "latent_dim": (100, "size of the latent vector z (100, as in the notes)"),
+        "latent_dim": (100, "size of the latent vector z (100, as in Radford et al.)"),
         "image_size": (28, "image height and width: 28, 32, 64 or 128"),
         "g_width": (32, "channels of G's last hidden layer (doubling towards the input)"),
         "d_width": (32, "channels of D's first layer (doubling with depth)"),
-        "kernel_size": (5, "convolution kernel size (5x5 in the notes)"),
+        "kernel_size": (5, "convolution kernel size (5x5, as in Radford et al.)"),
         "upsampler": ("transposed-conv", "G's upsampling layer (ganforge list upsamplers)"),
         **ADVERSARIAL_HPARAMS,
         "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing, which the "
-                            "DCGAN notes recommend (1.0 turns it off)"),
+                            "DCGAN guides recommend (1.0 turns it off)"),
     }
     train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 3000,
                       "sample_every": 500, "checkpoint_every": 1000, "log_every": 50}

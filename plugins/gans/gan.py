@@ -8,8 +8,8 @@ class VanillaGAN(AdversarialRecipe):
     """Vanilla MLP GAN."""
 
     hparams = {
-        "latent_dim": (64, "size of the latent vector z (the notes use 64, 100 or 128)"),
-        "hidden": (256, "width of the hidden layers (the notes use 128 or 256)"),
+        "latent_dim": (64, "size of the latent vector z (64, 100 and 128 are common)"),
+        "hidden": (256, "width of the hidden layers (128 and 256 are common)"),
         "layers": (2, "number of hidden layers in G and in D"),
         "g_activation": ("relu", "G's hidden activation: relu or leaky-relu"),
         "d_activation": ("leaky-relu", "D's hidden activation: leaky-relu (0.2) or relu"),

@@ -45,7 +45,7 @@ class SemiSupervisedGAN(ConditionalGAN):
     no_loss_reason = "its discriminator is a K+1-way classifier trained with cross-entropy"
     hparams["labeled"] = (100, "training images that keep their label (balanced over classes); the rest are unlabeled")
     hparams["g_objective"] = ("real", "what G asks of D: 'real' (call it any real class, Salimans et al.) or "
-                                      "'class' (name the class G was told, as in the notes; worse for D)")
+                                      "'class' (name the class G was told, as in Odena's semi-supervised GAN; worse for D)")
 
     def __init__(self, hp, data, context):
         super().__init__(hp, data, context)
