@@ -18,7 +18,7 @@ from torch.nn.modules import module as nn_module
 from .errors import CheckpointError
 
 MAX_INPUT_ELEMENTS = 1 << 24  # per sample, per generator input (a 4096 x 4096 RGB image is 50M: too big)
-MAX_MODULES = 100_000
+MAX_MODULES = 10_000  # the built-in networks have at most a few hundred
 
 
 class TooLarge(Exception):

@@ -19,11 +19,11 @@ class MLPGenerator(nn.Module):
         self.signature = [latent_input(latent_dim)]
         self.output_range = OUTPUT_RANGES[output]
         pixels = self.image_shape[0] * self.image_shape[1] * self.image_shape[2]
-        sizes = [latent_dim] + [hidden] * layers
-        blocks = []
-        for a, b in zip(sizes, sizes[1:]):
-            blocks += [nn.Linear(a, b), activation(act)]
-        self.net = nn.Sequential(*blocks, nn.Linear(sizes[-1], pixels), activation(output))
+        blocks, width = [], latent_dim
+        for _ in range(layers):  # layer by layer: a bounded construction stops at the first one too many
+            blocks += [nn.Linear(width, hidden), activation(act)]
+            width = hidden
+        self.net = nn.Sequential(*blocks, nn.Linear(width, pixels), activation(output))
 
     def forward(self, z):
         return self.net(z).view(-1, *self.image_shape)
@@ -37,11 +37,11 @@ class MLPDiscriminator(nn.Module):
         require_sizes(hidden=hidden)
         require_sizes(0, layers=layers)
         pixels = image_shape[0] * image_shape[1] * image_shape[2]
-        sizes = [pixels] + [hidden] * layers
-        blocks = [nn.Flatten()]
-        for a, b in zip(sizes, sizes[1:]):
-            blocks += [nn.Linear(a, b), activation(act)] + ([nn.Dropout(dropout)] if dropout else [])
-        self.net = nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
+        blocks, width = [nn.Flatten()], pixels
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), activation(act)] + ([nn.Dropout(dropout)] if dropout else [])
+            width = hidden
+        self.net = nn.Sequential(*blocks, nn.Linear(width, 1))
 
     def forward(self, x):
         return self.net(x).squeeze(1)
