@@ -68,12 +68,13 @@ def load_network(path, device="cpu"):
 
 
 def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | None = None,
-           device: str = "cpu", per_class: int | None = None, **fixed) -> dict:
+           device: str = "cpu", per_class: int | None = None, force: bool = False, **fixed) -> dict:
     """Draw ``n`` images and write them as a grid PNG (``out``), one PNG each (``folder``)
     and/or an array file (``npz``, key ``x``: uint8 N x C x H x W). Returns the paths.
 
     Inputs given by name are fixed (``label=7`` draws sevens from a conditional GAN);
-    ``per_class=N`` draws N of every class, one grid row per class."""
+    ``per_class=N`` draws N of every class, one grid row per class. Existing files are
+    replaced only with ``force``."""
     from . import images as im
     from .errors import GanforgeError
 
@@ -83,6 +84,10 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
         out = "samples.png"
     G = load_generator(path, device=device)
     columns = None
+    count = n if per_class is None else per_class * next(
+        (s["num_classes"] for s in G.signature if s["distribution"] == "categorical"), 1)
+    im.refuse_overwrite([p for p in (out, npz) if p is not None] +
+                        (im.each_path(folder, count) if folder is not None else []), force)
     if per_class is not None:
         pictures = G.generate_per_class(per_class, seed=seed)
         columns = per_class
@@ -100,7 +105,7 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
 
 
 def translate(path, source, out=None, *, direction: str = "AtoB", device: str = "cpu",
-              batch_size: int = 64) -> list[Path]:
+              batch_size: int = 64, force: bool = False) -> list[Path]:
     """Translate an image file or a folder of images with an image-to-image generator
     (CycleGAN, DiscoGAN). ``path`` is a run directory or a generator checkpoint;
     ``direction`` BtoA uses the run's ``G_BA.ckpt``. Returns the files written."""
@@ -132,6 +137,7 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
         files, targets = [source], [Path(out or source.with_name(f"{source.stem}_{direction}.png"))]
     else:
         raise GanforgeError(f"input '{source}' does not exist")
+    im.refuse_overwrite(targets, force)
     channels, size = spec["shape"][0], spec["shape"][-1]
     written = []
     for i in range(0, len(files), batch_size):

@@ -190,10 +190,11 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
 @click.option("--text", help="Caption to draw (text-to-image generators such as stackgan).")
 @click.option("--per-class", type=click.IntRange(min=1),
               help="Draw N images of every class, one grid row per class (instead of -n).")
-def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text):
+@click.option("--force", is_flag=True, help="Replace output files that already exist.")
+def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text, force):
     """Draw images from a trained generator (G.ckpt or its run directory)."""
     written = api.sample(checkpoint, count, out=output, folder=folder, npz=npz, seed=seed, device=device,
-                         label=label, per_class=per_class, text=text)
+                         label=label, per_class=per_class, text=text, force=force)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 
@@ -205,9 +206,10 @@ def sample(checkpoint, count, output, folder, npz, seed, device, label, per_clas
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="AtoB uses G.ckpt, BtoA the run's G_BA.ckpt.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-def translate(checkpoint, source, output, direction, device):
+@click.option("--force", is_flag=True, help="Replace output files that already exist.")
+def translate(checkpoint, source, output, direction, device, force):
     """Translate an image or a folder of images with a CycleGAN or DiscoGAN run."""
-    written = api.translate(checkpoint, source, output, direction=direction, device=device)
+    written = api.translate(checkpoint, source, output, direction=direction, device=device, force=force)
     where = written[0] if len(written) == 1 else written[0].parent
     _console().print(f"translated {len(written)} image(s) {direction}: {where}")
 

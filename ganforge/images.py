@@ -27,6 +27,17 @@ def to_uint8(images: torch.Tensor, output_range) -> np.ndarray:
     return to_unit(images, output_range).mul(255).round().to(torch.uint8).cpu().numpy()
 
 
+def refuse_overwrite(paths, force: bool) -> None:
+    """Refuse to replace files that exist, unless ``force``: a second command must not silently
+    destroy what a first one wrote."""
+    from .errors import GanforgeError
+
+    taken = [Path(p) for p in paths if Path(p).exists()]
+    if taken and not force:
+        more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
+        raise GanforgeError(f"'{taken[0]}'{more} already exists; pass --force to replace, or choose another output")
+
+
 def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None, padding: int = 2) -> Path:
     from torchvision.utils import save_image
 
@@ -53,6 +64,11 @@ def read_image(path, channels: int, size: int) -> torch.Tensor:
     return pixels.float().div(127.5).sub(1.0)
 
 
+def each_path(folder, count: int) -> list[Path]:
+    """Where ``save_each`` writes ``count`` images."""
+    return [Path(folder) / f"{i:05d}.png" for i in range(count)]
+
+
 def save_each(images: torch.Tensor, output_range, folder) -> list[Path]:
     from PIL import Image
 
@@ -60,8 +76,7 @@ def save_each(images: torch.Tensor, output_range, folder) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     pixels = to_uint8(images, output_range)
     paths = []
-    for i, img in enumerate(pixels):
-        path = folder / f"{i:05d}.png"
+    for img, path in zip(pixels, each_path(folder, len(pixels))):
         arr = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
         Image.fromarray(arr).save(path)
         paths.append(path)

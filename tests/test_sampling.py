@@ -54,3 +54,15 @@ def test_sample_rejects_bad_counts_and_inputs(tiny_dcgan_run):
 
     with pytest.raises(GanforgeError, match="no input 'label'"):
         G.generate(2, label=3)
+
+
+def test_existing_outputs_are_kept_unless_forced(tmp_path, tiny_dcgan_run):
+    grid, folder = tmp_path / "grid.png", tmp_path / "each"
+    assert cli("sample", tiny_dcgan_run, "-n", 4, "-o", grid, "--dir", folder, "--seed", 0).returncode == 0
+    before = grid.read_bytes()
+    again = cli("sample", tiny_dcgan_run, "-n", 4, "-o", grid, "--seed", 1)
+    assert again.returncode == 1 and "already exists; pass --force" in again.stderr and grid.read_bytes() == before
+    into_folder = cli("sample", tiny_dcgan_run, "-n", 2, "--dir", folder, "--seed", 1)
+    assert into_folder.returncode == 1 and "00000.png' and 1 more already exists" in into_folder.stderr
+    forced = cli("sample", tiny_dcgan_run, "-n", 4, "-o", grid, "--seed", 1, "--force")
+    assert forced.returncode == 0 and grid.read_bytes() != before
