@@ -84,7 +84,9 @@ def _setting_options(command):
 
     for setting in reversed(SETTINGS):
         names = [setting.option, *([setting.short] if setting.short else [])]
-        if setting.type is bool:
+        if setting.many:
+            kind = {"multiple": True, "default": None, "type": setting.type}
+        elif setting.type is bool:
             kind = {"is_flag": True, "default": None}
         elif setting.choices:
             kind = {"type": click.Choice(setting.choices)}
@@ -155,6 +157,7 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     listen_early()
     values = parse_assignments(params)
     values.update(_recipe_flags(ctx.args))
+    settings = {k: (v or None) if isinstance(v, tuple) else v for k, v in settings.items()}  # no --logger: default
     result = api.train(name, out=out, resume=resume, overwrite=overwrite, params=values or None, config=config_file,
                        device=device, quiet=quiet, nproc=nproc, **settings)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
@@ -172,7 +175,7 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
                       f"{escape(str(run_dir))}", soft_wrap=True)
         sys.exit(exit_status(result.signum))
     losses = "  ".join(f"{k} {v:.3f}" for k, v in result.last_metrics.items()
-                       if k not in ("step", "epoch", "images_per_sec"))
+                       if k not in ("step", "epoch", "images_per_sec") and not k.startswith("lr_"))
     console.print(f"[green]Done[/]: {result.step} steps in {clock(result.seconds)} "
                   f"({result.images_per_sec:,.0f} images/s). {losses}")
     console.print(f"Generator: {escape(str(run_dir / 'G.ckpt'))}   samples: {escape(str(run_dir / 'samples'))}")
@@ -279,19 +282,25 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{path} on {rows[0]['device'] if rows else device}", title_justify="left")
+    table = Table(title=escape(f"{path} on {rows[0]['device'] if rows else device}"), title_justify="left")
     for column in ("backend", "batch", "p50 ms", "p95 ms", "images/s", "GFLOP/s", "speed-up"):
         table.add_column(column, justify="left" if column == "backend" else "right")
+    skipped = {}  # backend -> why, said once below the table
     for row in rows:
         if "skipped" in row:
-            table.add_row(row["backend"], str(row["batch"]), f"[dim]skipped: {row['skipped']}[/]", "", "", "", "")
+            if row["backend"] not in skipped:
+                skipped[row["backend"]] = row["skipped"]
+                table.add_row(escape(row["backend"]), "", "[dim]skipped (below)[/]", "", "", "", "")
             continue
         table.add_row(row["backend"], str(row["batch"]), f"{row['p50_ms']:.3f}", f"{row['p95_ms']:.3f}",
                       f"{row['images_per_s']:,.0f}", f"{row.get('gflop_per_s', 0):.1f}",
                       f"{row['speedup']:.2f}x" if "speedup" in row else "")
     _console().print(table)
+    for backend, reason in skipped.items():
+        _console().print(f"[dim]{escape(backend)} skipped: {escape(reason)}[/]")
 
 
 @cli.command("eval")
@@ -469,6 +478,7 @@ def show(name, as_json):
         click.echo(json.dumps({section: {k: v[0] for k, v in items.items()} for section, items in info.items()},
                               indent=2))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from .settings import BY_NAME
@@ -479,7 +489,7 @@ def show(name, as_json):
         table.add_column("default")
         table.add_column("what it is")
         for key, (default, text) in info[section].items():
-            table.add_row(key if section == "params" else BY_NAME[key].option, repr(default), text)
+            table.add_row(key if section == "params" else BY_NAME[key].option, escape(repr(default)), escape(text))
         _console().print(table)
 
 
@@ -487,11 +497,12 @@ def show(name, as_json):
 @click.argument("kind", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(kind, as_json):
-    """List registered components: gans, networks, losses, upsamplers, datasets, exporters, extractors."""
+    """List registered components: gans, networks, losses, upsamplers, datasets, exporters, extractors, loggers."""
     found = api.components(kind)
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     for k, items in found.items():
@@ -499,7 +510,7 @@ def list_(kind, as_json):
         table.add_column("name", style="bold cyan")
         table.add_column("description")
         for item in items:
-            table.add_row(item["name"], item["description"])
+            table.add_row(escape(item["name"]), escape(item["description"]))
         if not items:
             table.add_row("(none)", "")
         _console().print(table)
@@ -525,6 +536,7 @@ def plugins(show_all, hook, requirements, as_json):
         _console().print(f"{builtins} built-in plugins loaded and no third-party plugins installed "
                          "(ganforge plugins --all lists the built-ins; ganforge install ganforge-NAME adds one)")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -533,8 +545,8 @@ def plugins(show_all, hook, requirements, as_json):
         table.add_column(col)
     for p in found:
         registered = "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registered"].items() if v)
-        name = p["name"] + (" [dim](built-in)[/]" if p["builtin"] else "")
-        table.add_row(name, p["version"], ", ".join(p["hooks"]), registered)
+        name = escape(p["name"]) + (" [dim](built-in)[/]" if p["builtin"] else "")
+        table.add_row(name, escape(p["version"]), ", ".join(p["hooks"]), escape(registered))
     _console().print(table)
 
 

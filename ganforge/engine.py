@@ -163,12 +163,13 @@ class Trainer:
         step, interrupted = start, False
         save_every = engine["checkpoint_minutes"] * 60
         saved_at = time.monotonic()
+        loggers = [get("loggers", name)(run_dir, self.run_config, start) for name in engine["loggers"]] if main else []
         if main and (start == 0 or not (run_dir / "samples").exists()):
-            self.write_grid(fixed, start)
-        log = open(run_dir / "metrics.jsonl", "a") if main else contextlib.nullcontext()
+            self.write_grid(fixed, start, loggers)
         shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main)
         began = time.perf_counter()
-        with log, StopRequest(patient=process.active) as stop, shown as progress, self.context.using(self.training):
+        with _closing(loggers), StopRequest(patient=process.active) as stop, shown as progress, \
+                self.context.using(self.training):
             tick, tick_step = time.perf_counter(), start
             batch_iter = self.batches.from_step(start)
             while step < total:
@@ -189,20 +190,22 @@ class Trainer:
                     n = step - tick_step
                     last = {"step": step, "epoch": round(step / self.batches.per_epoch, 3),
                             **{k: round(v.item() / n, 6) for k, v in sums.items()},
-                            "images_per_sec": round(n * self.batches.batch_size / max(now - tick, 1e-9), 1)}
-                    if main:
-                        _append(log, last)
+                            "images_per_sec": round(n * self.batches.batch_size / max(now - tick, 1e-9), 1),
+                            **{f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in recipe.optimizers.items()}}
+                    for logger in loggers:
+                        logger.metrics(step, last, "train")
                     self._check_finite(step, {k: last[k] for k in sums})
                     progress.logged(last, list(sums))
                     sums, tick, tick_step = {}, now, step
                 if main and (eval_every and step % eval_every == 0 or step == total):
                     figures = self.evaluate(step, probe)
                     if figures:
-                        _append(log, {"eval": True, **figures})
+                        for logger in loggers:
+                            logger.metrics(step, figures, "eval")
                         last.update(figures)
                 interrupted = bool(signum) and step < total  # then save and draw now, once
                 if main and (step % engine["sample_every"] == 0 or step == total or interrupted):
-                    self.write_grid(fixed, step)
+                    self.write_grid(fixed, step, loggers)
                 due = save_every and time.monotonic() - saved_at >= save_every  # kill -9 costs minutes, not hours
                 if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted or due):
                     self.save(step)
@@ -254,7 +257,7 @@ class Trainer:
             for name, net in self.inference.items():
                 net.train(modes[name])
 
-    def write_grid(self, fixed, step: int) -> Path:
+    def write_grid(self, fixed, step: int, loggers=()) -> Path:
         inputs, columns = fixed
         with self.inference_mode():
             images = self.recipe.generate(inputs)
@@ -264,6 +267,8 @@ class Trainer:
         except OSError as exc:
             raise GanforgeError(f"could not write the sample grid '{path}' ({exc.strerror or exc}); "
                                 f"the checkpoint of step {self.saved_step} is intact") from None
+        for logger in loggers:
+            logger.image(step, "samples", path)
         return path
 
     def evaluate(self, step: int, probe=None) -> dict:
@@ -291,8 +296,12 @@ def _prepare(networks: dict, engine: dict) -> None:
             net.compile()
 
 
-def _append(log, record: dict) -> None:
-    log.write(json.dumps(record) + "\n")
-    log.flush()
+@contextmanager
+def _closing(loggers: list):
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.close()
 
 

@@ -76,3 +76,15 @@ def register_extractors(register):
     that map images to features (FID, KID, precision/recall) and class logits (Inception Score).
     Example: ``register("clip", "ganforge_clip:ClipExtractor", "CLIP image features")``.
     """
+
+
+@hookspec
+def register_loggers(register):
+    """Register experiment loggers: subclasses of ``ganforge.loggers.Logger``. The training
+    process that writes the run (rank 0) builds each chosen logger as ``(run_dir, config,
+    start)`` when a run starts or resumes at step ``start``, then calls ``metrics(step,
+    values, kind)`` at every logging step (``kind`` "train") and evaluation ("eval"),
+    ``image(step, name, path)`` for every sample grid, and ``close()`` at the end. A
+    classmethod ``unavailable()`` says why the logger cannot run (a missing package).
+    Example: ``register("wandb", "ganforge_wandb:WandbLogger", "Weights & Biases")``.
+    """

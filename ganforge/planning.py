@@ -14,9 +14,9 @@ from pathlib import Path
 from . import config as cfg
 from .checkpoint import read_run_config
 from .errors import GanforgeError
-from .plugin_manager import get, registry
+from .plugin_manager import SINGULAR, get, registry
 from .runlock import user_files
-from .settings import RESUMABLE, canonical, setting
+from .settings import RESUMABLE, SETTINGS, canonical, setting
 from .state import STATE_FILE
 
 
@@ -106,7 +106,14 @@ def check_components(planned: Plan) -> None:
     """Every plugin the run will use exists: its dataset and the components its recipe
     parameters name (``Recipe.components``)."""
     reg = registry()
-    reg.component("datasets", planned.engine["dataset"])
+    for declared in SETTINGS:
+        if declared.component:
+            value = planned.engine[declared.name]
+            for name in value if declared.many else [value]:
+                component = reg.get(declared.component, name)
+                reason = getattr(component, "unavailable", lambda: None)()  # a missing package, say
+                if reason:
+                    raise GanforgeError(f"{SINGULAR[declared.component]} '{name}': {reason}")
     for param, kind in getattr(planned.recipe_cls, "components", {}).items():
         value = planned.params.get(param)
         if isinstance(value, str):

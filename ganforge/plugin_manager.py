@@ -36,10 +36,11 @@ KINDS = {
     "gans": "register_gans",
     "exporters": "register_exporters",
     "extractors": "register_extractors",
+    "loggers": "register_loggers",
 }
 
 SINGULAR = {"networks": "network", "losses": "loss", "upsamplers": "upsampler", "datasets": "dataset",
-            "gans": "gan", "exporters": "exporter", "extractors": "extractor"}
+            "gans": "gan", "exporters": "exporter", "extractors": "extractor", "loggers": "logger"}
 
 BUILTIN_PLUGINS = [
     "ganforge.builtins.networks",
@@ -49,6 +50,7 @@ BUILTIN_PLUGINS = [
     "ganforge.builtins.gans",
     "ganforge.builtins.exporters",
     "ganforge.builtins.extractors",
+    "ganforge.builtins.loggers",
 ]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from .checkpoint import atomic_write
 from .errors import GanforgeError
 
-NOT_LOSSES = {"step", "epoch", "images_per_sec", "eval"}
+NOT_LOSSES = {"step", "epoch", "images_per_sec", "eval", "time"}  # logged figures that are not curves of a loss
 
 
 def read_run(run_dir) -> dict:

@@ -34,6 +34,8 @@ class Setting:
     short: str | None = None  # a one-letter alias ("-b")
     aliases: tuple[str, ...] = ()  # earlier names, still read from config files and saved runs
     optional: bool = False  # may be None ("not used"), although its default is not
+    many: bool = False  # a list of values (a repeatable flag; a list or "a,b" in a file)
+    adds_to_default: bool = False  # with many: what is given comes on top of the default
 
     @property
     def option(self) -> str:
@@ -46,6 +48,8 @@ class Setting:
             if self.default is None or self.optional:
                 return None
             raise GanforgeError(f"'{self.name}' needs a value")
+        if self.many:
+            return self._check_many(value)
         value = coerce(self.name, value, self.type)
         if self.choices is not None and value not in self.choices:
             raise GanforgeError(f"'{self.name}' must be one of {', '.join(self.choices)}, got '{value}'")
@@ -54,6 +58,15 @@ class Setting:
         if self.below is not None and value >= self.below:
             raise GanforgeError(f"'{self.name}' must be below {self.below:g}, got {value}")
         return value
+
+    def _check_many(self, value) -> list:
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
+        single = Setting(self.name, self.type, None, self.help, choices=self.choices, minimum=self.minimum,
+                         below=self.below)
+        items = [single.check(v) for v in items]
+        if self.adds_to_default:
+            items = [*self.default, *items]
+        return list(dict.fromkeys(items))  # in order, once each
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -87,6 +100,9 @@ SETTINGS: tuple[Setting, ...] = (
             "batches (faster convolutions on tensor-core GPUs)", resumable=True),
     Setting("sync_bn", bool, False, "distributed runs: batch norm statistics over the global batch, "
             "not each process's share (CUDA only)"),
+    Setting("loggers", str, ("jsonl",), "experiment loggers besides metrics.jsonl, which is always written "
+            "(ganforge list loggers: tensorboard ...); repeatable", resumable=True, component="loggers",
+            flag="--logger", many=True, adds_to_default=True),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

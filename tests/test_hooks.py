@@ -135,6 +135,33 @@ def test_hook_register_extractors(add_plugin, tmp_path):
     assert result["config"]["extractor"] == "row-means" and result["metrics"]["fid"] > 0
 
 
+@pytest.mark.e2e
+def test_hook_register_loggers(add_plugin, tmp_path):
+    from ganforge.loggers import Logger
+
+    seen = []
+
+    class Remember(Logger):
+        def metrics(self, step, values, kind="train"):
+            seen.append((kind, step, sorted(values)))
+
+        def image(self, step, name, path):
+            seen.append(("image", step, path.name))
+
+    class Plugin:
+        @hookimpl
+        def register_loggers(self, register):
+            register("remember", Remember, "keeps what it is told")
+
+    add_plugin(Plugin())
+    ganforge.train("dcgan", steps=2, batch_size=4, out=tmp_path, params=TINY_DCGAN, quiet=True, log_every=2,
+                   sample_every=2, loggers=["remember"])
+    assert ("image", 0, "step_0000000.png") in seen and ("image", 2, "step_0000002.png") in seen
+    train = [entry for entry in seen if entry[0] == "train"]
+    assert train[0][1] == 2 and {"d_loss", "g_loss", "lr_G", "lr_D", "images_per_sec"} <= set(train[0][2])
+    assert (tmp_path / "metrics.jsonl").exists()  # jsonl is always written besides
+
+
 def test_every_hook_has_a_test_of_its_own():
     source = Path(__file__).read_text()
     for hook in KINDS.values():

@@ -32,7 +32,7 @@ def example_value(setting):
         return (setting.default or 0) + 1
     if setting.type is float:
         return 0.5
-    return "mnist-5k" if setting.component == "datasets" else "somewhere"
+    return {"datasets": "mnist-5k", "loggers": "tensorboard"}.get(setting.component, "somewhere")
 
 
 def _core_imports() -> dict[str, set[str]]:
@@ -105,7 +105,7 @@ def test_every_setting_is_a_config_file_key_checked_against_its_declaration(tmp_
         value = example_value(setting)
         path = tmp_path / f"{setting.name}.json"
         path.write_text(json.dumps({setting.name: value, **({"steps": None} if setting.name == "epochs" else {})}))
-        assert cfg.resolve(recipe_cls, {}, {}, path)["engine"][setting.name] == value, setting.name
+        assert cfg.resolve(recipe_cls, {}, {}, path)["engine"][setting.name] == setting.check(value), setting.name
     bad = tmp_path / "bad.toml"
     bad.write_text('precision = "fp8"\n')
     with pytest.raises(GanforgeError, match="'precision' must be one of fp32, bf16, fp16"):
@@ -122,7 +122,7 @@ def test_resume_rules_come_from_each_declaration(tmp_path, setting):
     given = {setting.name: example_value(setting)}
     if setting.resumable:
         planned = plan("gan", given, resume=tmp_path)
-        assert planned.resuming and planned.engine[setting.name] == given[setting.name]
+        assert planned.resuming and planned.engine[setting.name] == setting.check(given[setting.name])
     else:
         with pytest.raises(GanforgeError, match="a resumed run keeps its configuration"):
             plan("gan", given, resume=tmp_path)

@@ -88,6 +88,29 @@ class TestPlugin:
     def register_extractors(self, register):
         register("row-means", RowMeans, "mean brightness of each image row")
 
+    @hookimpl
+    def register_loggers(self, register):
+        register("count-lines", CountLines, "counts what it is told")
+
+
+class CountLines:
+    """A logger any plugin could register: counts the figures and pictures it is given."""
+
+    made = []
+
+    def __init__(self, run_dir, config, start):
+        self.calls = {"metrics": 0, "image": 0}
+        CountLines.made.append(self)
+
+    def metrics(self, step, values, kind="train"):
+        self.calls["metrics"] += 1
+
+    def image(self, step, name, path):
+        self.calls["image"] += 1
+
+    def close(self):
+        pass
+
 
 class RowMeans:
     """A feature extractor any plugin could register: 28 row means; logits favour bright images."""
