@@ -210,6 +210,8 @@ class Trainer:
                 if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted or due):
                     self.save(step)
                     saved_at = time.monotonic()
+                    for logger in loggers:
+                        logger.saved(step)
                 progress.step(step)
                 if interrupted:
                     break

@@ -84,7 +84,8 @@ def register_loggers(register):
     process that writes the run (rank 0) builds each chosen logger as ``(run_dir, config,
     start)`` when a run starts or resumes at step ``start``, then calls ``metrics(step,
     values, kind)`` at every logging step (``kind`` "train") and evaluation ("eval"),
-    ``image(step, name, path)`` for every sample grid, and ``close()`` at the end. A
+    ``image(step, name, path)`` for every sample grid, ``saved(step)`` after every
+    checkpoint, and ``close()`` at the end. A
     classmethod ``unavailable()`` says why the logger cannot run (a missing package).
     Example: ``register("wandb", "ganforge_wandb:WandbLogger", "Weights & Biases")``.
     """

@@ -25,5 +25,8 @@ class Logger:
     def image(self, step: int, name: str, path: Path) -> None:
         """A picture the run wrote at ``step`` (the sample grid)."""
 
+    def saved(self, step: int) -> None:
+        """A checkpoint of ``step`` was saved: a resumed run will not log anything up to it again."""
+
     def close(self) -> None:
         pass

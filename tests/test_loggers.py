@@ -1,6 +1,5 @@
 """Experiment loggers: what they wrote, read back by TensorBoard's own reader."""
 
-import shutil
 
 import pytest
 
@@ -32,17 +31,34 @@ def test_tensorboard_gets_losses_learning_rates_grids_and_the_configuration(tmp_
     assert "config/text_summary" in tags["tensors"]
 
 
+def die_before_saving(monkeypatch, step):
+    """The training process "dies" just before writing the checkpoint of ``step``: what it
+    logged after its last checkpoint is left behind, as after a kill -9."""
+    from ganforge.engine import Trainer
+
+    original = Trainer.save
+
+    def save(self, at):
+        if at == step:
+            raise KeyboardInterrupt("killed")
+        return original(self, at)
+
+    monkeypatch.setattr(Trainer, "save", save)
+
+
 @pytest.mark.e2e
-def test_a_resumed_run_continues_its_tensorboard_log_without_duplicates(tmp_path):
-    common = dict(batch_size=4, params=TINY_DCGAN, quiet=True, log_every=2, sample_every=100,
-                  checkpoint_every=4, loggers=["tensorboard"])
-    ganforge.train("dcgan", steps=4, out=tmp_path / "at4", **common)
-    shutil.copytree(tmp_path / "at4", tmp_path / "crashed")
-    ganforge.train("dcgan", steps=8, resume=tmp_path / "crashed", quiet=True)  # logs 6 and 8 ...
-    for name in ("state.ckpt", "G.ckpt", "D.ckpt", "metrics.jsonl"):  # ... then "dies" back at its step-4 state
-        shutil.copy(tmp_path / "at4" / name, tmp_path / "crashed" / name)
-    ganforge.train("dcgan", steps=8, resume=tmp_path / "crashed", quiet=True)
-    assert scalars(tmp_path / "crashed")[0] == [2, 4, 6, 8]  # each step once
+@pytest.mark.parametrize("logger", ["tensorboard", "mlflow"])
+def test_a_run_resumed_after_dying_logs_every_step_once(tmp_path, monkeypatch, logger):
+    run = tmp_path / "run"
+    common = dict(batch_size=4, params=TINY_DCGAN, quiet=True, log_every=2, sample_every=100, checkpoint_every=4,
+                  loggers=[logger])
+    with monkeypatch.context() as patch:
+        die_before_saving(patch, 8)
+        with pytest.raises(KeyboardInterrupt):
+            ganforge.train("dcgan", steps=8, out=run, **common)  # logged 2, 4, 6, 8; saved 0 and 4
+    ganforge.train("dcgan", steps=8, resume=run, quiet=True)
+    steps = scalars(run)[0] if logger == "tensorboard" else mlflow_history(run)[0]
+    assert steps == [2, 4, 6, 8]
 
 
 @pytest.mark.e2e
@@ -66,3 +82,26 @@ def test_a_missing_logger_package_is_one_line_naming_the_extra(tmp_path, monkeyp
     assert not (tmp_path / "run").exists()
     with pytest.raises(GanforgeError, match="unknown logger 'tensorbored'; did you mean tensorboard"):
         ganforge.train("dcgan", steps=1, out=tmp_path / "run", loggers=["tensorbored"])
+
+
+def mlflow_history(run, key="train/d_loss"):
+    import json
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=(run / "mlruns").resolve().as_uri())
+    run_id = json.loads((run / "mlflow.json").read_text())["run_id"]
+    return [m.step for m in client.get_metric_history(run_id, key)], client, run_id
+
+
+@pytest.mark.e2e
+def test_mlflow_gets_metrics_grids_and_parameters(tmp_path):
+    ganforge.train("dcgan", steps=4, out=tmp_path / "run", batch_size=4, params=TINY_DCGAN, quiet=True, log_every=2,
+                   sample_every=2, loggers=["mlflow"])
+    steps, client, run_id = mlflow_history(tmp_path / "run")
+    assert steps == [2, 4]
+    assert mlflow_history(tmp_path / "run", "train/lr_G")[0] == [2, 4]
+    run = client.get_run(run_id)
+    assert run.data.params["engine.batch_size"] == "4" and run.info.status == "FINISHED"
+    assert {a.path for a in client.list_artifacts(run_id, "samples")} == {
+        f"samples/step_000000{i}.png" for i in (0, 2, 4)}

@@ -10,3 +10,6 @@ def register_loggers(register):
     register("tensorboard", "ganforge.builtins.loggers.tensorboard:TensorBoardLogger",
              "TensorBoard event files in RUN/tensorboard: losses, learning rates, evaluation, sample grids, "
              "configuration (pip install 'ganforge[tensorboard]')")
+    register("mlflow", "ganforge.builtins.loggers.mlflow:MLflowLogger",
+             "MLflow run in a local file store, RUN/mlruns: metrics, sample grids as artifacts, configuration as "
+             "parameters (pip install 'ganforge[mlflow]')")
