@@ -68,12 +68,14 @@ def load_network(path, device="cpu"):
 
 
 def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | None = None,
-           device: str = "cpu", per_class: int | None = None, force: bool = False, **fixed) -> dict:
+           device: str = "cpu", per_class: int | None = None, force: bool = False, scale: int | None = None,
+           **fixed) -> dict:
     """Draw ``n`` images and write them as a grid PNG (``out``), one PNG each (``folder``)
     and/or an array file (``npz``, key ``x``: uint8 N x C x H x W). Returns the paths.
 
     Inputs given by name are fixed (``label=7`` draws sevens from a conditional GAN);
-    ``per_class=N`` draws N of every class, one grid row per class. Existing files are
+    ``per_class=N`` draws N of every class, one grid row per class. The grid is enlarged
+    ``scale`` times (default: small images to at least 80 pixels). Existing files are
     replaced only with ``force``."""
     from . import images as im
     from .errors import GanforgeError
@@ -83,19 +85,19 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
     if out is None and folder is None and npz is None:
         out = "samples.png"
     G = load_generator(path, device=device)
-    columns = None
+    columns, rows = None, None
     count = n if per_class is None else per_class * next(
         (s["num_classes"] for s in G.signature if s["distribution"] == "categorical"), 1)
     im.refuse_overwrite([p for p in (out, npz) if p is not None] +
                         (im.each_path(folder, count) if folder is not None else []), force)
     if per_class is not None:
         pictures = G.generate_per_class(per_class, seed=seed)
-        columns = per_class
+        columns, rows = per_class, [str(c) for c in range(count // per_class)]
     else:
         pictures = G.generate(n, seed=seed, **fixed)
     written = {}
     if out is not None:
-        written["grid"] = im.save_grid(pictures, G.output_range, out, nrow=columns)
+        written["grid"] = im.save_grid(pictures, G.output_range, out, nrow=columns, scale=scale, row_labels=rows)
     if folder is not None:
         written["dir"] = Path(folder)
         im.save_each(pictures, G.output_range, folder)
@@ -144,7 +146,7 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
         batch = torch.stack([im.read_image(f, channels, size) for f in files[i:i + batch_size]])
         result = G(batch).cpu()
         for image, target in zip(result, targets[i:i + batch_size]):
-            written.append(im.save_grid(image[None], G.output_range, target, nrow=1, padding=0))
+            written.append(im.save_grid(image[None], G.output_range, target, nrow=1, padding=0, scale=1))
     return written
 
 

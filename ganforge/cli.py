@@ -181,6 +181,10 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     console.print(f"Generator: {escape(str(run_dir / 'G.ckpt'))}   samples: {escape(str(run_dir / 'samples'))}")
 
 
+SCALE = click.option("--scale", type=click.IntRange(min=1),
+                     help="Enlarge each image N times, pixel for pixel. Default: small images to at least 80 px.")
+
+
 @cli.command()
 @click.argument("checkpoint", type=click.Path())
 @click.option("-n", "count", default=64, show_default=True, type=click.IntRange(min=1), help="Number of images.")
@@ -194,10 +198,11 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
 @click.option("--per-class", type=click.IntRange(min=1),
               help="Draw N images of every class, one grid row per class (instead of -n).")
 @click.option("--force", is_flag=True, help="Replace output files that already exist.")
-def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text, force):
+@SCALE
+def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text, force, scale):
     """Draw images from a trained generator (G.ckpt or its run directory)."""
     written = api.sample(checkpoint, count, out=output, folder=folder, npz=npz, seed=seed, device=device,
-                         label=label, per_class=per_class, text=text, force=force)
+                         label=label, per_class=per_class, text=text, force=force, scale=scale)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 
@@ -359,10 +364,11 @@ def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed,
 @click.option("--classes", is_flag=True, help="Walk from class c to c+1 at a fixed z (conditional GANs).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True)
-def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, device):
+@SCALE
+def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, device, scale):
     """Walk between latent codes (or classes) and show each walk as a row."""
     written = api.interpolate(checkpoint, output, rows=rows, steps=steps, mode=mode, classes=classes, seed=seed,
-                              gif=gif, device=device)
+                              gif=gif, device=device, scale=scale)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 
@@ -380,7 +386,8 @@ def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, devic
               help="Samples drawn to find label groups.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True)
-def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, device):
+@SCALE
+def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, device, scale):
     """Vector arithmetic on average latent codes, e.g. glasses man - man + woman.
 
     The grid shows each group's average, the combined code, then the samples.
@@ -392,7 +399,7 @@ def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, devi
             raise click.BadParameter(f"expected NAME=label:CLASS or NAME=images:PATH, got '{item}'")
         parsed[name.strip()] = spec.strip()
     path = api.arithmetic(checkpoint, expression, parsed, output, samples=samples, pool=pool, seed=seed,
-                          device=device)
+                          device=device, scale=scale)
     _console().print(f"{expression} with {', '.join(f'{k}={v}' for k, v in parsed.items())}: {path}")
 
 
@@ -408,7 +415,8 @@ def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, devi
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
-def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, as_json):
+@SCALE
+def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, as_json, scale):
     """Find the latent code that makes G draw each given image (G frozen).
 
     If held-out images are reconstructed about as well as training images, G
@@ -418,7 +426,7 @@ def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, a
         raise click.UsageError("give IMAGES to invert, --heldout N, or both")
     with _console(stderr=True).status("optimizing latent codes ..."):
         result = api.invert(checkpoint, images, output, steps=steps, restarts=restarts, heldout=heldout, seed=seed,
-                            device=device)
+                            device=device, scale=scale)
     if as_json:
         click.echo(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in result.items()}, indent=2))
         return

@@ -265,7 +265,8 @@ class Trainer:
             images = self.recipe.generate(inputs)
         path = self.plan.run_dir / "samples" / f"step_{step:07d}.png"
         try:
-            save_grid(images, self.recipe.generator.output_range, path, nrow=columns)
+            save_grid(images, self.recipe.generator.output_range, path, nrow=columns,
+                      row_labels=self.recipe.grid_labels(inputs, columns))
         except OSError as exc:
             raise GanforgeError(f"could not write the sample grid '{path}' ({exc.strerror or exc}); "
                                 f"the checkpoint of step {self.saved_step} is intact") from None

@@ -38,13 +38,51 @@ def refuse_overwrite(paths, force: bool) -> None:
         raise GanforgeError(f"'{taken[0]}'{more} already exists; pass --force to replace, or choose another output")
 
 
-def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None, padding: int = 2) -> Path:
-    from torchvision.utils import save_image
+def auto_scale(size: int) -> int:
+    """How much to enlarge images ``size`` pixels high so that a person can see them: to at
+    least 80 pixels, by whole pixels (nearest neighbour, so every pixel stays honest)."""
+    return max(1, math.ceil(80 / size))
 
+
+def grid_picture(images: torch.Tensor, output_range, nrow: int | None = None, padding: int = 2,
+                 scale: int | None = None, row_labels=None, column_labels=None):
+    """A PIL image of a grid of ``images``, enlarged ``scale`` times (default: ``auto_scale``),
+    with a label beside each row and above each column when given."""
+    from PIL import Image, ImageDraw, ImageFont
+    from torchvision.utils import make_grid
+
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(len(images)))))
+    grid = make_grid(to_unit(images, output_range).cpu(), nrow=nrow, padding=padding, pad_value=1.0)
+    picture = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
+    scale = scale or auto_scale(images.shape[-1])
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    if not row_labels and not column_labels:
+        return picture
+    try:
+        font = ImageFont.load_default(size=14)
+    except TypeError:  # Pillow without FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    measure = ImageDraw.Draw(picture)
+    width = max((measure.textlength(str(t), font=font) for t in row_labels or []), default=0)
+    left = int(width) + 12 if row_labels else 0
+    top = 22 if column_labels else 0
+    framed = Image.new("RGB", (picture.width + left, picture.height + top), "white")
+    framed.paste(picture, (left, top))
+    draw = ImageDraw.Draw(framed)
+    cell_h, cell_w = (images.shape[-2] + padding) * scale, (images.shape[-1] + padding) * scale
+    for r, text in enumerate(row_labels or []):
+        draw.text((6, top + padding * scale + r * cell_h + cell_h // 2), str(text), fill="black", font=font, anchor="lm")
+    for c, text in enumerate(column_labels or []):
+        draw.text((left + padding * scale + c * cell_w + cell_w // 2, top // 2), str(text), fill="black", font=font,
+                  anchor="mm")
+    return framed
+
+
+def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None, padding: int = 2,
+              scale: int | None = None, row_labels=None, column_labels=None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(len(images)))))
-    save_image(to_unit(images, output_range).cpu(), path, nrow=nrow, padding=padding, pad_value=1.0)
+    grid_picture(images, output_range, nrow, padding, scale, row_labels, column_labels).save(path)
     return path
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .errors import GanforgeError
-from .images import save_grid, to_unit
+from .images import grid_picture, save_grid
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -35,21 +35,18 @@ def _latent_index(G) -> int:
     return index
 
 
-def _save_gif(frames: list[torch.Tensor], output_range, path: Path, nrow: int, ms: int = 120) -> Path:
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    pictures = []
-    for images in frames + frames[-2:0:-1]:  # there and back, so the loop has no jump
-        grid = make_grid(to_unit(images, output_range).cpu(), nrow=nrow, padding=2, pad_value=1.0)
-        pictures.append(Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy()))
+def _save_gif(frames: list[torch.Tensor], output_range, path: Path, nrow: int, ms: int = 120,
+              scale: int | None = None) -> Path:
+    pictures = [grid_picture(images, output_range, nrow=nrow, scale=scale)
+                for images in frames + frames[-2:0:-1]]  # there and back, so the loop has no jump
     path.parent.mkdir(parents=True, exist_ok=True)
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=ms, loop=0)
     return path
 
 
 def interpolate(path, out="interpolation.png", *, rows: int = 6, steps: int = 10, mode: str = "slerp",
-                classes: bool = False, seed: int = 0, gif=None, device: str = "cpu") -> dict[str, Path]:
+                classes: bool = False, seed: int = 0, gif=None, device: str = "cpu",
+                scale: int | None = None) -> dict[str, Path]:
     """A grid with one walk per row: between two random codes (``mode`` slerp or linear), or with
     ``classes`` between class c and c+1 at a fixed code (conditional generators)."""
     from .generator import load_generator
@@ -84,9 +81,12 @@ def interpolate(path, out="interpolation.png", *, rows: int = 6, steps: int = 10
             inputs[zi] = slerp(z0, z1, t) if mode == "slerp" else (1 - t) * z0 + t * z1
             frames.append(G(*inputs).cpu())
     grid = torch.stack(frames, 1).flatten(0, 1)  # row r holds frames[0][r], frames[1][r], ...
-    written = {"grid": save_grid(grid, G.output_range, out, nrow=steps)}
+    labels = [f"{c}->{(c + 1) % k}" for c in first.tolist()] if classes else [f"walk {r + 1}" for r in range(rows)]
+    written = {"grid": save_grid(grid, G.output_range, out, nrow=steps, scale=scale, row_labels=labels,
+                                 column_labels=[f"{t:.2g}" for t in ts])}
     if gif:
-        written["gif"] = _save_gif(frames, G.output_range, Path(gif), nrow=max(1, math.ceil(math.sqrt(rows))))
+        written["gif"] = _save_gif(frames, G.output_range, Path(gif), nrow=max(1, math.ceil(math.sqrt(rows))),
+                                   scale=scale)
     return written
 
 
@@ -122,7 +122,8 @@ def _output_shape(G) -> tuple[int, int]:
 
 
 def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.png", *, samples: int = 8,
-               noise: float = 0.25, pool: int = 2000, seed: int = 0, device: str = "cpu") -> Path:
+               noise: float = 0.25, pool: int = 2000, seed: int = 0, device: str = "cpu",
+               scale: int | None = None) -> Path:
     """DCGAN-style arithmetic: each group's codes are averaged, ``expression`` (e.g. ``A - B + C``)
     combines the averages, and the result is drawn with small noise added, ``samples`` times.
     The grid shows one row: the group averages' images, then the results."""
@@ -144,7 +145,8 @@ def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.pn
     variations = result + noise * torch.randn(samples, result.shape[-1], generator=g)
     shown = torch.cat([torch.stack(list(means.values())), result[None], variations])
     images = G(shown)
-    return save_grid(images, G.output_range, out, nrow=len(shown))
+    labels = [*means, "".join(expression.split()), *(f"#{i + 1}" for i in range(samples))]
+    return save_grid(images, G.output_range, out, nrow=len(shown), scale=scale, column_labels=labels)
 
 
 def invert_codes(G, target: torch.Tensor, *, steps: int = 300, restarts: int = 4, lr: float = 0.05,
@@ -189,7 +191,7 @@ def invert_codes(G, target: torch.Tensor, *, steps: int = 300, restarts: int = 4
 
 
 def invert(path, images, out="inversion.png", *, steps: int = 300, restarts: int = 4, heldout: int = 0,
-           seed: int = 0, device: str = "cpu") -> dict:
+           seed: int = 0, device: str = "cpu", scale: int | None = None) -> dict:
     """Recover the codes of ``images`` (a file or folder), save originals beside reconstructions,
     and with ``heldout`` N also compare the reconstruction error of N training images with that of
     N held-out ones from the run's dataset (the generalization test)."""
@@ -207,7 +209,9 @@ def invert(path, images, out="inversion.png", *, steps: int = 300, restarts: int
         target = torch.stack([read_image(f, c, size) for f in files])
         _, recon, err = invert_codes(G, target, steps=steps, restarts=restarts, seed=seed)
         pairs = torch.stack([target, recon.to(target.dtype)], 1).flatten(0, 1)
-        result["grid"] = save_grid(pairs, G.output_range, out, nrow=2 * min(4, len(files)))
+        columns = 2 * min(4, len(files))
+        result["grid"] = save_grid(pairs, G.output_range, out, nrow=columns, scale=scale,
+                                   column_labels=["original", "inverted"] * (columns // 2))
         result["errors"] = {str(f): round(e, 6) for f, e in zip(files, err.tolist())}
     if heldout:
         from .evaluation import DEFAULT_DATASET, _run_config

@@ -97,6 +97,14 @@ class Recipe:
                 return inputs, per_class
         return inputs, None
 
+    def grid_labels(self, inputs: list[torch.Tensor], columns: int | None) -> list[str] | None:
+        """A label for each row of the sample grids (``fixed_inputs``' rows): the class of
+        each row for a generator with a class input, none otherwise."""
+        for spec, values in zip(self.generator.signature, inputs):
+            if spec["distribution"] == "categorical" and columns:
+                return [str(int(c)) for c in values[::columns].tolist()]
+        return None
+
     # -- helpers --------------------------------------------------------------------
     def adam(self, *networks: str) -> torch.optim.Adam:
         """One Adam over the named networks, with ``lr``, ``beta1`` and ``beta2`` from hparams;

@@ -42,7 +42,8 @@ def test_interpolate_writes_one_walk_per_row_and_a_gif(runs, tmp_path):
                      "--steps", "5", "--gif", str(tmp_path / "walk.gif"))
     assert result.returncode == 0, result.stderr
     grid = Image.open(tmp_path / "walk.png")
-    assert grid.size == (5 * 30 + 2, 3 * 30 + 2)  # 28 px images with 2 px padding
+    # 28 px images with 2 px padding, enlarged 3 times; a row of column labels above, row labels to the left
+    assert grid.size[1] == 3 * (3 * 30 + 2) + 22 and grid.size[0] > 3 * (5 * 30 + 2)
     gif = Image.open(tmp_path / "walk.gif")
     assert gif.n_frames == 5 + 3  # there and back
 
@@ -50,12 +51,13 @@ def test_interpolate_writes_one_walk_per_row_and_a_gif(runs, tmp_path):
 @pytest.mark.e2e
 def test_walk_ends_are_the_generators_own_samples(runs, tmp_path):
     G = ganforge.load_generator(runs["dcgan"])
-    ganforge.interpolate(runs["dcgan"], tmp_path / "w.png", rows=2, steps=4, seed=5)
+    ganforge.interpolate(runs["dcgan"], tmp_path / "w.png", rows=2, steps=4, seed=5, scale=1)
     import numpy as np
 
     grid = torch.from_numpy(np.array(Image.open(tmp_path / "w.png").convert("L"))).float() / 127.5 - 1
     first = G.generate(2, seed=5)[0]
-    cell = grid[None, 2:30, 2:30]  # the first image of the first walk, inside the 2 px padding
+    top, left = 22, grid.shape[1] - (4 * 30 + 2)  # below the column labels, right of the row labels
+    cell = grid[None, top + 2:top + 30, left + 2:left + 30]  # the first image of the first walk
     assert (cell - first).abs().max() < 2 * 2 / 255  # equal up to 8-bit rounding
 
 
@@ -140,7 +142,7 @@ def test_invert_cli_compares_training_and_heldout_error(runs, tmp_path):
     out = json.loads(result.stdout)
     assert len(out["errors"]) == 2 and out["train_mse"] > 0 and out["heldout_mse"] > 0
     assert out["heldout_over_train"] == pytest.approx(out["heldout_mse"] / out["train_mse"])
-    assert Image.open(tmp_path / "inv.png").size[0] == 4 * 30 + 2  # 2 originals, 2 reconstructions
+    assert Image.open(tmp_path / "inv.png").size == (3 * (4 * 30 + 2), 3 * 30 + 2 * 3 + 22)  # 2 originals, 2 inverted
     artifact = ganforge.export(runs["dcgan"], "onnx", tmp_path / "G.onnx").path
     refused = cli("invert", str(artifact), str(images))
     assert refused.returncode == 1 and "needs gradients" in refused.stderr

@@ -17,7 +17,7 @@ def test_sample_all_three_output_forms_from_the_cli(tmp_path, tiny_dcgan_run):
                      "--dir", str(tmp_path / "each"), "--npz", str(tmp_path / "x.npz"), "--seed", "3")
     assert result.returncode == 0, result.stderr
     grid = Image.open(tmp_path / "grid.png")
-    assert grid.size == (4 * 30 + 2, 3 * 30 + 2)  # 10 images: 4 per row, 3 rows, 2 px padding
+    assert grid.size == (3 * (4 * 30 + 2), 3 * (3 * 30 + 2))  # 10 images: 4 per row, 3 rows, enlarged 3 times
     files = sorted((tmp_path / "each").iterdir())
     assert [f.name for f in files] == [f"{i:05d}.png" for i in range(10)]
     assert Image.open(files[0]).size == (28, 28)
@@ -66,3 +66,12 @@ def test_existing_outputs_are_kept_unless_forced(tmp_path, tiny_dcgan_run):
     assert into_folder.returncode == 1 and "00000.png' and 1 more already exists" in into_folder.stderr
     forced = cli("sample", tiny_dcgan_run, "-n", 4, "-o", grid, "--seed", 1, "--force")
     assert forced.returncode == 0 and grid.read_bytes() != before
+
+
+def test_grids_are_enlarged_pixel_for_pixel_unless_told_otherwise(tmp_path, tiny_dcgan_run):
+    ganforge.sample(tiny_dcgan_run, 4, out=tmp_path / "one.png", seed=0, scale=1)
+    ganforge.sample(tiny_dcgan_run, 4, out=tmp_path / "auto.png", seed=0)
+    one, auto = Image.open(tmp_path / "one.png"), Image.open(tmp_path / "auto.png")
+    assert one.size == (2 * 30 + 2, 2 * 30 + 2) and auto.size == (3 * one.size[0], 3 * one.size[1])
+    small = np.asarray(one.convert("L"))
+    assert np.array_equal(np.asarray(auto.convert("L"))[::3, ::3], small)  # nearest neighbour: the same pixels

@@ -117,3 +117,6 @@ class StackGAN(Recipe):
         text = self.encoder.encode(self.grid_captions).repeat_interleave(per_row, 0).to(self.device)
         z = random_inputs(self.generator.signature[:1], len(text), generator, self.device)[0]
         return [z, text], per_row
+
+    def grid_labels(self, inputs, columns):
+        return self.grid_captions  # one held-out caption per row

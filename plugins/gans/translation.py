@@ -110,6 +110,9 @@ class TranslationRecipe(Recipe):
         pick_b = torch.randperm(len(test.other), generator=generator)[:n]
         return [test.images[pick].to(self.device), test.other[pick_b].to(self.device)], n
 
+    def grid_labels(self, inputs, columns):
+        return ["A", "A->B", "A->B->A", "B", "B->A", "B->A->B"]  # ASCII: the default font has no arrow
+
     def generate(self, inputs):
         a, b = inputs
         G, F_ = self.networks["G"], self.networks["G_BA"]
