@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ganforge import hookimpl
+from ganforge.loggers import Logger
 from ganforge.losses import Loss
 from ganforge.networks import latent_input
 from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
@@ -93,12 +94,13 @@ class TestPlugin:
         register("count-lines", CountLines, "counts what it is told")
 
 
-class CountLines:
+class CountLines(Logger):
     """A logger any plugin could register: counts the figures and pictures it is given."""
 
     made = []
 
     def __init__(self, run_dir, config, start):
+        super().__init__(run_dir, config, start)
         self.calls = {"metrics": 0, "image": 0}
         CountLines.made.append(self)
 
@@ -107,9 +109,6 @@ class CountLines:
 
     def image(self, step, name, path):
         self.calls["image"] += 1
-
-    def close(self):
-        pass
 
 
 class RowMeans:
