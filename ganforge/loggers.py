@@ -3,7 +3,15 @@ pictures go besides its own files. ``ganforge train NAME --logger tensorboard``.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+
+
+def needs(package: str, extra: str) -> str | None:
+    """Why a logger cannot run without ``package``, naming the extra that installs it; None if installed."""
+    if importlib.util.find_spec(package) is None:
+        return f"needs the {package} package: pip install 'ganforge[{extra}]'"
+    return None
 
 
 class Logger:

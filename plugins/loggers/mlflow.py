@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import time
 
-from ganforge.loggers import Logger
+from ganforge.loggers import Logger, needs
 
 
 class MLflowLogger(Logger):
@@ -16,9 +15,7 @@ class MLflowLogger(Logger):
 
     @classmethod
     def unavailable(cls):
-        if importlib.util.find_spec("mlflow") is None:
-            return "needs the mlflow package: pip install 'ganforge[mlflow]'"
-        return None
+        return needs("mlflow", "mlflow")
 
     def __init__(self, run_dir, config, start):
         super().__init__(run_dir, config, start)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from ganforge.loggers import Logger
+from ganforge.loggers import Logger, needs
 
 
 class TensorBoardLogger(Logger):
@@ -15,9 +14,7 @@ class TensorBoardLogger(Logger):
 
     @classmethod
     def unavailable(cls):
-        if importlib.util.find_spec("tensorboard") is None:
-            return "needs the tensorboard package: pip install 'ganforge[tensorboard]'"
-        return None
+        return needs("tensorboard", "tensorboard")
 
     def __init__(self, run_dir, config, start):
         super().__init__(run_dir, config, start)
