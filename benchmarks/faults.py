@@ -36,7 +36,7 @@ TINY = ["--batch-size", "8", "-p", "hidden=16", "-p", "latent_dim=8", "-q"]
 
 
 def ganforge_process(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ganforge", *map(str, args)], stdout=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, "-m", "ganforge", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -106,9 +106,9 @@ def terms(tmp: Path, count: int) -> None:
         time.sleep(rng.uniform(0.0, 4.0))  # sometimes while the process still starts up
         before = checkpoint.load(run / "state.ckpt")[1]["step"]
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=120)
         statuses.add(proc.returncode)
-        saved += checkpoint.load(run / "state.ckpt")[1]["step"] >= before and "Stopped by SIGTERM" in err
+        saved += checkpoint.load(run / "state.ckpt")[1]["step"] >= before and "Stopped by SIGTERM" in out
         proc = ganforge_process("train", "gan", "--resume", run, "--steps", 10_000_000, "--log-every", 1)
     proc.kill()
     proc.wait()

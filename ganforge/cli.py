@@ -167,7 +167,7 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     from .progress import clock
     from .stopping import exit_status, signal_name
 
-    console = _console(stderr=True)
+    console = _console()  # the run's own report: standard output, like its progress
     run_dir = result.run_dir
     if result.interrupted:
         console.print(f"[yellow]Stopped by {signal_name(result.signum)} at step {result.step}/{result.total_steps}[/]; "

@@ -1,4 +1,5 @@
-"""What a training run shows while it trains, on standard error.
+"""What a training run shows while it trains, on standard output (errors go to standard
+error), so that ``ganforge train ... > log.txt`` keeps it.
 
 On a terminal: a progress bar with the latest losses. Anywhere else (nohup, Slurm,
 CI, a pipe to a file): one plain line per logging step, written as it happens, so
@@ -24,7 +25,7 @@ class TrainingProgress:
         from rich.console import Console
 
         self.name, self.run_dir, self.start, self.total = name, run_dir, start, total
-        self.console = Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+        self.console = Console(quiet=quiet, highlight=False, soft_wrap=True)
         self.terminal = self.console.is_terminal
         self.began = time.perf_counter()
         self._bar = None

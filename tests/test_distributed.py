@@ -91,7 +91,7 @@ def test_torchrun_runs_the_ganforge_command_and_rank_0_alone_reports(tmp_path):
                              "--out", str(out), "--device", "cpu", "-q"],
                             capture_output=True, text=True, env={**os.environ, **TWO_PROCESSES}, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("Done: 4 steps") == 1
+    assert result.stdout.count("Done: 4 steps") == 1
     config = json.loads((out / "config.json").read_text())
     assert config["processes"] == 2 and checkpoint.load(out / "G.ckpt")[1]["step"] == 4
 
@@ -125,9 +125,9 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
         time.sleep(0.2)
     assert log.exists(), "training never logged"
     os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole process group
-    _, stderr = process.communicate(timeout=90)
+    stdout, stderr = process.communicate(timeout=90)
     assert process.returncode == 130, stderr
-    assert "Stopped by SIGINT at step" in stderr and "Traceback" not in stderr, stderr
+    assert "Stopped by SIGINT at step" in stdout and "Traceback" not in stderr, stderr
     with pytest.raises(ProcessLookupError):  # neither the launcher nor torchrun is left running,
         os.killpg(process.pid, 0)
     assert not processes_training(out)         # nor a worker (torchrun gives each its own session)

@@ -151,9 +151,9 @@ def test_sigterm_saves_at_the_end_of_the_step_and_resume_continues(tmp_path):
                  "--checkpoint-every", 100000)
     wait_for(lambda: logged(run) >= 10)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
-    assert "Stopped by SIGTERM at step" in err and "--resume" in err and "Traceback" not in err
+    assert "Stopped by SIGTERM at step" in out and "--resume" in out and "Traceback" not in err
     step = checkpoint.load(run / "state.ckpt")[1]["step"]
     assert step >= 10 and checkpoint.load(run / "G.ckpt")[1]["step"] == step
     resumed = cli("train", "gan", "--resume", run, "--steps", step + 3)
@@ -166,9 +166,9 @@ def test_sigterm_to_a_two_process_run_saves_in_every_process_and_resumes(tmp_pat
                  "--log-every", 2, "--checkpoint-every", 100000, env={"OMP_NUM_THREADS": "1"})
     wait_for(lambda: logged(run) >= 5, timeout=180)
     proc.send_signal(signal.SIGTERM)  # to the launcher alone, as timeout and docker stop do
-    _, err = proc.communicate(timeout=180)
+    out, err = proc.communicate(timeout=180)
     assert proc.returncode == 143, err
-    assert "Stopped by SIGTERM" in err and "Traceback" not in err
+    assert "Stopped by SIGTERM" in out and "Traceback" not in err
     step = checkpoint.load(run / "state.ckpt")[1]["step"]
     assert step >= 10 and step % 2 == 0  # the processes agreed at a logging step
     resumed = run_cli("train", "gan", "--resume", run, "--steps", step + 2, "--nproc", 2, "-q",

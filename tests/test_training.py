@@ -92,9 +92,9 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "Stopped by SIGINT at step" in err and "--resume" in err and "Traceback" not in err
+    assert "Stopped by SIGINT at step" in out and "--resume" in out and "Traceback" not in err
     stopped = json.loads((run / "config.json").read_text())
     from ganforge import checkpoint
 
@@ -262,16 +262,17 @@ def test_one_update_each_reuses_d_fakes_for_g(d_steps, g_forwards_per_step):
 
 @pytest.mark.e2e
 def test_without_a_terminal_progress_is_one_plain_line_per_logging_step_written_while_training(tmp_path):
+    """ganforge train gan --steps 400 --log-every 100 > log.txt"""
     run = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "ganforge", "train", "gan", "--steps", "400", "--log-every", "100",
                              "--batch-size", "8", "-p", "hidden=16", "-p", "latent_dim=8", "--out", str(run)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stderr.readline()
+    first = proc.stdout.readline()
     assert f"training in {run} (step 0 of 400)" in first  # the run directory, at the start
-    progress = proc.stderr.readline()
+    progress = proc.stdout.readline()
     still_running = proc.poll() is None
-    _, rest = proc.communicate(timeout=120)
-    assert proc.returncode == 0, rest
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and not err, err
     lines = [progress, *rest.splitlines()]
     steps = [line for line in lines if line.startswith("gan step ")]
     assert [s.split()[2] for s in steps] == ["100/400", "200/400", "300/400", "400/400"]
