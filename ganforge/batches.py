@@ -20,9 +20,14 @@ from .data import InMemoryDataset
 from .errors import GanforgeError
 
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of an epoch's batch order: a function of the run's seed and the epoch alone."""
+    return seed * 1_000_003 + epoch
+
+
 def item_seed(seed: int, epoch: int, index: int) -> int:
     """The seed an item is read with: a function of the run's seed, the epoch and the index."""
-    return ((seed * 1_000_003 + epoch) * 1_000_000_007 + index + 1) % (2 ** 63)
+    return (epoch_seed(seed, epoch) * 1_000_000_007 + index + 1) % (2 ** 63)
 
 
 @contextlib.contextmanager
@@ -79,7 +84,7 @@ class Batches:
             self.labels = dataset.labels.to(device)
 
     def order(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, epoch))
         perm = torch.randperm(len(self.dataset), generator=g)
         return perm[: self.per_epoch * self.batch_size].view(self.per_epoch, self.batch_size)
 

@@ -25,6 +25,7 @@ import torch
 
 from .errors import GanforgeError, first_line
 from .artifacts import export
+from .checkpoint import SUFFIX
 from .exporter import PRECISIONS, exporter_for, get_exporter
 from .generator import load_generator
 from .networks import random_inputs
@@ -104,7 +105,7 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
     if device.type == "cuda" and backends == list(DEFAULT_BACKENDS):
         backends[1:1] = ["torch-compile", "torch-cudagraphs", "torch-bf16"]
     artifact = exporter_for(path)
-    checkpoint = path.with_suffix(".ckpt") if artifact else path
+    checkpoint = path.with_suffix(SUFFIX) if artifact else path
     reference = load_generator(checkpoint, device=str(device)) if checkpoint.exists() else None
 
     runners: dict[str, object] = {}

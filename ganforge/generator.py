@@ -142,10 +142,11 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
 
 def _warn_if_stale(artifact: Path, meta: dict) -> None:
     """An artifact exported before its checkpoint was trained further no longer shows it."""
-    source = checkpoint.read_meta(artifact.with_suffix(".ckpt"))
+    beside = artifact.with_suffix(checkpoint.SUFFIX)
+    source = checkpoint.read_meta(beside)
     if source is not None and source.get("step") != meta.get("step"):
         print(f"ganforge: warning: '{artifact}' was exported from step {meta.get('step')}, but "
-              f"'{artifact.with_suffix('.ckpt')}' beside it is now of step {source.get('step')}: "
+              f"'{beside}' beside it is now of step {source.get('step')}: "
               "export it again to use the newer weights", file=sys.stderr)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 
-import torch
 from torch.nn.modules import module as nn_module
 
 from .errors import CheckpointError
@@ -58,8 +57,8 @@ def bounded(max_elements: int, what: str):
 
 
 def elements(tensors) -> int:
-    """How many elements some tensors hold (of a loaded dict, or shapes from a header)."""
-    return sum(t.numel() if isinstance(t, torch.Tensor) else math.prod(t) for t in tensors)
+    """How many elements some tensors hold."""
+    return sum(t.numel() for t in tensors)
 
 
 def check_signature(signature, where: str) -> None:
