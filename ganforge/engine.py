@@ -76,8 +76,6 @@ class Trainer:
         engine, params = planned.engine, planned.params
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
-        if params.get("image_size") is not None and params["image_size"] < 1:  # datasets read 0 as "as stored"
-            raise GanforgeError(f"'image_size' must be at least 1, got {params['image_size']}")
 
         def load(split: str):
             return dataset(root=engine["data_root"], image_size=params.get("image_size"), split=split)

@@ -68,6 +68,9 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: 
         _check_new_run_dir(run_dir, overwrite)
         result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config), run_dir, False,
                       overwrite)
+    size = result.params.get("image_size")
+    if size is not None and size < 1:  # handed to the dataset, which reads 0 as "as stored"
+        raise GanforgeError(f"'image_size' must be at least 1, got {size}")
     check_components(result)
     return result
 
