@@ -10,6 +10,14 @@ Importing ganforge does not import torch; the functions below do when called.
 
 __version__ = "0.1.0"
 
+import logging  # noqa: E402
+
+# torch.utils.cpp_extension logs "No CUDA runtime is found, using CUDA_HOME=..." when
+# it is imported on a machine without CUDA, which --compile, AOTInductor export and
+# bench do. On a CPU machine that is the expected state, not news; drop that one line.
+logging.getLogger("torch.utils.cpp_extension").addFilter(
+    lambda record: not str(record.msg).startswith("No CUDA runtime is found"))
+
 from .api import (arithmetic, bench, compare, components, evaluate, export, interpolate, invert,  # noqa: E402
                   load_generator, load_network, plugin_requirements, plugins, report, sample, show, train, translate)
 from .errors import GanforgeError  # noqa: E402

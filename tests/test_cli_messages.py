@@ -47,3 +47,15 @@ def test_public_submodules_work_after_import_ganforge_alone():
     code = "import ganforge, sys; assert 'ganforge.digits' not in sys.modules; print(ganforge.digits.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ganforge.digits", done.stderr
+
+
+@pytest.mark.e2e
+def test_torch_cuda_home_notice_is_silenced_once_ganforge_is_imported():
+    def stderr_of(code):
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr
+
+    if "No CUDA runtime is found" not in stderr_of("import torch.utils.cpp_extension"):
+        pytest.skip("torch prints no CUDA_HOME notice on this machine (CUDA present, or no CUDA_HOME)")
+    assert "No CUDA runtime is found" not in stderr_of("import ganforge, torch.utils.cpp_extension")
+    shown = stderr_of("import ganforge, logging; logging.getLogger('torch.utils.cpp_extension').warning('kept')")
+    assert "kept" in shown, "only torch's CUDA_HOME notice is dropped, not the logger's other warnings"
