@@ -60,7 +60,8 @@ def parse_assignments(items) -> dict:
 
 
 def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict:
-    """The full run configuration, every value checked: ``{"engine": {...}, "params": {...}}``.
+    """The full run configuration, every value checked: ``{"engine": {...}, "params": {...},
+    "set_by_user": [...]}``, the last naming the recipe parameters a file or ``params`` set.
 
     Engine settings come from ``ganforge.settings`` (with the recipe's ``train_defaults``),
     then the config file, then ``overrides``; recipe parameters from the recipe's
@@ -68,6 +69,7 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
     hparams = recipe_cls.hparams
     engine = defaults(recipe_cls.train_defaults)
     chosen = {k: default for k, (default, _) in hparams.items()}
+    file_params: dict = {}
     if config_file is not None:
         file_engine, file_params = split_settings(read_config_file(config_file), hparams, str(config_file))
         engine.update(file_engine)
@@ -85,7 +87,8 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
         engine["epochs"] = None
     if engine["steps"] is None and engine["epochs"] is None:
         raise GanforgeError("give steps or epochs")
-    return {"engine": check_all(engine), "params": {k: coerce_param(k, v, hparams[k][0]) for k, v in chosen.items()}}
+    return {"engine": check_all(engine), "params": {k: coerce_param(k, v, hparams[k][0]) for k, v in chosen.items()},
+            "set_by_user": sorted(set(params) | set(file_params))}
 
 
 def normalize_keys(params: dict) -> dict:

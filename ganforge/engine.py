@@ -76,11 +76,20 @@ class Trainer:
         engine, params = planned.engine, planned.params
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
+        # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.
+        wanted = params.get("image_size")
+        if getattr(planned.recipe_cls, "image_size_follows_data", True) and not planned.set_by_user("image_size"):
+            wanted = None
 
         def load(split: str):
-            return dataset(root=engine["data_root"], image_size=params.get("image_size"), split=split)
+            return dataset(root=engine["data_root"], image_size=wanted, split=split)
 
         data = load("train")
+        if wanted is not None and data.image_size != wanted:
+            raise GanforgeError(f"dataset '{engine['dataset']}' gives {data.image_size} px images and does not resize "
+                                f"them to image_size {wanted}; leave image_size unset to train at {data.image_size} px")
+        if "image_size" in params:
+            params["image_size"] = data.image_size  # config.json records the size used
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
                                        held_out=lambda: load("test"))
         # A resumed run's configuration is a file like any other: it may not ask for networks

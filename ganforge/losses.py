@@ -1,21 +1,21 @@
-"""The contract of an adversarial loss plugin."""
+"""The base class of adversarial loss plugins."""
 
 
 class Loss:
     """Turns discriminator outputs (logits or scores) into the two players' losses.
 
-    Subclasses implement ``d_loss(real, fake)`` and ``g_loss(fake)``; both get
-    the discriminator's raw outputs and return scalar tensors to minimize. A loss
-    that regularizes D itself (a gradient penalty) also implements
-    ``penalty(critic, real_images, fake_images)``, where ``critic`` maps images to
-    D's scores; it is added to D's loss.
+    The contract (``d_loss``, ``g_loss``, ``uses_real_scores``, ``penalty``) is described
+    once, in ``ganforge.hookspecs.register_losses``; ``ganforge.testing.check_loss`` checks it.
     """
+
+    uses_real_scores = False  # True: recipes pass D's scores on the real batch to g_loss
 
     def d_loss(self, real, fake):
         raise NotImplementedError
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         raise NotImplementedError
 
     def penalty(self, critic, real, fake):
+        """A regularizer of D added to its loss (a gradient penalty), or None."""
         return None

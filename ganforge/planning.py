@@ -37,6 +37,11 @@ class Plan:
     def params(self) -> dict:
         return self.config["params"]
 
+    def set_by_user(self, param: str) -> bool:
+        """Whether a config file or the command line chose this recipe parameter (a resumed run's
+        saved parameters all count as chosen)."""
+        return self.resuming or param in self.config.get("set_by_user", ())
+
 
 def new_run_dir(recipe_name: str) -> Path:
     base = Path("runs") / f"{recipe_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

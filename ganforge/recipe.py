@@ -12,7 +12,7 @@ from torch import nn
 
 from .context import TrainingContext, context_of
 from .networks import random_inputs
-from .plugin_manager import get
+from .plugin_manager import get, recording
 
 
 class Recipe:
@@ -34,6 +34,11 @@ class Recipe:
     train_defaults: dict[str, object] = {}
     # Generators the engine saves as self-describing checkpoints: network name -> file.
     generator_files = {"G": "G.ckpt"}
+
+    # A recipe parameter ``image_size`` follows the dataset's own size unless the user sets
+    # it; a recipe whose architecture needs its default size (stackgan) sets this to False,
+    # and the dataset is asked to resize to it.
+    image_size_follows_data = True
 
     # Recipe parameters whose values name plugins, by kind: checked when a run is planned,
     # before anything loads (a recipe with more of them extends this).
@@ -170,9 +175,20 @@ class Recipe:
 
     def network(self, name: str, **kwargs) -> nn.Module:
         """Build a registered network and remember how, so ``G.ckpt`` can rebuild it."""
-        module = get("networks", name)(**kwargs)
-        module.ganforge_spec = {"network": name, "kwargs": kwargs}
+        with recording() as used:  # the plugins it is made of: a plugin upsampler inside, say
+            module = get("networks", name)(**kwargs)
+        module.ganforge_spec = {"network": name, "kwargs": kwargs, "components": sorted(used)}
         return module
+
+    def g_adversarial(self, fake_scores: torch.Tensor, real_scores) -> torch.Tensor:
+        """G's adversarial loss from D's scores on fakes. ``real_scores`` is a function giving
+        D's scores on the real batch; it is called (without gradient) only for a loss that
+        uses them, such as a relativistic loss, and otherwise costs nothing."""
+        if getattr(self.loss, "uses_real_scores", False):
+            with torch.no_grad():
+                real = real_scores()
+            return self.loss.g_loss(fake_scores, real)
+        return self.loss.g_loss(fake_scores)
 
     @property
     def generator(self) -> nn.Module:
@@ -223,13 +239,15 @@ class AdversarialRecipe(Recipe):
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
 
-    def g_step(self, n: int, fake=None, labels=None):
+    def g_step(self, images, real_labels, fake=None, labels=None):
         """One update of G through D, on ``fake`` (drawn for ``labels``) if given, else on a
-        fresh fake batch."""
+        fresh fake batch; the real batch is there for losses that compare with it."""
+        n = images.shape[0]
         if fake is None:
             labels = self.random_labels(n) if self.conditional else None
             fake = self.fake_batch(n, labels)
-        g_loss = self.loss.g_loss(self.discriminate(fake, labels))
+        y = real_labels if self.conditional else None
+        g_loss = self.g_adversarial(self.discriminate(fake, labels), lambda: self.discriminate(images, y))
         self.update("G", g_loss)
         return g_loss.detach()
 
@@ -239,13 +257,13 @@ class AdversarialRecipe(Recipe):
             fake = self.fake_batch(n, labels)  # kept with its graph for G's step
             d_loss, d_real, d_fake = self.d_step(images, labels, fake)
             with self.frozen(D):
-                g_loss = self.g_step(n, fake, labels)
+                g_loss = self.g_step(images, labels, fake, labels)
         else:
             for _ in range(self.hp.d_steps):
                 d_loss, d_real, d_fake = self.d_step(images, labels)
             with self.frozen(D):
                 for _ in range(self.hp.g_steps):
-                    g_loss = self.g_step(n)
+                    g_loss = self.g_step(images, labels)
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
 

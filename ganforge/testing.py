@@ -90,11 +90,31 @@ def _check_onnx(module, workdir=None) -> None:
 
 
 def check_loss(loss, batch: int = 6) -> None:
-    """Scalar, finite, differentiable losses in which scores mean "more real"; a penalty, if
-    any, is a finite scalar."""
+    """Scalar, finite, differentiable losses in which scores mean "more real", that keep no
+    state between calls (G's loss called first, or after any number of D's, gives the same
+    value); a penalty, if any, is a finite scalar."""
+    import copy
+
+    uses_real = getattr(loss, "uses_real_scores", False)
+
+    def g_loss(of, fake, real):
+        return of.g_loss(fake, real) if uses_real else of.g_loss(fake)
+
+    untouched = copy.deepcopy(loss)  # before any call: a loss that caches inputs shows it here
+    other_real, other_fake = torch.linspace(-3, 1, batch), torch.linspace(0, 2, batch)
+    try:
+        g_first = g_loss(untouched, other_fake, other_real)
+    except Exception as exc:
+        raise AssertionError(f"g_loss failed when called before d_loss ({type(exc).__name__}: {exc}); "
+                             "a loss must depend on its arguments alone") from None
+    loss.d_loss(other_real + 3, other_fake - 3)  # unrelated scores, seen by D's loss first
+    assert torch.allclose(g_loss(loss, other_fake, other_real), g_first), \
+        "g_loss changed after d_loss was called on other scores: a loss must keep no state between calls"
+    assert torch.allclose(loss.d_loss(other_real, other_fake), untouched.d_loss(other_real, other_fake)), \
+        "d_loss changed after earlier calls: a loss must keep no state between calls"
     real = torch.linspace(-2, 2, batch, requires_grad=True)
     fake = torch.linspace(-1, 3, batch, requires_grad=True)
-    d, g = loss.d_loss(real, fake), loss.g_loss(fake)
+    d, g = loss.d_loss(real, fake), g_loss(loss, fake, real)
     for name, value in (("d_loss", d), ("g_loss", g)):
         assert isinstance(value, torch.Tensor) and value.dim() == 0, f"{name} must return a scalar tensor"
         assert torch.isfinite(value), f"{name} is not finite"
@@ -102,10 +122,11 @@ def check_loss(loss, batch: int = 6) -> None:
     assert real.grad is not None and torch.isfinite(real.grad).all() and real.grad.abs().sum() > 0, \
         "d_loss must have gradients with respect to D's scores of real images"
     assert fake.grad is not None and torch.isfinite(fake.grad).all(), "the losses must be differentiable in fake scores"
-    confident, fooled = torch.full((batch,), 4.0), torch.full((batch,), -4.0)
+    confident, fooled, middle = torch.full((batch,), 4.0), torch.full((batch,), -4.0), torch.zeros(batch)
     assert loss.d_loss(confident, fooled) < loss.d_loss(fooled, confident), \
         "d_loss must be lower when D scores real images high and fakes low"
-    assert loss.g_loss(confident) < loss.g_loss(fooled), "g_loss must be lower when D scores the fakes high"
+    assert g_loss(loss, confident, middle) < g_loss(loss, fooled, middle), \
+        "g_loss must be lower when D scores the fakes high"
 
 
 def check_upsampler(factory, in_channels: int = 6, out_channels: int = 4, kernel_size: int = 4) -> None:

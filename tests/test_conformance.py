@@ -2,9 +2,11 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ganforge import testing
+from ganforge.losses import Loss
 from ganforge.plugin_manager import get, registry
 
 GENERATORS = {
@@ -87,6 +89,31 @@ class BackwardsLoss:
 
     def g_loss(self, fake):
         return fake.mean()
+
+
+class CachingLoss(Loss):
+    """A relativistic loss written against hidden state: G's loss reads the real scores D's
+    loss saw last, instead of taking them as an argument."""
+
+    def d_loss(self, real, fake):
+        self.last_real = real.detach()
+        return F.softplus(fake.mean() - real).mean() + F.softplus(fake - real.mean()).mean()
+
+    def g_loss(self, fake, real=None):
+        return F.softplus(self.last_real.mean() - fake).mean()
+
+
+class RememberingLoss(CachingLoss):
+    """The same, with a starting value so that calling G's loss first does not fail."""
+
+    last_real = torch.zeros(1)
+
+
+def test_the_kit_catches_a_loss_that_keeps_state():
+    with pytest.raises(AssertionError, match="g_loss failed when called before d_loss"):
+        testing.check_loss(CachingLoss())
+    with pytest.raises(AssertionError, match="keep no state between calls"):
+        testing.check_loss(RememberingLoss())
 
 
 def test_the_kit_catches_broken_components():

@@ -43,7 +43,8 @@ class ACGAN(ConditionalGAN):
             for _ in range(self.hp.g_steps):
                 fake_labels = self.random_labels(n)
                 fake_src, fake_cls = self.heads(G(self.latent(n), fake_labels))
-                g_loss = self.loss.g_loss(fake_src) + w * F.cross_entropy(fake_cls, fake_labels)
+                g_loss = (self.g_adversarial(fake_src, lambda: self.heads(images)[0])
+                          + w * F.cross_entropy(fake_cls, fake_labels))
                 self.update("G", g_loss)
         real_acc = (real_cls.detach().argmax(1) == labels).float().mean()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_class_loss": d_cls.detach(),

@@ -9,7 +9,7 @@ class DCGAN(AdversarialRecipe):
 
     hparams = {
         "latent_dim": (100, "size of the latent vector z (100, as in Radford et al.)"),
-        "image_size": (28, "image height and width: 28, 32, 64 or 128"),
+        "image_size": (28, "image height and width (28, 32, 64 or 128); unless set, the dataset's own (28 for digits)"),
         "g_width": (32, "channels of G's last hidden layer (doubling towards the input)"),
         "d_width": (32, "channels of D's first layer (doubling with depth)"),
         "kernel_size": (5, "convolution kernel size (5x5, as in Radford et al.)"),

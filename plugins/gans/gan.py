@@ -16,7 +16,7 @@ class VanillaGAN(AdversarialRecipe):
         "output": ("tanh", "G's output: tanh (images in [-1, 1]) or sigmoid ([0, 1])"),
         "d_dropout": (0.3, "dropout after D's hidden layers (Goodfellow et al. used dropout in D); "
                            "keeps D from memorizing a small dataset"),
-        "image_size": (28, "image height and width"),
+        "image_size": (28, "image height and width; unless set, the dataset's own (28 for digits)"),
         **ADVERSARIAL_HPARAMS,
         "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing (1.0 turns it off)"),
     }

@@ -30,6 +30,8 @@ def build_text_encoder(name: str, captions):
 class StackGAN(Recipe):
     """Two-stage text-to-image GAN."""
 
+    image_size_follows_data = False  # the two stages draw 16 and 32 px: the dataset resizes to them
+
     hparams = {
         "latent_dim": (64, "size of the noise vector z"),
         "condition_dim": (32, "size of the augmented text condition c"),
@@ -101,7 +103,8 @@ class StackGAN(Recipe):
         self.update("D", d_loss)
 
         with self.frozen(D1, D2):
-            adversarial = self.loss.g_loss(D1(low, text)) + self.loss.g_loss(D2(high, text))
+            adversarial = (self.g_adversarial(D1(low, text), lambda: D1(real_low, text))
+                           + self.g_adversarial(D2(high, text), lambda: D2(images, text)))
             kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1).mean()
             g_loss = adversarial + self.hp.kl_weight * kl
             self.update("G", g_loss)

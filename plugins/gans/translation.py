@@ -19,7 +19,7 @@ from ganforge.recipe import Recipe
 DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
 TRANSLATION_HPARAMS = {
-    "image_size": (28, "image height and width"),
+    "image_size": (28, "image height and width; unless set, the dataset's own (28 for digits)"),
     "lr": (2e-4, "Adam learning rate"),
     "beta1": (0.5, "Adam beta1"),
     "beta2": (0.999, "Adam beta2"),
@@ -89,7 +89,7 @@ class TranslationRecipe(Recipe):
 
         with self.frozen(D_a, D_b):
             fake_b, fake_a = G(real_a), F_(real_b)
-            adversarial = self.loss.g_loss(D_b(fake_b)) + self.loss.g_loss(D_a(fake_a))
+            adversarial = self.g_adversarial(D_b(fake_b), lambda: D_b(real_b)) + self.g_adversarial(D_a(fake_a), lambda: D_a(real_a))
             cycle = self.distance(F_(fake_b), real_a) + self.distance(G(fake_a), real_b)
             g_loss = adversarial + self.hp.cycle_weight * cycle
             if self.hp.identity_weight:  # a generator fed its own target domain should leave it alone

@@ -15,3 +15,5 @@ def register_losses(register):
              "Hinge loss (geometric GAN, SAGAN): D pushes real scores above 1 and fake below -1")
     register("wgan-gp", "ganforge.builtins.losses.margin:WassersteinGPLoss",
              "Wasserstein loss with gradient penalty (WGAN-GP, weight 10 on interpolates)")
+    register("relativistic", "ganforge.builtins.losses.relativistic:RelativisticAverageLoss",
+             "Relativistic average GAN (RaSGAN): D judges reals against the average fake and back")

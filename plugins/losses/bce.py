@@ -26,7 +26,7 @@ class _CrossEntropyLoss(Loss):
 class MinimaxLoss(_CrossEntropyLoss):
     """Original GAN objective: G minimizes log(1 - D(G(z)))."""
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real=None) -> torch.Tensor:
         # log(1 - sigmoid(l)) = -softplus(l)
         return -F.softplus(fake).mean()
 
@@ -34,5 +34,5 @@ class MinimaxLoss(_CrossEntropyLoss):
 class NonSaturatingLoss(_CrossEntropyLoss):
     """Non-saturating generator loss: G minimizes -log D(G(z))."""
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real=None) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))

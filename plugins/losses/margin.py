@@ -23,7 +23,7 @@ class LeastSquaresLoss(Loss):
     def d_loss(self, real, fake):
         return 0.5 * ((real - self.real_label) ** 2).mean() + 0.5 * (fake ** 2).mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return 0.5 * ((fake - 1.0) ** 2).mean()
 
 
@@ -36,7 +36,7 @@ class HingeLoss(Loss):
     def d_loss(self, real, fake):
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return -fake.mean()
 
 
@@ -50,7 +50,7 @@ class WassersteinGPLoss(Loss):
     def d_loss(self, real, fake):
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return -fake.mean()
 
     def penalty(self, critic, real, fake):

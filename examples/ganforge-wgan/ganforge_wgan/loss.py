@@ -13,5 +13,5 @@ class WassersteinLoss(Loss):
     def d_loss(self, real, fake):
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return -fake.mean()

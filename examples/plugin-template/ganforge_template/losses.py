@@ -14,5 +14,5 @@ class SquaredHingeLoss(Loss):
     def d_loss(self, real, fake):
         return F.relu(self.margin - real).pow(2).mean() + F.relu(self.margin + fake).pow(2).mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return -fake.mean()

@@ -1,0 +1,37 @@
+"""Relativistic average GAN loss (RaSGAN, Jolicoeur-Martineau 2018).
+
+D estimates how much more real a real image is than the average fake, and the other
+way round; G's loss is the mirror image, so G also pulls D's scores of real images
+down. That needs D's scores on reals in G's step too: ``uses_real_scores``.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.losses import Loss
+
+
+class RelativisticAverageLoss(Loss):
+    """RaSGAN: cross-entropy on C(real) - mean C(fake) and C(fake) - mean C(real)."""
+
+    uses_real_scores = True
+
+    def __init__(self, real_label: float = 1.0):
+        if not 0.0 < real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0, 1], got {real_label}")
+        self.real_label = real_label
+
+    @staticmethod
+    def _pair(more_real, less_real, target):
+        """Cross-entropy of "``more_real`` is more real than the average ``less_real``" and its converse."""
+        ahead, behind = more_real - less_real.mean(), less_real - more_real.mean()
+        return (F.binary_cross_entropy_with_logits(ahead, torch.full_like(ahead, target))
+                + F.binary_cross_entropy_with_logits(behind, torch.zeros_like(behind)))
+
+    def d_loss(self, real, fake):
+        return self._pair(real, fake, self.real_label)
+
+    def g_loss(self, fake, real=None):
+        if real is None:
+            raise ValueError("the relativistic loss needs D's scores on real images for G's loss")
+        return self._pair(fake, real.detach(), 1.0)
