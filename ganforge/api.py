@@ -178,7 +178,7 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
     return _bench(path, backends, batch_sizes, device=device, repeats=repeats, progress=progress)
 
 
-def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
+def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000, dataset: str | None = None,
              data_root=None, real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None,
              save: bool = True) -> dict:
     """FID, KID, Inception Score and precision/recall of the generator in ``path`` (a run, a
@@ -257,8 +257,10 @@ def components(kind: str | None = None) -> dict[str, list[dict]]:
 
 
 def plugins(include_builtins: bool = False, hook: str | None = None) -> list[dict]:
-    """Loaded third-party plugins (``include_builtins``: built-ins too), optionally only those implementing
-    ``hook``: name, version, built-in or not, hooks implemented, components registered."""
+    """Installed third-party plugins (``include_builtins``: built-ins too), optionally only those implementing
+    ``hook``: entry-point name, distribution (what pip knows), version, built-in or not, hooks
+    implemented, components registered, whether it loaded and its problems (a broken plugin is listed
+    with ``loaded: False`` and why)."""
     from .errors import UnknownComponentError
     from .plugin_manager import KINDS, load_plugins
 
@@ -266,8 +268,9 @@ def plugins(include_builtins: bool = False, hook: str | None = None) -> list[dic
         raise UnknownComponentError(f"unknown hook '{hook}'; hooks: {', '.join(KINDS.values())}")
     system = load_plugins()
     system.registry  # registering fills in what each plugin registered
-    return [{"name": p.name, "version": p.version, "builtin": p.builtin, "hooks": p.hooks,
-             "registered": p.registered} for p in system.info.values()
+    return [{"name": p.name, "distribution": p.distribution, "version": p.version, "builtin": p.builtin,
+             "hooks": p.hooks, "registered": p.registered, "loaded": p.loaded, "problems": p.problems}
+            for p in system.info.values()
             if (include_builtins or not p.builtin) and (hook is None or hook in p.hooks)]
 
 

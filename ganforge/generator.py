@@ -11,7 +11,7 @@ from . import checkpoint
 from .errors import CheckpointError, GanforgeError
 from .limits import bounded, check_signature, elements
 from .networks import random_inputs
-from .plugin_manager import get
+from .plugin_manager import get, missing_plugin
 from .state import newer_generator
 
 
@@ -99,6 +99,11 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
     for buffers a checkpoint does not keep), with the file's weights."""
     if "network" not in meta or not isinstance(meta.get("network_kwargs"), dict):
         raise CheckpointError(f"'{path}' does not say which network it holds")
+    recorded = meta.get("components")
+    missing = missing_plugin([c for c in recorded if isinstance(c, dict) and c.get("kind") != "gans"]
+                             if isinstance(recorded, list) else [])
+    if missing:
+        raise CheckpointError(f"cannot load '{path}': {missing}")
     builder = get("networks", meta["network"])
     try:
         with bounded(elements(tensors.values()) + 1_000_000, f"'{path}'"):
@@ -113,12 +118,14 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
     """The generator in ``G.ckpt`` (or a run directory holding one), or in an exported
     artifact (``.onnx``, ``.engine``, ``.pt2``): the same interface whatever the backend."""
-    from .exporter import exporter_for
+    from .exporter import exporter_for, unclaimed
 
     path = Path(path)
     if path.is_dir():
         path = path / "G.ckpt"
     exporter = exporter_for(path)
+    if exporter is None and unclaimed(path):
+        raise GanforgeError(f"cannot load '{path}': {unclaimed(path)}")
     if exporter is not None:
         if not path.is_file():
             raise GanforgeError(f"no such file: '{path}'")

@@ -9,7 +9,8 @@ A plugin package declares the ganforge versions it supports as an ordinary
 dependency (``dependencies = ["ganforge>=0.1,<0.2"]``); an installed plugin whose
 range excludes this ganforge is skipped with both versions named.
 ``GANFORGE_LOAD_PLUGINS=a,b`` loads only those third-party plugins (empty: none),
-``GANFORGE_DISABLE_PLUGINS=c`` never loads ``c``; built-ins always load.
+``GANFORGE_DISABLE_PLUGINS=c`` never loads ``c``; each name may be the entry-point
+name or the distribution's (``ganforge-wgan``). Built-ins always load.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import importlib.metadata
 import os
 import pkgutil
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pluggy
@@ -78,11 +80,16 @@ class Component:
 
 @dataclass
 class PluginInfo:
-    name: str
+    """A plugin as ``ganforge plugins`` shows it, including one that failed to load."""
+
+    name: str  # the entry-point name (or the module, for built-ins)
     version: str
     builtin: bool
+    distribution: str = ""  # what pip knows it as, e.g. ganforge-wgan
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
+    loaded: bool = True  # False: skipped whole (import error, wrong ganforge version, unknown hook)
+    problems: list[str] = field(default_factory=list)  # why it was skipped, or what of it was
 
 
 class Registry:
@@ -94,10 +101,7 @@ class Registry:
     def add(self, component: Component) -> None:
         existing = self.components[component.kind].get(component.name)
         if existing is not None:
-            raise DuplicateComponentError(
-                f"{SINGULAR[component.kind]} '{component.name}' is registered twice: by plugin "
-                f"'{existing.plugin}' and by plugin '{component.plugin}'"
-            )
+            raise DuplicateComponentError(f"the name is taken by plugin '{existing.plugin}' (the first one keeps it)")
         self.components[component.kind][component.name] = component
 
     def names(self, kind: str) -> list[str]:
@@ -142,7 +146,7 @@ class PluginSystem:
         self.info: dict[str, PluginInfo] = {}
         self._registry: Registry | None = None
 
-    def add(self, module, name: str, version: str, builtin: bool) -> None:
+    def add(self, module, name: str, version: str, builtin: bool, distribution: str = "") -> None:
         """Register one plugin module; a plugin with unknown hooks is skipped with a warning."""
         try:
             self.pm.register(module, name=name)
@@ -150,11 +154,24 @@ class PluginSystem:
         except Exception as exc:
             if self.pm.is_registered(module):
                 self.pm.unregister(module)
-            warn(f"plugin '{name}' was skipped: {_one_line(exc)}")
+            self.skipped(PluginInfo(name, version, builtin, distribution), f"was skipped: {_one_line(exc)}")
             return
         hooks = sorted(impl_name for impl_name in KINDS.values() if _implements(module, impl_name, self.pm))
-        self.info[name] = PluginInfo(name, version, builtin, hooks)
+        self.info[name] = PluginInfo(name, version, builtin, distribution, hooks)
         self._registry = None
+
+    def skipped(self, info: PluginInfo, why: str) -> None:
+        """Keep a plugin that could not load in the listing, with why, and warn once."""
+        info.loaded = False
+        info.problems.append(why)
+        self.info[info.name] = info
+        warn(f"plugin '{info.name}' {why}")
+
+    def problem(self, plugin: str, what: str) -> None:
+        """Part of a loaded plugin was skipped: warn, and show it in the listing."""
+        if plugin in self.info:
+            self.info[plugin].problems.append(what)
+        warn(f"plugin '{plugin}' {what}")
 
     def _check_pending(self, name: str) -> None:
         try:
@@ -186,16 +203,22 @@ class PluginSystem:
 
                 try:
                     impl.function(register=register)
-                    for component in staged:
-                        registry.add(component)
-                except Exception as exc:
-                    for component in staged:  # all or nothing for this plugin and hook
-                        if registry.components[kind].get(component.name) is component:
-                            del registry.components[kind][component.name]
-                    warn(f"plugin '{plugin}' failed in {hook_name}: {_one_line(exc)}")
+                except Exception as exc:  # nothing this hook call registered is kept
+                    self.problem(plugin, f"failed in {hook_name}: {_one_line(exc)}")
                     continue
+                added = []
+                for component in staged:  # a clash drops that one component, not the others
+                    try:
+                        if strict():
+                            component.load()  # strict mode: every import string must resolve now
+                        registry.add(component)
+                    except GanforgeError as exc:
+                        self.problem(plugin, f"registered {SINGULAR[kind]} '{component.name}', which was skipped: "
+                                             f"{_one_line(exc)}")
+                        continue
+                    added.append(component.name)
                 if plugin in self.info:
-                    self.info[plugin].registered[kind] = [c.name for c in staged]
+                    self.info[plugin].registered[kind] = added
         return registry
 
 
@@ -221,7 +244,7 @@ def _names_from_env(variable: str) -> set[str] | None:
     value = os.environ.get(variable)
     if value is None:
         return None
-    return {name.strip() for name in value.split(",") if name.strip()}
+    return {_normalized(name.strip()) for name in value.split(",") if name.strip()}
 
 
 def required_ganforge(dist):
@@ -255,21 +278,34 @@ def load_plugins() -> PluginSystem:
     blocked = _names_from_env("GANFORGE_DISABLE_PLUGINS") or set()
     for entry_point in _entry_points():
         version = entry_point.dist.version if entry_point.dist else "unknown"
-        if (allowed is not None and entry_point.name not in allowed) or entry_point.name in blocked:
+        distribution = distribution_name(entry_point.dist)
+        known_as = {_normalized(entry_point.name), _normalized(distribution)} - {""}
+        if (allowed is not None and not known_as & allowed) or known_as & blocked:
             continue
+        info = PluginInfo(entry_point.name, version, False, distribution)
         needed = required_ganforge(entry_point.dist)
         if needed is not None and not needed.contains(__version__, prereleases=True):
-            warn(f"plugin '{entry_point.name}' {version} needs ganforge{needed} but this is ganforge {__version__}; "
-                 "it was skipped (upgrade one of them)")
+            system.skipped(info, f"{version} needs ganforge{needed} but this is ganforge {__version__}; "
+                                 "it was skipped (upgrade one of them)")
             continue
         try:
             module = entry_point.load()
         except Exception as exc:
-            warn(f"plugin '{entry_point.name}' failed to import: {_one_line(exc)}")
+            system.skipped(info, f"failed to import: {_one_line(exc)}")
             continue
-        system.add(module, entry_point.name, version, builtin=False)
+        system.add(module, entry_point.name, version, builtin=False, distribution=distribution)
     _SYSTEM = system
     return system
+
+
+def distribution_name(dist) -> str:
+    """The name pip knows a plugin's distribution by (``ganforge-wgan``), or "" if unknown."""
+    return (dist.metadata["Name"] or "") if dist is not None else ""
+
+
+def _normalized(name: str) -> str:
+    """Package names compare as pip compares them: case, '-', '_' and '.' do not matter."""
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def reset_plugins() -> None:
@@ -282,6 +318,53 @@ def registry() -> Registry:
     return load_plugins().registry
 
 
+# Sets that record every component looked up while they are open (see ``recording``).
+_RECORDERS: list[set] = []
+
+
 def get(kind: str, name: str):
-    """The component ``name`` of ``kind`` (e.g. ``get("gans", "dcgan")``)."""
-    return registry().get(kind, name)
+    """The component ``name`` of ``kind`` (e.g. ``get("upsamplers", "resize-conv")``): how a
+    plugin's network finds another plugin's component by the name a user gave."""
+    found = registry().get(kind, name)
+    for used in _RECORDERS:
+        used.add((kind, name))
+    return found
+
+
+@contextmanager
+def recording():
+    """Collect the ``(kind, name)`` of every component looked up inside the block, so that a
+    checkpoint can name each plugin its network was built from (an upsampler inside a network)."""
+    used: set = set()
+    _RECORDERS.append(used)
+    try:
+        yield used
+    finally:
+        _RECORDERS.remove(used)
+
+
+def provenance(components) -> list[dict]:
+    """Where each ``(kind, name)`` comes from: plugin, its distribution and version, for
+    checkpoint metadata (so a missing plugin can be named with the package to install)."""
+    system = load_plugins()
+    out = []
+    for kind, name in sorted(set(components)):
+        plugin = system.registry.component(kind, name).plugin
+        info = system.info.get(plugin)
+        out.append({"kind": kind, "name": name, "plugin": plugin, "builtin": bool(info and info.builtin),
+                    "distribution": info.distribution if info else "", "version": info.version if info else ""})
+    return out
+
+
+def missing_plugin(components) -> str | None:
+    """One line naming the first recorded component that is not registered now, and the
+    package to install; None when all are there."""
+    names = load_plugins().registry.components
+    for c in components if isinstance(components, list) else []:
+        if not isinstance(c, dict) or c.get("kind") not in names or c.get("name") in names[c["kind"]]:
+            continue
+        package = c.get("distribution") or c.get("plugin") or "?"
+        install = f"pip install '{package}>={c['version']}'" if c.get("version") else f"pip install '{package}'"
+        return (f"it needs {SINGULAR[c['kind']]} '{c['name']}' from plugin '{c.get('plugin')}', which is not "
+                f"installed: {install}")
+    return None

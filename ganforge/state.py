@@ -9,33 +9,27 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
-from .plugin_manager import load_plugins
+from .plugin_manager import provenance
 
 STATE_FILE = "state.ckpt"
 
 
-def _versions(*components) -> dict:
+def generator_meta(recipe_name: str, G: torch.nn.Module, step: int) -> dict:
     from . import __version__
 
-    system = load_plugins()
-    plugins = {}
-    for kind, name in components:
-        plugin = system.registry.component(kind, name).plugin
-        plugins[plugin] = system.info[plugin].version if plugin in system.info else "unknown"
-    return {"ganforge": __version__, "torch": torch.__version__, "plugins": plugins}
-
-
-def generator_meta(recipe_name: str, G: torch.nn.Module, step: int) -> dict:
-    spec = G.ganforge_spec
+    # Every plugin the generator is made of, so that loading it without one names the package.
+    network = _network_meta(G.ganforge_spec)
+    made_of = provenance([("gans", recipe_name)]) + network["components"]
     return {
         "kind": "generator",
         "recipe": recipe_name,
-        "network": spec["network"],
-        "network_kwargs": spec["kwargs"],
+        **network,
         "signature": G.signature,
         "output_range": list(G.output_range),
         "step": step,
-        "versions": _versions(("gans", recipe_name), ("networks", spec["network"])),
+        "components": made_of,
+        "versions": {"ganforge": __version__, "torch": torch.__version__,
+                     "plugins": {c["plugin"]: c["version"] for c in made_of}},
     }
 
 
@@ -71,8 +65,13 @@ def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run
         if name not in recipe.generator_files:
             checkpoint.save(run_dir / f"{name}.ckpt", net.state_dict(),
                             {"kind": "network", "role": name, "recipe": recipe_name, "step": step,
-                             **({"network": net.ganforge_spec["network"], "network_kwargs": net.ganforge_spec["kwargs"]}
-                                if hasattr(net, "ganforge_spec") else {})})
+                             **(_network_meta(net.ganforge_spec) if hasattr(net, "ganforge_spec") else {})})
+
+
+def _network_meta(spec: dict) -> dict:
+    """How to rebuild a network, and the plugins it is made of."""
+    return {"network": spec["network"], "network_kwargs": spec["kwargs"],
+            "components": provenance([("networks", spec["network"]), *map(tuple, spec.get("components", []))])}
 
 
 def restore(run_dir: Path, recipe, averages: dict) -> int:

@@ -22,9 +22,9 @@ def fresh_plugins():
 def add_plugin():
     """Load the normal plugins plus ``plugin`` (any object with hook implementations)."""
 
-    def add(plugin, name="test-plugin", version="9.9"):
+    def add(plugin, name="test-plugin", version="9.9", distribution=""):
         system = plugin_manager.load_plugins()
-        system.add(plugin, name, version, builtin=False)
+        system.add(plugin, name, version, builtin=False, distribution=distribution)
         return system
 
     return add

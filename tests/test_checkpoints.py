@@ -123,8 +123,12 @@ def test_generator_checkpoint_describes_itself(tiny_dcgan_run):
     assert meta["signature"] == [{"name": "z", "shape": [16], "dtype": "float32", "distribution": "normal"}]
     assert meta["output_range"] == [-1.0, 1.0]
     assert meta["versions"]["ganforge"] == ganforge.__version__
+    # every plugin the generator is made of, the upsampler inside its network included
     assert meta["versions"]["plugins"] == {"ganforge.builtins.gans": ganforge.__version__,
-                                           "ganforge.builtins.networks": ganforge.__version__}
+                                           "ganforge.builtins.networks": ganforge.__version__,
+                                           "ganforge.builtins.upsamplers": ganforge.__version__}
+    assert {(c["kind"], c["name"]) for c in meta["components"]} == {
+        ("gans", "dcgan"), ("networks", "dcgan-generator"), ("upsamplers", "transposed-conv")}
 
 
 def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
