@@ -84,7 +84,7 @@ def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str 
         if not result.verified:
             path.unlink(missing_ok=True)
             raise GanforgeError(f"the {exporter.name} artifact differs from PyTorch by up to {result.max_abs_error:.3g} "
-                                f"(tolerance {result.tolerance:g} for {precision}); it was not kept")
+                                f"(absolute; {result.tolerance:g} allowed for {precision}); it was not kept")
     return result
 
 

@@ -1,7 +1,8 @@
 """Inference latency of a generator on each backend, side by side in one process.
 
 Backends are ``torch`` (eager, the baseline), the exporters by their runtime name
-(``onnxruntime``, ``tensorrt``, ``aoti``, or any exporter plugin's name), each
+(``onnxruntime``, ``tensorrt``, ``aoti``, or any exporter plugin's name: by default
+all that are installed), each
 optionally with a precision (``tensorrt-fp16``), and on CUDA the PyTorch variants
 ``torch-compile``, ``torch-cudagraphs`` (torch.compile with CUDA graphs) and
 ``torch-bf16``. From a checkpoint each exported backend is built in a temporary
@@ -26,13 +27,14 @@ import torch
 from .errors import GanforgeError, first_line
 from .artifacts import export
 from .checkpoint import SUFFIX
-from .exporter import PRECISIONS, exporter_for, get_exporter
+from .exporter import PRECISIONS, RUNTIME_NAMES, backend_name, default_backends, exporter_for, get_exporter
 from .generator import load_generator
 from .networks import random_inputs
 
-RUNTIME_NAMES = {"onnxruntime": "onnx"}  # backend name -> exporter name, where they differ
 TORCH_VARIANTS = ("torch", "torch-compile", "torch-cudagraphs", "torch-bf16")
-DEFAULT_BACKENDS = ("torch", "onnxruntime", "tensorrt", "aoti")
+CUDA_VARIANTS = ("torch-compile", "torch-cudagraphs", "torch-bf16")
+
+
 
 
 def parse_backend(name: str) -> tuple[str, str]:
@@ -101,10 +103,15 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
         raise GanforgeError(f"no such file: '{path}'")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     say = progress or (lambda message: None)
-    backends = list(backends or DEFAULT_BACKENDS)
-    if device.type == "cuda" and backends == list(DEFAULT_BACKENDS):
-        backends[1:1] = ["torch-compile", "torch-cudagraphs", "torch-bf16"]
     artifact = exporter_for(path)
+    if backends:
+        backends = list(backends)
+    elif artifact is not None:  # the artifact given, against eager PyTorch
+        backends = ["torch", backend_name(artifact.name)]
+    else:
+        backends = default_backends()
+        if device.type == "cuda":
+            backends[1:1] = CUDA_VARIANTS
     checkpoint = path.with_suffix(SUFFIX) if artifact else path
     reference = load_generator(checkpoint, device=str(device)) if checkpoint.exists() else None
 

@@ -250,8 +250,8 @@ def export(checkpoint, fmt, output, precision, max_batch, device, opset, no_veri
     _console().print(f"wrote [bold]{result.path}[/] ({result.format}, {result.precision}, {size:.1f} MB)")
     if result.max_abs_error is not None:
         _console().print(f"verified against PyTorch on {result.device}, batches {', '.join(map(str, result.batch_sizes))}: "
-                         f"max abs error {result.max_abs_error:.2e}, max rel error {result.max_rel_error:.2e} "
-                         f"(tolerance {result.tolerance:g}) [green]OK[/]")
+                         f"max abs error {result.max_abs_error:.2e} <= {result.tolerance:g} allowed for "
+                         f"{result.precision} [green]OK[/] (max rel error {result.max_rel_error:.2e}, not checked)")
 
 
 def _int_list(ctx, param, value):
@@ -264,11 +264,23 @@ def _int_list(ctx, param, value):
     return values
 
 
-@cli.command()
+class BenchCommand(click.Command):
+    """``ganforge bench --help`` names the backends installed here, plugins' included."""
+
+    def format_epilog(self, ctx, formatter):
+        from .exporter import default_backends
+
+        names = ", ".join(default_backends())
+        formatter.write_paragraph()
+        formatter.write_text(f"Backends installed here: {names}; on CUDA also torch-compile, torch-cudagraphs, "
+                             "torch-bf16.")
+
+
+@cli.command(cls=BenchCommand)
 @click.argument("path", type=click.Path())
-@click.option("--backends", default=None, help="Comma-separated: torch, onnxruntime, tensorrt, aoti; a precision "
-              "suffix (tensorrt-fp16); on CUDA also torch-compile, torch-cudagraphs, torch-bf16. "
-              "Default: all of the first four (and the CUDA variants on a GPU).")
+@click.option("--backends", default=None, help="Comma-separated backends (listed below), each with an optional "
+              "precision suffix (tensorrt-fp16). Default: torch and every installed exporter, plugins' included "
+              "(and the CUDA variants on a GPU); for an artifact, torch and that artifact.")
 @click.option("--batch-sizes", default="1,64,256", show_default=True, callback=_int_list, help="Comma-separated.")
 @click.option("--device", help="cpu, cuda or cuda:N. Default: cuda when present.")
 @click.option("--repeats", type=click.IntRange(min=1), help="Timed calls per row. Default: about 1 s worth.")
@@ -310,8 +322,9 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
 
 @cli.command("eval")
 @click.argument("path")
-@click.option("--extractor", "-e", default="digits", show_default=True,
-              help="Feature extractor plugin: digits (offline, for MNIST-like data) or inception.")
+@click.option("--extractor", "-e", help="Feature extractor plugin: digits (offline, for MNIST-like data), inception "
+              "(photos), or any other (ganforge list extractors). Default: the one the dataset names, else digits; "
+              "a warning says when it does not fit the images.")
 @click.option("--weights", type=click.Path(), help="Local weights file for the extractor (inception offline).")
 @click.option("-n", "count", default=5000, show_default=True, type=click.IntRange(min=10), help="Generated images.")
 @click.option("--dataset", "-d", help="Real images' dataset. Default: the one the run trained on.")
@@ -327,23 +340,26 @@ def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed,
     FID and KID (lower is better), Inception Score and precision/recall (higher is
     better), and for class-conditional generators the share of samples classified
     as the class asked for. PATH may be data:DATASET/SPLIT to score real images
-    themselves, e.g. data:mnist-5k/train against --real-split test.
+    themselves against the same dataset's --real-split, e.g. data:mnist-5k/train
+    against --real-split test.
     """
     console = _console(stderr=True)
     with console.status("evaluating ...") as status:
         result = api.evaluate(path, extractor=extractor, weights=weights, n=count, dataset=dataset,
                               data_root=data_root, real_split=real_split, seed=seed, device=device,
                               progress=lambda message: status.update(message))
+    from rich.markup import escape
+
     for warning in result["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     from rich.table import Table
 
     c = result["config"]
-    table = Table(title=f"{path}: {c['n_generated']} generated vs {c['n_real']} real ({c['real']}), "
-                        f"{c['extractor']} features", title_justify="left")
+    table = Table(title=escape(f"{path}: {c['n_generated']} generated vs {c['n_real']} real ({c['real']}), "
+                               f"{c['extractor']} features"), title_justify="left")
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     for key, value in result["metrics"].items():
@@ -549,12 +565,16 @@ def plugins(show_all, hook, requirements, as_json):
 
     table = Table()
     table.add_column("plugin", no_wrap=True)
-    for col in ("version", "hooks", "registered"):
+    for col in ("package", "version", "hooks", "registered"):
         table.add_column(col)
     for p in found:
-        registered = "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registered"].items() if v)
+        registered = escape("; ".join(f"{k}: {', '.join(v)}" for k, v in p["registered"].items() if v))
+        if p["problems"]:
+            state = "not loaded" if not p["loaded"] else "partly loaded"
+            registered = "; ".join(filter(None, [registered, f"[red]{state}: {escape(' / '.join(p['problems']))}[/]"]))
         name = escape(p["name"]) + (" [dim](built-in)[/]" if p["builtin"] else "")
-        table.add_row(name, escape(p["version"]), ", ".join(p["hooks"]), escape(registered))
+        package = "ganforge" if p["builtin"] else escape(p["distribution"] or "?")
+        table.add_row(name, package, escape(p["version"]), ", ".join(p["hooks"]), registered)
     _console().print(table)
 
 

@@ -75,7 +75,23 @@ def batch_dynamic_shapes(module, count: int, max_batch: int):
 
 
 def dump_meta(meta: dict) -> str:
+    """``meta`` as the JSON text an exporter stores in or beside its artifact."""
     return json.dumps(meta, sort_keys=True)
+
+
+RUNTIME_NAMES = {"onnxruntime": "onnx"}  # bench backend -> exporter name, where they differ
+
+
+def backend_name(exporter_name: str) -> str:
+    """The ``ganforge bench`` backend that runs an exporter's artifacts: ``onnx`` -> ``onnxruntime``."""
+    return next((runtime for runtime, name in RUNTIME_NAMES.items() if name == exporter_name), exporter_name)
+
+
+def default_backends() -> list[str]:
+    """``torch`` and every installed exporter, plugins' included (what ``ganforge bench`` times)."""
+    from .plugin_manager import registry
+
+    return ["torch", *(backend_name(name) for name in registry().names("exporters"))]
 
 
 def get_exporter(name: str) -> Exporter:
@@ -97,3 +113,17 @@ def exporter_for(path: Path) -> Exporter | None:
         if str(path).endswith(exporter.suffix):
             return exporter
     return None
+
+
+def unclaimed(path: Path) -> str | None:
+    """Why ``path`` cannot be loaded when it is neither a checkpoint nor any installed
+    exporter's artifact (the plugin that exported it is missing); None when it is a checkpoint."""
+    from .checkpoint import SUFFIX, read_meta
+    from .plugin_manager import registry
+
+    path = Path(path)
+    if path.suffix == SUFFIX or not path.is_file() or read_meta(path) is not None:
+        return None
+    known = ", ".join(f"{name} ({get_exporter(name).suffix})" for name in registry().names("exporters"))
+    return (f"no installed exporter reads '{path.suffix or path.name}' files, so the exporter plugin that wrote "
+            f"'{path}' is not installed (ganforge list exporters: {known})")

@@ -108,7 +108,7 @@ def test_export_cli_writes_verifies_and_reports(tiny_runs, tmp_path):
     out = tmp_path / "dc.onnx"
     result = cli("export", "--onnx", str(tiny_runs["latent"] / "G.ckpt"), "-o", str(out), "--max-batch", "8")
     assert result.returncode == 0, result.stderr
-    assert out.is_file() and "max abs error" in result.stdout and "OK" in result.stdout
+    assert out.is_file() and "max abs error" in result.stdout and "OK" in result.stdout and "<= 0.0001 allowed for fp32" in result.stdout
 
 
 def test_verification_failure_removes_the_artifact_and_exits_non_zero(tiny_runs, tmp_path, monkeypatch):
