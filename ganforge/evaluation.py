@@ -30,6 +30,12 @@ class Extractor:
     num_features = 0
     num_classes = 0
     sha256 = ""
+    # What the extractor was made for: image channels (empty: any) and a few words on the
+    # kind of images; ``min_confidence``: below this mean top-class probability on the real
+    # images, they are taken not to be of that kind (None: not judged).
+    channels: tuple[int, ...] = ()
+    domain = ""
+    min_confidence: float | None = None
 
     def __init__(self, weights=None, device="cpu"):
         raise NotImplementedError
@@ -157,18 +163,17 @@ def _run_config(path: Path) -> dict:
 MAX_REAL_IMAGES = 50_000  # a folder of a million photos is read up to here
 
 
-def real_images(dataset: str, split: str, image_size: int | None, channels: int | None,
-                root=None) -> torch.Tensor:
+def real_images(dataset: str, split: str, image_size: int | None, root=None) -> torch.Tensor:
     """The real images of a dataset split: held in memory, or read item by item from disk."""
     from .plugin_manager import get
 
-    data = get("datasets", dataset)(root=root, image_size=image_size, channels=channels, split=split)
+    data = get("datasets", dataset)(root=root, image_size=image_size, split=split)
     if hasattr(data, "images"):
         return data.images
     return torch.stack([data[i][0] for i in range(min(len(data), MAX_REAL_IMAGES))])
 
 
-def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, dataset: str | None = None,
+def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000, dataset: str | None = None,
              data_root=None, real_split: str = "train", seed: int = 0, device: str = "cpu", batch_size: int = 250,
              progress=None, save: bool = True) -> dict:
     """Score the generator in ``path`` (run directory, ``G.ckpt`` or an exported artifact)
@@ -177,21 +182,23 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
 
     ``path`` may also be ``data:DATASET/SPLIT`` to score real images as if generated
     (e.g. the train digits against the held-out ones: FID near 0, IS near 10 for digits).
-    Returns ``{"metrics": {...}, "config": {...}, "warnings": [...]}``; with ``save``, a run
-    directory also keeps it as ``eval-EXTRACTOR.json``.
+    ``extractor`` defaults to the one the dataset names (``digits`` for the MNIST family),
+    else ``digits``; a warning says when it does not fit the images. Returns ``{"metrics":
+    {...}, "config": {...}, "warnings": [...]}``; with ``save``, a run directory also keeps it,
+    as ``eval-EXTRACTOR.json`` for its G.ckpt against the training split and as
+    ``eval-EXTRACTOR-FILE-SPLIT.json`` for an artifact or another split.
     """
     from .generator import load_generator
-    from .plugin_manager import get, registry
+    from .plugin_manager import registry
 
     say = progress or (lambda message: None)
-    ext = get("extractors", extractor)(weights=weights, device=device)
     warnings, metrics = [], {}
     source = str(path)
     if source.startswith("data:"):
         name, _, split = source[len("data:"):].partition("/")
-        dataset = dataset or DEFAULT_DATASET
-        fake_images = real_images(name, split or "train", None, None, data_root)[:n]
-        config_dataset = dataset
+        fake_images = real_images(name, split or "train", None, data_root)[:n]
+        config_dataset = dataset or name  # the named dataset's own other split, unless told
+        extractor, ext = _extractor(extractor, config_dataset, weights, device)
     else:
         path = Path(path)
         run_dir = path if path.is_dir() else path.parent
@@ -201,6 +208,7 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
         config_dataset = dataset or trained_on.get("dataset") or DEFAULT_DATASET
         if data_root is None and config_dataset == trained_on.get("dataset"):
             data_root = trained_on.get("data_root")  # the folder the run trained on
+        extractor, ext = _extractor(extractor, config_dataset, weights, device)
         say(f"generating {n} images ...")
         if any(s["distribution"] == "text" for s in G.signature):
             raise GanforgeError("text-conditioned generators need captions; score them with "
@@ -221,10 +229,11 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
         elif run_config.get("recipe"):
             warnings.append(f"recipe '{run_config['recipe']}' is not installed; its own figures are left out")
     shape = fake_images.shape
-    real = real_images(config_dataset, real_split, shape[-1], shape[1], data_root)
+    real = real_images(config_dataset, real_split, shape[-1], data_root)
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")
     fake_features, fake_logits = extract(ext, fake_images, batch_size)
-    real_features, _ = extract(ext, real, batch_size)
+    real_features, real_logits = extract(ext, real, batch_size)
+    warnings.extend(misfits(ext, real, real_logits, config_dataset))
     needed = stable_count(ext)
     if min(len(fake_features), len(real_features)) < needed:
         warnings.append(f"FID from {len(fake_features)} generated and {len(real_features)} real samples is biased "
@@ -240,5 +249,41 @@ def evaluate(path, *, extractor: str = "digits", weights=None, n: int = 5000, da
     if save and not source.startswith("data:") and (run_dir / "config.json").is_file():
         from .checkpoint import atomic_write  # a run keeps its evaluations for `report` and `compare`
 
-        atomic_write(run_dir / f"eval-{extractor}.json", json.dumps(result, indent=2).encode())
+        # One file per extractor, evaluated file and real split: the run's own G.ckpt against its
+        # training split is eval-EXTRACTOR.json; an artifact or another split gets its own file.
+        evaluated = "G.ckpt" if path.is_dir() else path.name
+        label = extractor if evaluated == "G.ckpt" and real_split == "train" else f"{extractor}-{evaluated}-{real_split}"
+        result["config"]["file"] = evaluated
+        atomic_write(run_dir / f"eval-{label}.json", json.dumps(result, indent=2).encode())
     return result
+
+
+def _extractor(name: str | None, dataset: str, weights, device) -> tuple[str, Extractor]:
+    """The extractor asked for, else the one the dataset names, else ``digits``."""
+    from .plugin_manager import get
+
+    name = name or getattr(get("datasets", dataset), "extractor", None) or "digits"
+    return name, get("extractors", name)(weights=weights, device=device)
+
+
+def misfits(ext: Extractor, real: torch.Tensor, real_logits: torch.Tensor, dataset: str) -> list[str]:
+    """Warnings when the extractor was not made for these images (channels, or a classifier
+    unsure of what the real images are), naming the extractors that would fit."""
+    from .plugin_manager import get, registry
+
+    def others():
+        fitting = [name for name in registry().names("extractors") if name != ext.name
+                   and real.shape[1] in (getattr(get("extractors", name), "channels", ()) or (real.shape[1],))]
+        return f"; try -e {' or -e '.join(fitting)}" if fitting else ""
+
+    channels, domain = getattr(ext, "channels", ()), getattr(ext, "domain", "")
+    min_confidence = getattr(ext, "min_confidence", None)  # extractors written before these existed
+    what = f"the {ext.name} extractor was made for {domain or 'other images'}"
+    if channels and real.shape[1] not in channels:
+        return [f"{what}, not {real.shape[1]}-channel images like {dataset}'s: its figures say little here{others()}"]
+    if min_confidence is not None and ext.num_classes:
+        confidence = real_logits.double().softmax(1).max(1).values.mean().item()
+        if confidence < min_confidence:
+            return [f"{what}, and is unsure of {dataset}'s real images (mean confidence {confidence:.0%}): "
+                    f"its figures say little here{others()}"]
+    return []

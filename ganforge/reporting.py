@@ -44,8 +44,12 @@ def final_metrics(info: dict) -> dict[str, float]:
         out.update({k: v for k, v in info["train"][-1].items() if k not in NOT_LOSSES - {"step"}})
     if info["eval"]:
         out.update({k: v for k, v in info["eval"][-1].items() if k not in ("eval", "step")})
-    for extractor, result in info["evaluations"].items():
-        out.update({f"{k} (eval, {extractor})": v for k, v in result["metrics"].items() if isinstance(v, (int, float))})
+    for key, result in info["evaluations"].items():
+        c = result.get("config", {})
+        # eval-EXTRACTOR.json is the run's G.ckpt against its training split; others say what they scored
+        label = key if key == c.get("extractor", key) else (
+            f"{c.get('extractor')}, {c.get('file') or Path(str(c.get('source', '?'))).name} vs {c.get('real', '?')}")
+        out.update({f"{k} (eval, {label})": v for k, v in result["metrics"].items() if isinstance(v, (int, float))})
     return out
 
 

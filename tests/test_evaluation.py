@@ -115,7 +115,7 @@ def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_
 
     assert out["config"] == {"source": str(tiny_runs["dcgan"]), "extractor": "digits", "extractor_sha256": SHA256,
                              "num_features": 128, "n_generated": 300, "n_real": 500, "real": "mnist-5k/test",
-                             "seed": 0}
+                             "seed": 0, "file": "G.ckpt"}
     assert out["warnings"] and "biased" in result.stderr
     table = cli("eval", str(tiny_runs["dcgan"]), "-n", "300")
     assert table.returncode == 0 and "fid" in table.stdout

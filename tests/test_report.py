@@ -36,7 +36,7 @@ def test_report_is_self_contained_and_holds_every_part(evaluated_run, tmp_path):
     alts = re.findall(r"alt='([^']+)'", page)
     assert alts[:3] == ["samples at step_0000000", "samples at step_0000002", "samples at step_0000004"]
     assert {"losses curves", "evaluation curves", "interpolation"} <= set(alts)
-    assert "fid (eval, digits)" in page and "fid_digits" in page and "&quot;recipe&quot;: &quot;dcgan&quot;" in page
+    assert "fid (eval, digits, G.ckpt vs mnist-5k/test)" in page and "fid_digits" in page and "&quot;recipe&quot;: &quot;dcgan&quot;" in page
 
 
 def test_report_of_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path):
@@ -93,8 +93,9 @@ def test_compare_puts_runs_side_by_side(evaluated_run, tmp_path):
     ganforge.train("dcgan", steps=2, batch_size=8, out=other, params=TINY_DCGAN, quiet=True)
     rows = ganforge.compare([evaluated_run, other])
     assert [r["recipe"] for r in rows] == ["dcgan", "dcgan"] and [r["step"] for r in rows] == [4, 2]
-    assert "fid (eval, digits)" in rows[0] and "fid (eval, digits)" not in rows[1]
-    saved = json.loads((evaluated_run / "eval-digits.json").read_text())
-    assert rows[0]["fid (eval, digits)"] == saved["metrics"]["fid"]
+    label = "fid (eval, digits, G.ckpt vs mnist-5k/test)"  # the fixture scored against the held-out split
+    assert label in rows[0] and label not in rows[1]
+    saved = json.loads((evaluated_run / "eval-digits-G.ckpt-test.json").read_text())
+    assert rows[0][label] == saved["metrics"]["fid"]
     result = cli("compare", str(evaluated_run), str(other))
-    assert result.returncode == 0 and "fid (eval, digits)" in result.stdout
+    assert result.returncode == 0 and label in result.stdout

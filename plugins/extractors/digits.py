@@ -19,6 +19,7 @@ class DigitFeatures(Extractor):
     """The classifier's 128-unit penultimate layer and its 10 logits."""
 
     name, num_features, num_classes = "digits", 128, 10
+    channels, domain, min_confidence = (1,), "grayscale handwritten digits", 0.5
 
     def __init__(self, weights=None, device="cpu"):
         if weights is not None:

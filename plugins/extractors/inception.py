@@ -39,6 +39,7 @@ class InceptionFeatures(Extractor):
     """2048 pooled features and 1000 ImageNet logits; images are resized to 299 x 299."""
 
     name, num_features, num_classes = "inception", 2048, 1000
+    channels, domain = (1, 3), "photographs (ImageNet)"
 
     def __init__(self, weights=None, device="cpu"):
         from torchvision.models import inception_v3
