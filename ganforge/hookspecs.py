@@ -20,60 +20,90 @@ hookimpl = pluggy.HookimplMarker("ganforge")
 def register_networks(register):
     """Register network builders: callables ``(**kwargs) -> torch.nn.Module``.
 
-    A generator exposes ``signature`` (its inputs) and ``output_range``; see
-    ``ganforge.networks``. Example::
-
-        @hookimpl
-        def register_networks(register):
-            register("tiny-generator", "ganforge_tiny.nets:TinyGenerator", "A 2-layer MLP")
+    A generator also has ``signature`` (its inputs: a list of dicts with ``name``, ``shape``,
+    ``dtype`` and ``distribution``, one of ``normal``, ``categorical`` with ``num_classes``,
+    ``image`` or ``text``) and ``output_range``; helpers are in ``ganforge.networks``. The
+    keyword arguments must be JSON-serializable: ``G.ckpt`` keeps them, so the file alone
+    rebuilds the network. A network that takes another plugin by name (an upsampler) looks it
+    up with ``ganforge.plugin_manager.get(kind, name)``, which also records it in the
+    checkpoint, so that loading without that plugin names the package to install.
+    Example: ``register("tiny-generator", "ganforge_tiny.nets:TinyGenerator", "A 2-layer MLP")``.
     """
 
 
 @hookspec
 def register_losses(register):
-    """Register adversarial losses: callables ``(**options) -> ganforge.losses.Loss``.
+    """Register adversarial losses: callables ``(real_label=1.0, **options) -> ganforge.losses.Loss``.
 
-    A loss turns discriminator outputs into ``d_loss(real, fake)`` and ``g_loss(fake)``.
-    Example: ``register("hinge", HingeLoss, "Hinge loss of SAGAN")``.
+    A loss implements ``d_loss(real, fake)`` and ``g_loss(fake, real=None)`` on D's raw scores
+    (higher means "more real"), each returning a scalar to minimize. A loss that compares fakes
+    with reals in G's loss (relativistic) sets ``uses_real_scores = True`` and then gets ``real``,
+    D's scores on the real batch without gradient; otherwise ``real`` is not passed. Every
+    call depends on its arguments alone (no state kept between calls). A loss that regularizes
+    D also implements ``penalty(critic, real_images, fake_images)``, added to D's loss.
+    Example: ``register("hinge", "ganforge_hinge:HingeLoss", "Hinge loss of SAGAN")``.
     """
 
 
 @hookspec
 def register_upsamplers(register):
     """Register upsamplers: callables ``(in_channels, out_channels, kernel_size) -> nn.Module``
-    that double height and width. Example:
-    ``register("pixel-shuffle", PixelShuffleUp, "Sub-pixel convolution")``.
+    that double height and width. Every convolutional built-in generator takes one by name
+    (``--upsampler NAME``).
+    Example: ``register("pixel-shuffle", PixelShuffleUp, "Sub-pixel convolution")``.
     """
 
 
 @hookspec
 def register_datasets(register):
-    """Register datasets: callables ``(root=None, image_size=None, split="train", **options)``
-    returning a ``torch.utils.data.Dataset`` of ``(image in [-1, 1] as C x H x W, label)``
-    items. Example: ``register("my-faces", "ganforge_faces:FacesDataset", "Faces, 64px")``.
+    """Register datasets: callables ``(root=None, image_size=None, split="train")`` returning a
+    ``torch.utils.data.Dataset`` of ``(image, label)`` items: images ``C x H x W`` in [-1, 1],
+    integer labels (0 when there are none), and attributes ``channels``, ``image_size`` and
+    ``num_classes``.
+
+    ``image_size=None`` asks for the data's own size, which is what a recipe trains at
+    unless the user sets ``image_size``; a number asks for that size, and a dataset that
+    cannot resize says so by keeping its own ``image_size`` (the run then stops with one
+    line). ``split`` is ``"train"`` or ``"test"`` (held-out data for evaluation). ganforge
+    passes these three keywords; options of a dataset's own take defaults (the built-in
+    digit datasets take ``channels=None``, 3 for RGB copies).
+    Example: ``register("my-faces", "ganforge_faces:faces", "Faces from --data-root")``.
     """
 
 
 @hookspec
 def register_gans(register):
-    """Register GAN recipes: subclasses of ``ganforge.recipe.Recipe``, which declare
-    networks, optimizers and one training step. Example:
-    ``register("wgan", "ganforge_wgan.recipe:WGAN", "Wasserstein GAN")``.
+    """Register GAN recipes: subclasses of ``ganforge.recipe.Recipe`` (or ``AdversarialRecipe``)
+    built as ``Recipe(hp, data, context)``, which declare ``hparams``, ``train_defaults``,
+    ``build_networks()`` and ``train_step(images, labels)``; the engine does the rest.
+    Example: ``register("wgan", "ganforge_wgan.recipe:WGAN", "Wasserstein GAN")``.
     """
 
 
 @hookspec
 def register_exporters(register):
-    """Register exporters: subclasses of ``ganforge.exporter.Exporter``, which write a
-    trained generator to a deployable artifact and load it back for ``ganforge sample``.
+    """Register exporters: subclasses of ``ganforge.exporter.Exporter``, with ``name``,
+    ``suffix`` (artifacts are matched to exporters by how their file name ends),
+    ``precisions``, ``devices``, ``unavailable(device)``,
+    ``export(generator, path, *, precision, max_batch, device, **options)`` and
+    ``load(path, device) -> (forward, meta)``.
+
+    ``generator`` is a ``ganforge.generator.Generator`` (the torch module is
+    ``generator.module``, its metadata ``generator.meta``). ``meta`` must hold what
+    ``ganforge.exporter.artifact_meta(generator, exporter, precision)`` returned at export
+    time (store it with ``dump_meta``): at least ``signature`` and ``output_range``.
+    ``forward(*tensors)`` takes and returns torch tensors on ``device``.
     Example: ``register("coreml", "ganforge_coreml:CoreMLExporter", "Core ML package")``.
     """
 
 
 @hookspec
 def register_extractors(register):
-    """Register feature extractors for evaluation: subclasses of ``ganforge.evaluation.Extractor``
-    that map images to features (FID, KID, precision/recall) and class logits (Inception Score).
+    """Register feature extractors for ``ganforge eval``: subclasses of
+    ``ganforge.evaluation.Extractor``, built as ``(weights=None, device="cpu")``, with
+    ``num_features``, ``num_classes``, ``sha256`` (of the weights), ``channels`` and
+    ``domain`` (what images it was made for, shown when they do not fit the data) and
+    ``__call__(images) -> (features, logits)``.
     Example: ``register("clip", "ganforge_clip:ClipExtractor", "CLIP image features")``.
     """
 
@@ -82,10 +112,10 @@ def register_extractors(register):
 def register_loggers(register):
     """Register experiment loggers: subclasses of ``ganforge.loggers.Logger``. The training
     process that writes the run (rank 0) builds each chosen logger as ``(run_dir, config,
-    start)`` when a run starts or resumes at step ``start``, then calls ``metrics(step,
-    values, kind)`` at every logging step (``kind`` "train") and evaluation ("eval"),
-    ``image(step, name, path)`` for every sample grid, ``saved(step)`` after every
-    checkpoint, and ``close()`` at the end. A
-    classmethod ``unavailable()`` says why the logger cannot run (a missing package).
+    start)`` when a run starts or resumes at step ``start``, then calls
+    ``metrics(step, values, kind)`` at every logging step (``kind`` "train") and evaluation
+    ("eval"), ``image(step, name, path)`` for every sample grid, ``saved(step)`` after every
+    checkpoint, and ``close()`` at the end. A classmethod ``unavailable()`` says why the
+    logger cannot run (a missing package).
     Example: ``register("wandb", "ganforge_wandb:WandbLogger", "Weights & Biases")``.
     """

@@ -177,3 +177,34 @@ def test_guide_documents_every_hook_with_its_real_signature():
     for variable in ("GANFORGE_LOAD_PLUGINS", "GANFORGE_DISABLE_PLUGINS", "GANFORGE_STRICT_PLUGINS",
                      "[project.entry-points.ganforge]", "ganforge-NAME", "ganforge_NAME"):
         assert variable in GUIDE
+
+
+def _guide_section(hook: str) -> str:
+    start = GUIDE.index(f"### `{hook}(")
+    end = GUIDE.find("\n## ", start)
+    following = GUIDE.find("\n### ", start + 1)
+    return GUIDE[start:min(e for e in (end, following, len(GUIDE)) if e != -1)]
+
+
+def test_guide_states_every_signature_of_each_hooks_contract():
+    """The contract lives in the hook's docstring; the guide's section for the hook repeats
+    every signature it gives (methods, constructors, helpers), word for word."""
+    for hook in KINDS.values():
+        doc = inspect.getdoc(getattr(hookspecs, hook))
+        signatures = [" ".join(s.split()) for s in re.findall(r"``([^`]+)``", doc)
+                      if "(" in s and not s.startswith("register(")]
+        assert signatures, f"{hook}'s docstring gives no signature"
+        section = " ".join(_guide_section(hook).split())  # line breaks do not matter
+        missing = [s for s in signatures if f"`{s}`" not in section]
+        assert not missing, f"docs/plugins.md's {hook} section lacks {missing}"
+
+
+def test_every_registered_dataset_takes_the_contracts_keywords():
+    from ganforge.plugin_manager import get, registry
+
+    for name in registry().names("datasets"):
+        signature = inspect.signature(get("datasets", name))
+        signature.bind(root=None, image_size=None, split="train")  # raises TypeError otherwise
+        required = [p for p in signature.parameters.values() if p.default is p.empty
+                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in ("root", "image_size", "split")]
+        assert not required, f"dataset '{name}' needs {required}, which ganforge never passes"

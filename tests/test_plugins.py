@@ -46,7 +46,7 @@ def test_unknown_name_lists_close_matches():
         plugin_manager.registry().component("gan", "dcgan")
 
 
-def test_duplicate_name_names_both_plugins(add_plugin, capsys):
+def test_duplicate_name_drops_only_the_clashing_component(add_plugin, capsys):
     class Clash:
         @hookimpl
         def register_gans(self, register):
@@ -54,11 +54,13 @@ def test_duplicate_name_names_both_plugins(add_plugin, capsys):
             register("clash-only", TinyGAN)
 
     system = add_plugin(Clash(), name="clashing")
-    assert system.registry.component("gans", "dcgan").plugin == "ganforge.builtins.gans"
-    assert "clash-only" not in system.registry.names("gans")  # the whole hook call is rolled back
+    assert system.registry.component("gans", "dcgan").plugin == "ganforge.builtins.gans"  # the first keeps it
+    assert system.registry.component("gans", "clash-only").plugin == "clashing"
+    assert system.info["clashing"].registered["gans"] == ["clash-only"]
     err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "'dcgan' is registered twice" in err and "ganforge.builtins.gans" in err and "clashing" in err
+    assert err == ("ganforge: warning: plugin 'clashing' registered gan 'dcgan', which was skipped: "
+                   "the name is taken by plugin 'ganforge.builtins.gans' (the first one keeps it)\n")
+    assert system.info["clashing"].loaded and "'dcgan'" in system.info["clashing"].problems[0]
 
 
 def test_plugin_raising_in_a_hook_is_a_warning_and_the_rest_works(add_plugin, capsys):
@@ -82,7 +84,7 @@ def test_misspelled_hook_fails_loudly_and_plugin_is_skipped(add_plugin, capsys):
             register("x", TinyGenerator)
 
     system = add_plugin(Misspelled(), name="typo")
-    assert "typo" not in system.info
+    assert not system.info["typo"].loaded and "register_model" in system.info["typo"].problems[0]
     err = capsys.readouterr().err
     assert "plugin 'typo' was skipped" in err and "register_model" in err
 
@@ -99,6 +101,22 @@ def test_strict_mode_turns_warnings_into_errors(add_plugin, monkeypatch):
         system.registry
 
 
+def test_strict_mode_resolves_every_import_string_when_listing(add_plugin, monkeypatch, capsys):
+    class Typo:
+        @hookimpl
+        def register_losses(self, register):
+            register("fine", "ganforge.builtins.losses.bce:MinimaxLoss")
+            register("ghost", "ganforge.builtins.losses.bce:MinimaxLos")  # misspelled attribute
+
+    system = add_plugin(Typo(), name="typo-target")
+    assert "ghost" in system.registry.names("losses")  # lazy by default: found when used
+    plugin_manager.reset_plugins()
+    monkeypatch.setenv("GANFORGE_STRICT_PLUGINS", "1")
+    system = add_plugin(Typo(), name="typo-target")
+    with pytest.raises(PluginError, match="loss 'ghost'.*could not be loaded.*MinimaxLos"):
+        system.registry
+
+
 def test_lazy_target_that_fails_to_import_is_a_clear_error(add_plugin):
     class Lazy:
         @hookimpl
@@ -110,14 +128,15 @@ def test_lazy_target_that_fails_to_import_is_a_clear_error(add_plugin):
         system.registry.get("gans", "ghost")
 
 
-def _write_distribution(site, name, module_source, version="1.2.3", requires=()):
-    """A minimal installed distribution: what pip leaves in site-packages."""
+def _write_distribution(site, name, module_source, version="1.2.3", requires=(), entry=None):
+    """A minimal installed distribution: what pip leaves in site-packages. Its entry point is
+    ``entry`` (default: the distribution's own name)."""
     (site / f"{name}.py").write_text(textwrap.dedent(module_source))
     dist = site / f"{name}-{version}.dist-info"
     dist.mkdir()
     requires_lines = "".join(f"Requires-Dist: {r}\n" for r in requires)
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires_lines}")
-    (dist / "entry_points.txt").write_text(f"[ganforge]\n{name} = {name}\n")
+    (dist / "entry_points.txt").write_text(f"[ganforge]\n{entry or name} = {name}\n")
 
 
 GOOD_PLUGIN = """
@@ -256,3 +275,82 @@ def test_builtins_live_under_a_package_name_that_clashes_with_nothing():
     assert gans.__name__ == "ganforge.builtins.gans" and callable(sgan.classify)
     installed = importlib.metadata.distribution("ganforge").read_text("top_level.txt").split()
     assert installed == ["ganforge"]  # nothing called plugins or exporters at the top of site-packages
+
+
+@pytest.mark.e2e
+def test_broken_plugins_are_listed_with_their_error_and_distribution(tmp_path):
+    _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN, entry="hello")
+    _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n", entry="broken")
+    env = {"PYTHONPATH": str(tmp_path), "COLUMNS": "200"}
+    found = {p["name"]: p for p in json.loads(run_cli("plugins", "--json", env=env).stdout)}
+    assert found["hello"]["distribution"] == "ganforge_hello" and found["hello"]["loaded"] is True
+    assert found["broken"]["loaded"] is False and found["broken"]["distribution"] == "ganforge_broken"
+    assert found["broken"]["problems"] == ["failed to import: ImportError: needs libfoo"]
+    table = run_cli("plugins", env=env)
+    assert table.returncode == 0 and "no third-party plugins" not in table.stdout
+    row = next(line for line in table.stdout.splitlines() if "broken" in line)
+    assert "ganforge_broken" in row and "not loaded" in row and "needs libfoo" in row
+    # Allow and block lists take the distribution's name as pip spells it, as well as the entry point's.
+    loaded = json.loads(run_cli("plugins", "--json", env={**env, "GANFORGE_LOAD_PLUGINS": "ganforge-hello"}).stdout)
+    assert [p["name"] for p in loaded] == ["hello"]
+    blocked = json.loads(run_cli("plugins", "--json", env={**env, "GANFORGE_DISABLE_PLUGINS": "Ganforge-Broken"}).stdout)
+    assert "broken" not in {p["name"] for p in blocked} and "hello" in {p["name"] for p in blocked}
+
+
+@pytest.mark.e2e
+def test_checkpoints_name_every_plugin_they_are_made_of(add_plugin, tmp_path):
+    """A dcgan whose upsampler comes from a plugin: G.ckpt records that plugin and its package,
+    and without the plugin loading it names what to install."""
+    from ganforge.checkpoint import read_meta
+    from ganforge.errors import CheckpointError
+
+    from support.sizes import TINY_DCGAN
+
+    add_plugin(TestPlugin(), name="hidden", version="0.3.1", distribution="ganforge-hidden")
+    ganforge.train("dcgan", steps=1, batch_size=4, out=tmp_path / "run", quiet=True,
+                   params={**TINY_DCGAN, "upsampler": "double-up"})
+    made_of = {(c["kind"], c["name"]): c for c in read_meta(tmp_path / "run" / "G.ckpt")["components"]}
+    assert made_of[("upsamplers", "double-up")]["distribution"] == "ganforge-hidden"
+    assert made_of[("gans", "dcgan")]["plugin"] == "ganforge.builtins.gans"
+    plugin_manager.reset_plugins()  # the plugin is gone
+    with pytest.raises(CheckpointError, match=r"needs upsampler 'double-up' from plugin 'hidden', which is not "
+                                              r"installed: pip install 'ganforge-hidden>=0.3.1'"):
+        ganforge.load_generator(tmp_path / "run" / "G.ckpt")
+    result = cli("sample", str(tmp_path / "run"), "-o", str(tmp_path / "g.png"))
+    assert result.returncode == 1 and "pip install 'ganforge-hidden>=0.3.1'" in result.stderr
+
+
+def test_an_artifact_whose_exporter_plugin_is_missing_says_so(tmp_path):
+    artifact = tmp_path / "G.pt"
+    artifact.write_bytes(b"PK\x03\x04 a TorchScript archive, say")
+    result = cli("sample", str(artifact), "-o", str(tmp_path / "g.png"))
+    assert result.returncode == 1 and "header" not in result.stderr
+    assert "no installed exporter reads '.pt' files" in result.stderr and "onnx (.onnx)" in result.stderr
+
+
+@pytest.mark.e2e
+def test_bench_times_plugin_exporters_like_builtins(add_plugin, tmp_path):
+    from ganforge.exporter import default_backends
+
+    add_plugin(TestPlugin())
+    assert "raw" in default_backends() and "onnxruntime" in default_backends()
+    ganforge.train("tiny-gan", out=tmp_path / "run", quiet=True)
+    ganforge.export(tmp_path / "run", "raw")
+    rows = ganforge.bench(tmp_path / "run" / "G.rawgen", batch_sizes=[2], repeats=2)  # no --backends needed
+    assert [r["backend"] for r in rows] == ["torch", "raw"] and all("p50_ms" in r for r in rows), rows
+
+
+EXPORTER_PLUGIN = """
+    from ganforge import hookimpl
+
+    @hookimpl
+    def register_exporters(register):
+        register("flatbuf", "ganforge.builtins.exporters.onnx_exporter:OnnxExporter", "an exporter plugin")
+"""
+
+
+@pytest.mark.e2e
+def test_bench_help_names_the_backends_installed_here(tmp_path):
+    _write_distribution(tmp_path, "ganforge_flat", EXPORTER_PLUGIN)
+    shown = run_cli("bench", "--help", env={"PYTHONPATH": str(tmp_path)}).stdout
+    assert "flatbuf" in " ".join(shown.split()) and "onnxruntime" in shown
