@@ -26,10 +26,14 @@ class TrainingContext:
     """The engine's side of a recipe: device, shard, precision, held-out data, network views."""
 
     def __init__(self, device="cpu", *, shard: tuple[int, int] = (0, 1), precision: str = "fp32",
-                 held_out: Callable | None = None):
+                 held_out: Callable | None = None, augmentation=None, r1: tuple[float, int] = (0.0, 16)):
         self.device = torch.device(device)
         self.shard = shard  # (rank, processes)
         self.precision = precision
+        # --augment: applied to every batch D sees (None: off); --r1 GAMMA every N steps.
+        self.augmentation = augmentation
+        self.r1 = r1
+        self.step = 0  # the training step under way, set by the engine
         self._held_out = held_out
         # One gradient scaler per optimizer under fp16, made by the engine once the optimizers exist.
         self.scalers: dict[str, torch.amp.GradScaler] = {}

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint, distributed, state
+from .augmentation import build as build_augmentation
 from .averaging import ExponentialAverage
 from .batches import Batches
 from .context import TrainingContext
@@ -74,6 +75,9 @@ class Trainer:
     def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
+        if engine["r1"] and process.world > 1:
+            raise GanforgeError("--r1 does not work in a distributed run yet: DistributedDataParallel cannot "
+                                "differentiate D's gradient again; train it in one process")
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
         # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.
@@ -91,6 +95,7 @@ class Trainer:
         if "image_size" in params:
             params["image_size"] = data.image_size  # config.json records the size used
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
+                                       augmentation=build_augmentation(engine["augment"]), r1=(engine["r1"], engine["r1_every"]),
                                        held_out=lambda: load("test"))
         # A resumed run's configuration is a file like any other: it may not ask for networks
         # larger than its state.ckpt holds.
@@ -164,7 +169,8 @@ class Trainer:
         recipe, process, run_dir, total = self.recipe, self.process, self.plan.run_dir, self.total
         engine, main = self.plan.engine, self.process.main
         log_every, eval_every = engine["log_every"], engine["eval_every"]
-        probe = QualityProbe.for_recipe(recipe) if main and eval_every else None
+        with torch.random.fork_rng(devices=[]):  # building the extractor draws initial weights: not from training's RNG
+            probe = QualityProbe.for_recipe(recipe) if main and eval_every else None
         sums: dict[str, torch.Tensor] = {}
         last: dict = {}
         step, interrupted = start, False
@@ -182,8 +188,11 @@ class Trainer:
             while step < total:
                 images, labels = next(batch_iter)
                 recipe.schedule(step, total)
+                self.context.step = step
                 with self.context.autocast():
                     losses = recipe.train_step(images, labels)
+                if hasattr(self.context.augmentation, "metrics"):  # an adaptive one's probability, say
+                    losses = {**losses, **self.context.augmentation.metrics()}
                 for average in self.averages.values():
                     average.update()
                 step += 1
@@ -313,5 +322,4 @@ def _closing(loggers: list):
     finally:
         for logger in loggers:
             logger.close()
-
 

@@ -119,3 +119,18 @@ def register_loggers(register):
     logger cannot run (a missing package).
     Example: ``register("wandb", "ganforge_wandb:WandbLogger", "Weights & Biases")``.
     """
+
+
+@hookspec
+def register_augmentations(register):
+    """Register augmentations: subclasses of ``ganforge.augmentation.Augmentation``, built as
+    ``(options="", strength=1.0)`` from ``--augment NAME[:OPTIONS]``, and called as
+    ``augmentation(images, draw)`` on every batch D sees, real and fake alike, in D's step and
+    in G's. It returns images of the same shape in [-1, 1], differentiable with respect to its
+    input, unchanged at strength 0, and draws every random number through ``draw(n, fn)``
+    (``fn(m)`` gives ``m`` rows; a distributed run draws the global batch, keeping its rows).
+    An adaptive one also implements ``observe(real_scores)`` (D's raw scores on the augmented real
+    batch of each D step), ``metrics()`` (logged) and ``state_dict()`` / ``load_state_dict(tensors)``
+    (kept in ``state.ckpt``).
+    Example: ``register("flip", "ganforge_flip:RandomFlip", "Horizontal flips before D")``.
+    """

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import config as cfg
+from .augmentation import build as build_augmentation
 from .checkpoint import read_run_config
 from .errors import GanforgeError
 from .plugin_manager import SINGULAR, get, registry
@@ -77,6 +78,7 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: 
     if size is not None and size < 1:  # handed to the dataset, which reads 0 as "as stored"
         raise GanforgeError(f"'image_size' must be at least 1, got {size}")
     check_components(result)
+    build_augmentation(result.engine["augment"])  # its options too, before anything loads
     return result
 
 
@@ -118,6 +120,9 @@ def check_components(planned: Plan) -> None:
         if declared.component:
             value = planned.engine[declared.name]
             for name in value if declared.many else [value]:
+                name = str(name).partition(":")[0]  # NAME:OPTIONS (--augment diffaug:cutout)
+                if name == "none":
+                    continue
                 component = reg.get(declared.component, name)
                 reason = getattr(component, "unavailable", lambda: None)()  # a missing package, say
                 if reason:

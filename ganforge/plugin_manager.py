@@ -39,10 +39,12 @@ KINDS = {
     "exporters": "register_exporters",
     "extractors": "register_extractors",
     "loggers": "register_loggers",
+    "augmentations": "register_augmentations",
 }
 
 SINGULAR = {"networks": "network", "losses": "loss", "upsamplers": "upsampler", "datasets": "dataset",
-            "gans": "gan", "exporters": "exporter", "extractors": "extractor", "loggers": "logger"}
+            "gans": "gan", "exporters": "exporter", "extractors": "extractor", "loggers": "logger",
+            "augmentations": "augmentation"}
 
 BUILTIN_PLUGINS = [
     "ganforge.builtins.networks",
@@ -53,6 +55,7 @@ BUILTIN_PLUGINS = [
     "ganforge.builtins.exporters",
     "ganforge.builtins.extractors",
     "ganforge.builtins.loggers",
+    "ganforge.builtins.augmentations",
 ]
 
 

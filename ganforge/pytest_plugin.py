@@ -32,3 +32,8 @@ def check_upsampler():
 @pytest.fixture
 def check_dataset():
     return testing.check_dataset
+
+
+@pytest.fixture
+def check_augmentation():
+    return testing.check_augmentation

@@ -180,6 +180,28 @@ class Recipe:
         module.ganforge_spec = {"network": name, "kwargs": kwargs, "components": sorted(used)}
         return module
 
+    def augmented(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` as D should see them: through the run's augmentation (``--augment``), the
+        same for real and fake batches, in D's step and in G's; unchanged without one."""
+        augmentation = self.context.augmentation
+        return images if augmentation is None else augmentation(images, self.sharded)
+
+    def observe_real(self, real_scores: torch.Tensor) -> None:
+        """Tell an adaptive augmentation D's scores on the real batch (each D step)."""
+        if hasattr(self.context.augmentation, "observe"):  # only adaptive ones implement it
+            self.context.augmentation.observe(real_scores)
+
+    def r1_penalty(self, critic, real_images: torch.Tensor):
+        """The lazy R1 penalty (``--r1 GAMMA``) for this step, to add to D's loss, or None when
+        none is due: gamma/2 E||grad_x D(x)||^2 at real images, every ``--r1-every`` steps,
+        multiplied by that interval so that its average weight is gamma."""
+        gamma, every = self.context.r1
+        if not gamma or self.context.step % every:
+            return None
+        x = real_images.detach().requires_grad_(True)
+        grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+        return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * every
+
     def g_adversarial(self, fake_scores: torch.Tensor, real_scores) -> torch.Tensor:
         """G's adversarial loss from D's scores on fakes. ``real_scores`` is a function giving
         D's scores on the real batch; it is called (without gradient) only for a loss that
@@ -219,7 +241,7 @@ class AdversarialRecipe(Recipe):
         return G(self.latent(n), labels) if self.conditional and labels is not None else G(self.latent(n))
 
     def discriminate(self, images, labels=None):
-        D = self.networks["D"]
+        D, images = self.networks["D"], self.augmented(images)
         return D(images, labels) if self.conditional else D(images)
 
     def d_step(self, images, labels, fake=None):
@@ -232,10 +254,12 @@ class AdversarialRecipe(Recipe):
                 fake = self.fake_batch(n, y)
         fake = fake.detach()
         d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
+        self.observe_real(d_real)
         d_loss = self.loss.d_loss(d_real, d_fake)
-        penalty = self.loss.penalty(lambda x: self.discriminate(x, y), images, fake)
-        if penalty is not None:
-            d_loss = d_loss + penalty
+        critic = lambda x: self.discriminate(x, y)  # noqa: E731
+        for penalty in (self.loss.penalty(critic, images, fake), self.r1_penalty(critic, images)):
+            if penalty is not None:
+                d_loss = d_loss + penalty
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
 

@@ -103,6 +103,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("loggers", str, ("jsonl",), "experiment loggers besides metrics.jsonl, which is always written "
             "(ganforge list loggers: tensorboard ...); repeatable", resumable=True, component="loggers",
             flag="--logger", many=True, adds_to_default=True),
+    Setting("augment", str, "none", "augmentation of every image D sees, real and fake, in both players' steps: "
+            "NAME or NAME:OPTIONS (ganforge list augmentations: diffaug, diffaug:translation,cutout, ada); "
+            "none: off", component="augmentations"),
+    Setting("r1", float, 0.0, "R1 penalty weight (gamma) on D's gradient at real images (Mescheder et al. 2018), "
+            "applied lazily every --r1-every steps and scaled up to match; 0: off", minimum=0.0),
+    Setting("r1_every", int, 16, "steps between R1 penalties (lazy regularization, as in StyleGAN2)", minimum=1),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -42,6 +42,9 @@ def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run
     optimizers = {name: checkpoint.pack(opt.state_dict(), f"opt/{name}", tensors)
                   for name, opt in recipe.optimizers.items()}
     tensors.update({f"extra/{k}": v for k, v in recipe.extra_state().items()})
+    if recipe.context.augmentation is not None:  # an adaptive augmentation's strength
+        kept = getattr(recipe.context.augmentation, "state_dict", dict)()  # only adaptive ones have state
+        tensors.update({f"aug/{k}": v for k, v in kept.items()})
     tensors["rng/torch"] = torch.get_rng_state()
     if recipe.device.type == "cuda":  # this process's device (each process of a distributed run has one)
         tensors["rng/cuda"] = torch.cuda.get_rng_state(recipe.device)
@@ -86,6 +89,8 @@ def restore(run_dir: Path, recipe, averages: dict) -> int:
     for name, opt in recipe.optimizers.items():
         opt.load_state_dict(checkpoint.unpack(meta["optimizers"][name], tensors))
     recipe.load_extra_state(part("extra/"))
+    if hasattr(recipe.context.augmentation, "load_state_dict"):
+        recipe.context.augmentation.load_state_dict(part("aug/"))
     for name, average in averages.items():
         average.averaged.load_state_dict(part(f"ema/{name}/"))
     for name, scaler in recipe.context.scalers.items():

@@ -129,6 +129,29 @@ def check_loss(loss, batch: int = 6) -> None:
         "g_loss must be lower when D scores the fakes high"
 
 
+def check_augmentation(factory, options: str = "") -> None:
+    """``factory(options=..., strength=...)``: same shape, images kept in [-1, 1],
+    differentiable with respect to its input, the identity at strength 0, and the same
+    output for the same seed (every draw through ``draw``)."""
+    def draw(n, fn):
+        return fn(n)
+
+    x = (torch.rand(4, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    strong = factory(options=options, strength=1.0)
+    torch.manual_seed(0)
+    y = strong(x, draw)
+    assert isinstance(y, torch.Tensor) and y.shape == x.shape, f"an augmentation keeps the shape, got {tuple(y.shape)}"
+    assert y.min() >= -1 - 1e-6 and y.max() <= 1 + 1e-6, "augmented images must stay in [-1, 1]"
+    assert not torch.equal(y, x), "at strength 1 the images must change"
+    y.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0, \
+        "an augmentation must be differentiable with respect to its input (G learns through it)"
+    torch.manual_seed(0)
+    assert torch.equal(strong(x.detach(), draw), y.detach()), "the same seed must give the same augmentation"
+    weak = factory(options=options, strength=0.0)
+    assert torch.equal(weak(x.detach(), draw), x.detach()), "at strength 0 an augmentation is the identity"
+
+
 def check_upsampler(factory, in_channels: int = 6, out_channels: int = 4, kernel_size: int = 4) -> None:
     """``factory(in, out, kernel)`` doubles height and width and maps the channels; gradients flow."""
     layer = factory(in_channels, out_channels, kernel_size)

@@ -206,3 +206,19 @@ def test_sync_bn_on_two_gpus_matches_one_gpu(tmp_path):
     for key in ("d_loss", "g_loss"):
         assert logs[0][0][key] == pytest.approx(logs[1][0][key], abs=1e-4)
     assert max_difference(tmp_path / "one", tmp_path / "two") < 5e-3
+
+
+@pytest.mark.e2e
+def test_augmented_runs_in_two_processes_match_one(tmp_path, monkeypatch):
+    """DiffAugment's draws are sharded like latent codes and ADA's r_t is taken over the global
+    batch, so two processes augment, adapt p and train as one does."""
+    for key, value in TWO_PROCESSES.items():
+        monkeypatch.setenv(key, value)
+    common = dict(recipe_name="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4,
+                  steps=8, augment="ada:speed=500")
+    ganforge.train(**common, out=tmp_path / "one")
+    ganforge.train(**common, out=tmp_path / "two", nproc=2)
+    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+    p = [[json.loads(line)["aug_p"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+         for run in ("one", "two")]
+    assert p[0] == pytest.approx(p[1], abs=1e-6) and max(p[0]) > 0  # D grew sure of reals: p rose, alike in both

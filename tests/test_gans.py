@@ -205,3 +205,16 @@ def test_caption_folder_reads_cub_layout(tmp_path):
 
     with pytest.raises(GanforgeError, match="has no caption file"):
         get("datasets", "caption-folder")(root=tmp_path)
+
+
+@pytest.mark.e2e
+def test_a_run_that_evaluates_while_training_resumes_exactly(tmp_path):
+    """Building the quality probe (--eval-every) draws its network's initial weights; it must not
+    draw them from training's random state, or a resumed run (whose probe is built after the
+    state is restored) goes another way. sgan evaluates every 500 steps by default."""
+    settings = dict(batch_size=8, quiet=True, log_every=2, eval_every=2, params={**TINY_DCGAN})
+    ganforge.train("sgan", steps=4, out=tmp_path / "whole", **settings)
+    ganforge.train("sgan", steps=2, out=tmp_path / "parts", **settings)
+    ganforge.train("sgan", steps=4, resume=tmp_path / "parts", quiet=True)
+    whole, parts = (ganforge.load_generator(tmp_path / run).generate(2, seed=0) for run in ("whole", "parts"))
+    assert torch.equal(whole, parts)

@@ -70,6 +70,35 @@ def test_hook_register_upsamplers(add_plugin, tmp_path):
 
 
 @pytest.mark.e2e
+def test_hook_register_augmentations(add_plugin, tmp_path):
+    seen = []
+
+    class Flip:
+        """Horizontal flips of half the images before D."""
+
+        def __init__(self, options="", strength=1.0):
+            self.strength = strength
+
+        def __call__(self, images, draw):
+            seen.append(images.shape[0])
+            chosen = draw(images.shape[0], lambda m: torch.rand(m)) < 0.5 * self.strength
+            return torch.where(chosen.view(-1, 1, 1, 1), images.flip(-1), images)
+
+    class Plugin:
+        @hookimpl
+        def register_augmentations(self, register):
+            register("flip", Flip)
+
+    add_plugin(Plugin())
+    from ganforge import testing
+
+    testing.check_augmentation(Flip)
+    seen.clear()
+    ganforge.train("dcgan", steps=1, batch_size=4, out=tmp_path, params=TINY_DCGAN, quiet=True, augment="flip")
+    assert len(seen) == 3  # D's step: real and fake; G's step: fake
+
+
+@pytest.mark.e2e
 def test_hook_register_datasets(add_plugin, tmp_path):
     class Plugin:
         @hookimpl

@@ -19,11 +19,12 @@ class ACGAN(ConditionalGAN):
         nets = super().build_networks()
         hp, data = self.hp, self.data
         nets["D"] = self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
-                                 width=hp.d_width, kernel_size=hp.kernel_size, outputs=1 + data.num_classes)
+                                 width=hp.d_width, kernel_size=hp.kernel_size, outputs=1 + data.num_classes,
+                                 norm=hp.d_norm)
         return nets
 
     def heads(self, images):
-        out = self.networks["D"](images)
+        out = self.networks["D"](self.augmented(images))
         return out[:, 0], out[:, 1:]
 
     def train_step(self, images, labels):
@@ -35,9 +36,14 @@ class ACGAN(ConditionalGAN):
                 fake = G(self.latent(n), fake_labels)
             real_src, real_cls = self.heads(images)
             fake_src, fake_cls = self.heads(fake)
+            self.observe_real(real_src)
             d_adv = self.loss.d_loss(real_src, fake_src)
             d_cls = F.cross_entropy(real_cls, labels) + F.cross_entropy(fake_cls, fake_labels)
             d_loss = d_adv + w * d_cls
+            critic = lambda x: self.heads(x)[0]  # noqa: E731
+            for penalty in (self.loss.penalty(critic, images, fake), self.r1_penalty(critic, images)):
+                if penalty is not None:
+                    d_loss = d_loss + penalty
             self.update("D", d_loss)
         with self.frozen(D):
             for _ in range(self.hp.g_steps):

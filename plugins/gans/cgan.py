@@ -18,5 +18,6 @@ class ConditionalGAN(DCGAN):
                               image_size=data.image_size, width=hp.g_width, kernel_size=hp.kernel_size,
                               upsampler=hp.upsampler, num_classes=data.num_classes),
             "D": self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
-                              width=hp.d_width, kernel_size=hp.kernel_size, num_classes=data.num_classes),
+                              width=hp.d_width, kernel_size=hp.kernel_size, num_classes=data.num_classes,
+                              norm=hp.d_norm),
         }

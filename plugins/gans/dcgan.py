@@ -14,6 +14,7 @@ class DCGAN(AdversarialRecipe):
         "d_width": (32, "channels of D's first layer (doubling with depth)"),
         "kernel_size": (5, "convolution kernel size (5x5, as in Radford et al.)"),
         "upsampler": ("transposed-conv", "G's upsampling layer (ganforge list upsamplers)"),
+        "d_norm": ("batch", "D's normalization: batch (the DCGAN paper's), spectral (Miyato et al. 2018) or none"),
         **ADVERSARIAL_HPARAMS,
         "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing, which the "
                             "DCGAN guides recommend (1.0 turns it off)"),
@@ -28,5 +29,5 @@ class DCGAN(AdversarialRecipe):
                               image_size=data.image_size, width=hp.g_width, kernel_size=hp.kernel_size,
                               upsampler=hp.upsampler),
             "D": self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
-                              width=hp.d_width, kernel_size=hp.kernel_size),
+                              width=hp.d_width, kernel_size=hp.kernel_size, norm=hp.d_norm),
         }

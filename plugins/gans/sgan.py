@@ -73,7 +73,8 @@ class SemiSupervisedGAN(ConditionalGAN):
                                      image_size=data.image_size, width=hp.g_width, kernel_size=hp.kernel_size,
                                      upsampler=hp.upsampler)
         nets["D"] = self.network("dcgan-discriminator", channels=data.channels, image_size=data.image_size,
-                                 width=hp.d_width, kernel_size=hp.kernel_size, outputs=data.num_classes + 1)
+                                 width=hp.d_width, kernel_size=hp.kernel_size, outputs=data.num_classes + 1,
+                                 norm=hp.d_norm)
         return nets
 
     def train_step(self, images, labels):
@@ -84,16 +85,22 @@ class SemiSupervisedGAN(ConditionalGAN):
             pick = self.sharded(n, lambda m: torch.randint(len(self.labeled_images), (m,), device=self.device))
             with torch.no_grad():
                 fake = self.fake_batch(n, self.random_labels(n))
-            supervised = F.cross_entropy(D(self.labeled_images[pick]), self.labeled_targets[pick])
-            logits = D(images)  # unlabeled: -log(1 - p(fake)) = logsumexp(all) - logsumexp(real classes)
+            seen = self.augmented  # every image D sees goes through the run's augmentation (--augment)
+            supervised = F.cross_entropy(D(seen(self.labeled_images[pick])), self.labeled_targets[pick])
+            logits = D(seen(images))  # unlabeled: -log(1 - p(fake)) = logsumexp(all) - logsumexp(real classes)
+            realness = logits[:, :k].logsumexp(1) - logits[:, k]  # D's real-vs-fake logit
+            self.observe_real(realness)
             unsupervised = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
-            fake_loss = F.cross_entropy(D(fake), fake_class)
+            fake_loss = F.cross_entropy(D(seen(fake)), fake_class)
             d_loss = supervised + unsupervised + fake_loss
+            r1 = self.r1_penalty(lambda x: (lambda out: out[:, :k].logsumexp(1) - out[:, k])(D(seen(x))), images)
+            if r1 is not None:
+                d_loss = d_loss + r1
             self.update("D", d_loss)
         with self.frozen(D):
             for _ in range(self.hp.g_steps):
                 fake_labels = self.random_labels(n)
-                logits = D(self.fake_batch(n, fake_labels))
+                logits = D(self.augmented(self.fake_batch(n, fake_labels)))
                 if self.hp.g_objective == "class":
                     g_loss = F.cross_entropy(logits, fake_labels)
                 else:  # -log(1 - p(fake))

@@ -88,7 +88,14 @@ class StackGAN(Recipe):
         return self.caption_vectors[self.caption_start[index] + pick]
 
     def train_step(self, images, index):
-        G, D1, D2 = self.networks["G"], self.networks["D1"], self.networks["D2"]
+        G, nets1, nets2 = self.networks["G"], self.networks["D1"], self.networks["D2"]
+
+        def D1(x, caption):  # both stages' D see images through the run's augmentation (--augment)
+            return nets1(self.augmented(x), caption)
+
+        def D2(x, caption):
+            return nets2(self.augmented(x), caption)
+
         text = self.captions_for(index)
         wrong = text.roll(1, dims=0)  # another image's caption
         real_low = F.interpolate(images, scale_factor=0.5, mode="bilinear", antialias=True)
@@ -99,10 +106,15 @@ class StackGAN(Recipe):
         for D, real, fake in ((D1, real_low, low), (D2, images, high)):
             # matching-aware: fake images and real images with the wrong caption are both "fake"
             fake_scores = torch.cat([D(fake.detach(), text), D(real, wrong)])
-            d_loss = d_loss + self.loss.d_loss(D(real, text), fake_scores)
+            real_scores = D(real, text)
+            self.observe_real(real_scores)
+            d_loss = d_loss + self.loss.d_loss(real_scores, fake_scores)
+            r1 = self.r1_penalty(lambda x, D=D: D(x, text), real)
+            if r1 is not None:
+                d_loss = d_loss + r1
         self.update("D", d_loss)
 
-        with self.frozen(D1, D2):
+        with self.frozen(nets1, nets2):
             adversarial = (self.g_adversarial(D1(low, text), lambda: D1(real_low, text))
                            + self.g_adversarial(D2(high, text), lambda: D2(images, text)))
             kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1).mean()

@@ -83,11 +83,18 @@ class TranslationRecipe(Recipe):
 
     def train_step(self, real_a, labels):
         G, F_ = self.networks["G"], self.networks["G_BA"]
-        D_a, D_b = self.networks["D_A"], self.networks["D_B"]
+        nets_a, nets_b = self.networks["D_A"], self.networks["D_B"]
+
+        def D_a(x):  # every image either D sees goes through the run's augmentation (--augment)
+            return nets_a(self.augmented(x))
+
+        def D_b(x):
+            return nets_b(self.augmented(x))
+
         pick = self.sharded(len(real_a), lambda m: torch.randint(len(self.other), (m,), device=self.device))
         real_b = self.other[pick]
 
-        with self.frozen(D_a, D_b):
+        with self.frozen(nets_a, nets_b):
             fake_b, fake_a = G(real_a), F_(real_b)
             adversarial = self.g_adversarial(D_b(fake_b), lambda: D_b(real_b)) + self.g_adversarial(D_a(fake_a), lambda: D_a(real_a))
             cycle = self.distance(F_(fake_b), real_a) + self.distance(G(fake_a), real_b)
@@ -98,8 +105,13 @@ class TranslationRecipe(Recipe):
             self.update("G", g_loss)
 
         old_a, old_b = self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)
-        d_loss = 0.5 * (self.loss.d_loss(D_a(real_a), D_a(old_a.detach())) +
-                        self.loss.d_loss(D_b(real_b), D_b(old_b.detach())))
+        scores_a, scores_b = D_a(real_a), D_b(real_b)
+        self.observe_real(torch.cat([scores_a.flatten(), scores_b.flatten()]))
+        d_loss = 0.5 * (self.loss.d_loss(scores_a, D_a(old_a.detach())) + self.loss.d_loss(scores_b, D_b(old_b.detach())))
+        for critic, real, old in ((D_a, real_a, old_a), (D_b, real_b, old_b)):
+            for penalty in (self.loss.penalty(critic, real, old.detach()), self.r1_penalty(critic, real)):
+                if penalty is not None:
+                    d_loss = d_loss + 0.5 * penalty
         self.update("D", d_loss)
         return {"d_loss": d_loss.detach(), "g_adv": adversarial.detach(), "cycle": cycle.detach()}
 

@@ -66,24 +66,35 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """DCGAN discriminator returning one logit per image (or ``outputs`` logits)."""
+    """DCGAN discriminator returning one logit per image (or ``outputs`` logits).
 
-    def __init__(self, channels=1, image_size=28, width=64, kernel_size=5, num_classes=0, outputs=1):
+    ``norm``: ``batch`` (the DCGAN paper's), ``spectral`` (every layer's weight divided by its
+    largest singular value, Miyato et al. 2018; no batch norm) or ``none``."""
+
+    NORMS = ("batch", "spectral", "none")
+
+    def __init__(self, channels=1, image_size=28, width=64, kernel_size=5, num_classes=0, outputs=1, norm="batch"):
         super().__init__()
         require_sizes(channels=channels, width=width, kernel_size=kernel_size, outputs=outputs)
+        if norm not in self.NORMS:
+            raise ValueError(f"norm must be one of {', '.join(self.NORMS)}, got {norm!r}")
         start = _start_size(image_size)
         n_down = (image_size // start).bit_length() - 1
         self.num_classes, self.outputs = num_classes, outputs
         layers, c_in, c_out = [], channels + num_classes, width
         for i in range(n_down):
             layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride=2, padding=(kernel_size - 1) // 2))
-            if i > 0:
+            if i > 0 and norm == "batch":
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in, c_out = c_out, c_out * 2
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c_in * start * start, outputs)
         dcgan_init(self)
+        if norm == "spectral":
+            for module in [*self.features, self.head]:
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, x, label=None):
         if self.num_classes:
