@@ -22,9 +22,11 @@ class ExportedProgramExporter(Exporter):
         module = generator.module.eval()
         inputs = tuple(generator.random_inputs(2))
         program = torch.export.export(module, inputs, dynamic_shapes=batch_dynamic_shapes(module, len(inputs), max_batch))
-        torch.export.save(program, str(path), extra_files={META_FILE: dump_meta(artifact_meta(generator, self, precision))})
+        with open(path, "wb") as f:  # a file object: torch.export names files .pt2, and .pt2 is AOTInductor's here
+            torch.export.save(program, f, extra_files={META_FILE: dump_meta(artifact_meta(generator, self, precision))})
 
     def load(self, path, device="cpu"):
         extra = {META_FILE: ""}
-        program = torch.export.load(str(path), extra_files=extra)
+        with open(path, "rb") as f:
+            program = torch.export.load(f, extra_files=extra)
         return program.module(), json.loads(extra[META_FILE])
