@@ -11,7 +11,7 @@ from ganforge import hookimpl, plugin_manager
 from ganforge.errors import PluginError, UnknownComponentError
 
 from support.cli import cli, run_cli
-from support.plugins import CountLines, HalfLoss, TestPlugin, TinyGAN, TinyGenerator
+from support.plugins import CountLines, HalfLoss, InvertSome, TestPlugin, TinyGAN, TinyGenerator
 
 
 @pytest.mark.e2e
@@ -25,8 +25,9 @@ def test_every_hook_registers_components_that_ganforge_uses(add_plugin, tmp_path
     up = reg.get("upsamplers", "double-up")(4, 2)
     assert up(torch.zeros(1, 4, 7, 7)).shape == (1, 2, 14, 14)
     assert reg.component("networks", "tiny-generator").description == "A one-layer generator for tests."
-    result = ganforge.train("tiny-gan", out=tmp_path / "run", quiet=True, loggers=["count-lines"])  # + logger
-    assert result.step == 3 and (tmp_path / "run" / "G.ckpt").exists()
+    result = ganforge.train("tiny-gan", out=tmp_path / "run", quiet=True, loggers=["count-lines"],  # + logger
+                            augment="invert-some")  # + augmentation
+    assert result.step == 3 and (tmp_path / "run" / "G.ckpt").exists() and InvertSome.seen >= 3
     assert CountLines.made[-1].calls["metrics"] >= 1 and CountLines.made[-1].calls["image"] >= 1
     exported = ganforge.export(tmp_path / "run", "raw")  # verified against PyTorch like a built-in
     assert exported.path == tmp_path / "run" / "G.rawgen" and exported.max_abs_error == 0

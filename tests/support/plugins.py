@@ -60,6 +60,20 @@ class Blobs(torch.utils.data.Dataset):
         return self.images[i], 0
 
 
+class InvertSome:
+    """Negates a random half of the images D sees (an augmentation any plugin could register)."""
+
+    seen = 0
+
+    def __init__(self, options="", strength=1.0):
+        self.strength = strength
+
+    def __call__(self, images, draw):
+        InvertSome.seen += 1
+        chosen = draw(images.shape[0], lambda m: torch.rand(m, device=images.device)) < 0.5 * self.strength
+        return torch.where(chosen.view(-1, 1, 1, 1), -images, images)
+
+
 class TestPlugin:
     @hookimpl
     def register_networks(self, register):
@@ -92,6 +106,10 @@ class TestPlugin:
     @hookimpl
     def register_loggers(self, register):
         register("count-lines", CountLines, "counts what it is told")
+
+    @hookimpl
+    def register_augmentations(self, register):
+        register("invert-some", InvertSome, "negates a random half of the images")
 
 
 class CountLines(Logger):

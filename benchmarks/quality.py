@@ -1,0 +1,135 @@
+"""What each GAN's default run achieves, and what each technique buys DCGAN.
+
+Trains every built-in recipe with its defaults (``ganforge train NAME``, one after
+another: two trainings on 2 cores slow each other several times over), then prints
+wall time and the figures that judge it, all by the shipped digit classifier:
+
+* gan, dcgan, lsgan: digit FID / KID / IS of 5,000 samples against the 4,500
+  training digits (``ganforge eval``), and how many of the ten classes are drawn
+  (a class counts when at least 2% of the samples are classified as it);
+* cgan, acgan: samples classified as the class asked for;
+* sgan: its discriminator's held-out accuracy with 100 labels;
+* cyclegan, discogan: classes kept B->A and A->B->A;
+* stackgan: "a handwritten <class>" captions drawn as that class; thick/thin ink.
+
+``--ablation SECONDS`` trains DCGAN variants for the same wall time each (stopped by
+SIGTERM, which saves): the paper's settings (``examples/dcgan-paper.toml``), then one
+technique added at a time, then the default.
+
+    python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import ganforge
+from ganforge.digits import load_digit_classifier
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conditioning import caption_agreement, class_accuracy, sgan_accuracy, translation_accuracy  # noqa: E402
+
+RECIPES = ["gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "discogan", "stackgan"]
+ROOT = Path(__file__).resolve().parents[1]
+ABLATION = [  # (name, arguments after `ganforge train dcgan`)
+    ("paper settings", ["--config", str(ROOT / "examples" / "dcgan-paper.toml")]),
+    ("+ EMA", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--ema", "0.999"]),
+    ("+ DiffAugment", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--augment", "diffaug"]),
+    ("+ ADA", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--augment", "ada"]),
+    ("+ spectral norm", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "-p", "d_norm=spectral"]),
+    ("+ R1", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--r1", "1"]),
+    ("default", []),
+]
+
+
+def train(args: list[str], out: Path, seconds: float | None = None) -> tuple[float, int]:
+    """``ganforge train ARGS --out OUT`` in its own process; with ``seconds``, stopped by
+    SIGTERM then (it saves first). Returns wall time and the step reached."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *args, "--out", str(out), "-q",
+                                "--steps", "1000000"] if seconds else
+                               [sys.executable, "-m", "ganforge", "train", *args, "--out", str(out), "-q"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        process.wait()
+    wall = time.perf_counter() - start
+    if process.returncode not in (0, 143):
+        sys.exit(f"Error: training {args} failed: {process.stderr.read().strip()[-300:]}")
+    return wall, ganforge.load_generator(out).meta["step"]
+
+
+def digit_figures(run: Path, classifier) -> dict:
+    scored = ganforge.evaluate(run, n=5000, save=False)["metrics"]
+    G = ganforge.load_generator(run)
+    predicted = classifier.predict(G.generate(5000, seed=0))
+    drawn = int((torch.bincount(predicted, minlength=10) >= 100).sum())
+    return {"FID": scored["fid"], "KID": scored["kid"], "IS": scored["is"], "classes drawn": drawn}
+
+
+def figures(recipe: str, run: Path, classifier) -> dict:
+    if recipe in ("gan", "dcgan", "lsgan"):
+        return digit_figures(run, classifier)
+    if recipe in ("cgan", "acgan"):
+        return {"class accuracy": class_accuracy(run, 500, classifier)[0]}
+    if recipe == "sgan":
+        return {"held-out accuracy": sgan_accuracy(run)}
+    if recipe in ("cyclegan", "discogan"):
+        b_to_a, round_trip = translation_accuracy(run, classifier)
+        return {"B->A kept": b_to_a, "A->B->A kept": round_trip}
+    if recipe == "stackgan":
+        agreement, ink = caption_agreement(run, classifier, 100)
+        return {"caption class": agreement, "thick/thin ink": ink}
+    return {}
+
+
+SHARES = ("class accuracy", "held-out accuracy", "B->A kept", "A->B->A kept", "caption class")
+
+
+def shown(key: str, value) -> str:
+    if key in SHARES:
+        return f"{value:.1%}"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--runs", default="runs/quality")
+    parser.add_argument("--ablation", type=float, metavar="SECONDS", help="DCGAN variants, this long each")
+    args = parser.parse_args()
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    classifier = load_digit_classifier()
+    os.environ.setdefault("GANFORGE_LOAD_PLUGINS", "")  # the built-ins alone
+    if args.ablation:
+        print(f"DCGAN, {args.ablation:.0f} s of training each, on this machine:")
+        print("| variant | steps | digit FID | KID | IS | classes drawn |\n|---|---|---|---|---|---|")
+        for i, (name, extra) in enumerate(ABLATION):
+            out = runs / f"ablation-{i}"
+            wall, step = train(["dcgan", *extra], out, args.ablation)
+            f = digit_figures(out, classifier)
+            print(f"| {name} | {step:,} | {f['FID']:.1f} | {f['KID']:.3f} | {f['IS']:.2f} | {f['classes drawn']} |",
+                  flush=True)
+        return
+    print("| GAN | default run | figures |\n|---|---|---|")
+    for recipe in args.recipes.split(","):
+        out = runs / recipe
+        wall, step = train([recipe], out)
+        result = figures(recipe, out, classifier)
+        print(f"| {recipe} | {wall:.0f} s, {step:,} steps | "
+              + ", ".join(f"{k} {shown(k, v)}" for k, v in result.items()) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
