@@ -25,7 +25,7 @@ from .hookspecs import hookimpl  # noqa: E402
 
 # Public submodules the documentation names, imported on first use so that `import ganforge`
 # (and `ganforge --help`) stay fast: ganforge.digits.load_digit_classifier() works after `import ganforge`.
-SUBMODULES = {"checkpoint", "context", "data", "digits", "evaluation", "exporter", "generator", "losses",
+SUBMODULES = {"augmentation", "checkpoint", "context", "data", "digits", "evaluation", "exporter", "generator", "losses",
               "networks", "recipe", "settings", "testing"}
 
 
