@@ -42,6 +42,14 @@ def wait_for(predicate, timeout=120):
     raise AssertionError("timed out")
 
 
+def saved_step(run: Path) -> int:
+    """The step of the run's state.ckpt, -1 while there is none or it is being replaced."""
+    try:
+        return checkpoint.load(run / "state.ckpt")[1]["step"]
+    except Exception:
+        return -1
+
+
 def logged(run: Path) -> int:
     log = run / "metrics.jsonl"
     return log.read_text().count("\n") if log.exists() else 0
@@ -114,12 +122,15 @@ def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(tmp_path, add_
 def test_kill_9_at_random_moments_loses_no_checkpoint_and_resumes_exactly(tmp_path):
     """Killed 4 times, at random moments (saves every 3 steps, so some kills land inside one),
     the run always loads, and resumed to the end it equals a run never killed."""
-    run, total, rng = tmp_path / "killed", 400, random.Random(0)
+    run, total, rng = tmp_path / "killed", 1500, random.Random(0)
     args = ["train", "gan", "--steps", total, *TINY_GAN_ARGS, "--checkpoint-every", 3, "--log-every", 3]
     proc = start(*args, "--out", run)
     for attempt in range(4):
-        wait_for(lambda: (run / "state.ckpt").exists())
-        time.sleep(rng.uniform(0.0, 1.5))
+        # Kill once this process is training (it has saved a step past the last kill's),
+        # not after a fixed time: a fast machine would otherwise finish all the steps first.
+        before = checkpoint.load(run / "state.ckpt")[1]["step"] if (run / "state.ckpt").exists() else -1
+        wait_for(lambda: saved_step(run) > before + 3)
+        time.sleep(rng.uniform(0.0, 0.05))
         proc.kill()
         proc.wait()
         ganforge.load_generator(run).generate(2, seed=0)  # always loadable
