@@ -13,8 +13,8 @@ wall time and the figures that judge it, all by the shipped digit classifier:
 * stackgan: "a handwritten <class>" captions drawn as that class; thick/thin ink.
 
 ``--ablation SECONDS`` trains DCGAN variants for the same wall time each (stopped by
-SIGTERM, which saves): the paper's settings (``examples/dcgan-paper.toml``), then one
-technique added at a time, then the default.
+SIGTERM, which saves): the paper's settings (``examples/dcgan-paper.toml``), the
+default, then the default with one technique added at a time.
 
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150]
 """
@@ -39,14 +39,15 @@ from conditioning import caption_agreement, class_accuracy, sgan_accuracy, trans
 
 RECIPES = ["gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "discogan", "stackgan"]
 ROOT = Path(__file__).resolve().parents[1]
-ABLATION = [  # (name, arguments after `ganforge train dcgan`)
-    ("paper settings", ["--config", str(ROOT / "examples" / "dcgan-paper.toml")]),
-    ("+ EMA", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--ema", "0.999"]),
-    ("+ DiffAugment", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--augment", "diffaug"]),
-    ("+ ADA", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--augment", "ada"]),
-    ("+ spectral norm", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "-p", "d_norm=spectral"]),
-    ("+ R1", ["--config", str(ROOT / "examples" / "dcgan-paper.toml"), "--r1", "1"]),
-    ("default", []),
+PAPER = ["--config", str(ROOT / "examples" / "dcgan-paper.toml")]
+ABLATION = [  # (name, arguments after `ganforge train dcgan`): the paper, the default, then one technique added to it
+    ("paper settings (Adam 2e-4)", PAPER),
+    ("default (Adam 1e-3)", []),
+    ("default + EMA 0.99", ["--ema", "0.99"]),
+    ("default + DiffAugment", ["--augment", "diffaug"]),
+    ("default + ADA", ["--augment", "ada"]),
+    ("default + spectral norm", ["-p", "d_norm=spectral"]),
+    ("default + R1 (gamma 1)", ["--r1", "1"]),
 ]
 
 

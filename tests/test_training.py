@@ -135,14 +135,14 @@ def test_defaults_are_overridable_from_config_file_and_arguments(tmp_path):
 def test_cli_flags_reach_the_recipe(tmp_path):
     out = tmp_path / "run"
     result = cli("train", "dcgan", "--steps", "1", "-b", "4", "--upsampler", "resize-conv",
-                     "--real-label", "0.9", "--d-steps", "2", "--lr", "0.001", "-p", "g_width=4",
+                     "--real-label", "0.9", "--d-steps", "2", "--lr", "0.003", "-p", "g_width=4",
                      "-p", "d_width=4", "--out", str(out), "-q")
     assert result.returncode == 0, result.stderr
     params = json.loads((out / "config.json").read_text())["params"]
     assert params["upsampler"] == "resize-conv" and params["real_label"] == 0.9
-    assert params["d_steps"] == 2 and params["lr"] == 0.001
+    assert params["d_steps"] == 2 and params["lr"] == 0.003
     shown = json.loads(cli("show", "dcgan", "--json").stdout)
-    assert shown["params"]["lr"] == 0.0002 and shown["params"]["beta1"] == 0.5
+    assert shown["params"]["lr"] == 0.001 and shown["params"]["beta1"] == 0.5
     assert shown["engine"]["dataset"] == "mnist-5k"
 
 

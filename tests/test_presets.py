@@ -1,0 +1,24 @@
+"""The recipes' paper presets in examples/ stay loadable, and differ from the defaults
+where the defaults were changed by measurement."""
+
+from pathlib import Path
+
+import pytest
+
+from ganforge.config import resolve
+from ganforge.plugin_manager import get
+
+PRESETS = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*-paper.toml"))
+
+
+def test_every_recipe_whose_learning_rate_was_tuned_has_a_paper_preset():
+    named = {p.name.removesuffix("-paper.toml") for p in PRESETS}
+    assert {"dcgan", "cgan", "acgan", "lsgan", "sgan"} <= named
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_a_paper_preset_resolves_to_the_papers_optimizer(preset):
+    recipe = get("gans", preset.name.removesuffix("-paper.toml"))
+    config = resolve(recipe, {}, {}, preset)
+    assert config["params"]["lr"] == 2e-4 and config["params"]["beta1"] == 0.5
+    assert resolve(recipe, {}, {})["params"]["lr"] != 2e-4  # the default is the measured one
