@@ -13,7 +13,7 @@ PRESETS = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*-pape
 
 def test_every_recipe_whose_learning_rate_was_tuned_has_a_paper_preset():
     named = {p.name.removesuffix("-paper.toml") for p in PRESETS}
-    assert {"dcgan", "cgan", "acgan", "lsgan", "sgan"} <= named
+    assert {"gan", "dcgan", "cgan", "acgan", "lsgan", "sgan", "stackgan"} <= named
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
