@@ -93,6 +93,12 @@ def check_sync_bn(sync_bn: bool, device: torch.device) -> None:
         raise GanforgeError("--sync-bn needs CUDA devices (torch's SyncBatchNorm runs on GPUs only)")
 
 
+def check_r1(r1: float, world: int) -> None:
+    if r1 and world > 1:
+        raise GanforgeError("--r1 does not work in a distributed run yet: DistributedDataParallel cannot "
+                            "differentiate D's gradient again; train it in one process")
+
+
 def wrapped(networks: dict[str, nn.Module], device: torch.device, sync_bn: bool) -> dict[str, nn.Module]:
     """The networks as training calls them in a distributed run: every network with trainable
     weights in DDP (its batch norm made synchronized first, if asked); the rest as they are.

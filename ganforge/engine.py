@@ -75,9 +75,7 @@ class Trainer:
     def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
-        if engine["r1"] and process.world > 1:
-            raise GanforgeError("--r1 does not work in a distributed run yet: DistributedDataParallel cannot "
-                                "differentiate D's gradient again; train it in one process")
+        distributed.check_r1(engine["r1"], process.world)
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
         # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.

@@ -7,6 +7,7 @@ import torch
 
 import ganforge
 from ganforge import testing
+from ganforge.errors import GanforgeError
 from ganforge.plugin_manager import get
 
 from support.sizes import TINY_DCGAN
@@ -102,3 +103,11 @@ def test_diffaug_from_the_command_line_and_show_lists_the_options(tmp_path):
     assert engine["augment"] == "diffaug:translation,cutout" and engine["r1"] == 0.1
     shown = cli("show", "dcgan").stdout
     assert all(word in shown for word in ("--augment", "--r1", "d_norm", "spectral"))
+
+
+def test_r1_under_nproc_is_refused_before_any_process_starts(tmp_path):
+    from ganforge.launcher import launch
+
+    with pytest.raises(GanforgeError, match="--r1 does not work in a distributed run yet"):
+        launch("dcgan", 2, {"out": tmp_path / "run", "r1": 1.0})
+    assert not (tmp_path / "run").exists()
