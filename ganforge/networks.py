@@ -75,6 +75,15 @@ def activation(name: str) -> nn.Module:
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 
+def spectral_normalize(module: nn.Module) -> None:
+    """Spectral normalization (Miyato et al. 2018) of every convolution and linear layer in
+    ``module``: each weight divided by its largest singular value, so D stays 1-Lipschitz
+    per layer; used by discriminators' ``norm="spectral"`` option, after initialization."""
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(m)
+
+
 def dcgan_init(module: nn.Module) -> None:
     """Weights from N(0, 0.02) and batch-norm scales from N(1, 0.02), as in the DCGAN paper."""
     for m in module.modules():

@@ -111,3 +111,19 @@ def test_r1_under_nproc_is_refused_before_any_process_starts(tmp_path):
     with pytest.raises(GanforgeError, match="--r1 does not work in a distributed run yet"):
         launch("dcgan", 2, {"out": tmp_path / "run", "r1": 1.0})
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("recipe,params,discriminators", [
+    ("cyclegan", {"g_width": 4, "d_width": 4}, ("D_A", "D_B")),
+    ("discogan", {"g_width": 4, "d_width": 4}, ("D_A", "D_B")),
+    ("stackgan", {"g_width": 8, "d_width": 8, "latent_dim": 8}, ("D1", "D2"))])
+def test_spectral_norm_is_an_option_of_every_convolutional_recipe(recipe, params, discriminators, tmp_path):
+    run = tmp_path / "run"
+    ganforge.train(recipe, steps=2, batch_size=8, out=run, quiet=True, params={**params, "d_norm": "spectral"})
+    ganforge.train(recipe, steps=3, resume=run, quiet=True)
+    state = ganforge.checkpoint.load(run / "state.ckpt")[0]
+    for name in discriminators:
+        keys = [k for k in state if f"{name}." in k or f"/{name}/" in k]
+        assert keys and any("parametrizations" in k for k in keys), f"{name} is spectrally normalized"
+        assert not any("running_mean" in k for k in keys), f"{name} has no batch norm left"

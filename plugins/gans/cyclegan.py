@@ -21,6 +21,8 @@ class CycleGAN(TranslationRecipe):
         "g_blocks": (3, "residual blocks (9 for 256 px in the paper)"),
         "d_width": (32, "channels of the discriminator's first layer (64 in the paper)"),
         "d_layers": (2, "PatchGAN depth (3 in the paper: 70x70 patches)"),
+        "d_norm": ("instance", "D's normalization: instance (the paper's), batch, spectral (Miyato et al. 2018) "
+                               "or none"),
         "upsampler": ("transposed-conv", "the generators' upsampling layer"),
     }
     train_defaults = {**TranslationRecipe.train_defaults, "batch_size": 16, "steps": 2000,
@@ -33,6 +35,7 @@ class CycleGAN(TranslationRecipe):
                                 downsamplings=2, blocks=hp.g_blocks, upsampler=hp.upsampler)
 
         def discriminator():
-            return self.network("patch-discriminator", channels=c, width=hp.d_width, layers=hp.d_layers)
+            return self.network("patch-discriminator", channels=c, width=hp.d_width, layers=hp.d_layers,
+                                norm=hp.d_norm)
 
         return {"G": generator(), "G_BA": generator(), "D_A": discriminator(), "D_B": discriminator()}

@@ -18,6 +18,7 @@ class DiscoGAN(TranslationRecipe):
         "decay_from": (1.0, "fraction of training after which the learning rate decays (1: never)"),
         "g_width": (32, "channels of the encoder's first layer"),
         "d_width": (32, "channels of the discriminator's first layer"),
+        "d_norm": ("batch", "D's normalization: batch (the paper's), spectral (Miyato et al. 2018) or none"),
         "upsampler": ("transposed-conv", "the decoders' upsampling layer"),
     }
     train_defaults = {**TranslationRecipe.train_defaults, "batch_size": 32, "steps": 1500,
@@ -31,6 +32,6 @@ class DiscoGAN(TranslationRecipe):
 
         def discriminator():
             return self.network("dcgan-discriminator", channels=c, image_size=size, width=hp.d_width,
-                                kernel_size=4)
+                                kernel_size=4, norm=hp.d_norm)
 
         return {"G": generator(), "G_BA": generator(), "D_A": discriminator(), "D_B": discriminator()}

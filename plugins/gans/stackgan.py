@@ -38,6 +38,8 @@ class StackGAN(Recipe):
         "image_size": (32, "final image size; Stage-I draws half of it"),
         "g_width": (32, "generator channels"),
         "d_width": (32, "discriminator channels"),
+        "d_norm": ("batch", "the discriminators' normalization: batch (the paper's), spectral (Miyato et al. "
+                            "2018) or none"),
         "kl_weight": (0.02, "weight of the conditioning augmentation's KL term; the paper's 1 pulled c back to "
                             "pure noise on these short captions"),
         "text_encoder": ("bag-of-words-text-encoder", "text encoder network plugin"),
@@ -74,9 +76,9 @@ class StackGAN(Recipe):
                               width=hp.g_width, upsampler=hp.upsampler, text_encoder=hp.text_encoder,
                               text_encoder_kwargs=self.encoder_kwargs),
             "D1": self.network("text-discriminator", text_dim=text_dim, channels=c, image_size=hp.image_size // 2,
-                               width=hp.d_width),
+                               width=hp.d_width, norm=hp.d_norm),
             "D2": self.network("text-discriminator", text_dim=text_dim, channels=c, image_size=hp.image_size,
-                               width=hp.d_width),
+                               width=hp.d_width, norm=hp.d_norm),
         }
 
     def build_optimizers(self):

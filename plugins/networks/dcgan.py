@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.networks import dcgan_init, label_input, latent_input, require_sizes
+from ganforge.networks import dcgan_init, label_input, latent_input, require_sizes, spectral_normalize
 
 START_SIZE = {28: 7, 32: 4, 64: 4, 128: 4}
 
@@ -92,9 +92,7 @@ class DCGANDiscriminator(nn.Module):
         self.head = nn.Linear(c_in * start * start, outputs)
         dcgan_init(self)
         if norm == "spectral":
-            for module in [*self.features, self.head]:
-                if isinstance(module, (nn.Conv2d, nn.Linear)):
-                    nn.utils.parametrizations.spectral_norm(module)
+            spectral_normalize(self)
 
     def forward(self, x, label=None):
         if self.num_classes:

@@ -19,7 +19,7 @@ import re
 import torch
 from torch import nn
 
-from ganforge.networks import dcgan_init, latent_input
+from ganforge.networks import dcgan_init, latent_input, spectral_normalize
 
 
 class BagOfWordsEncoder(nn.Module):
@@ -131,12 +131,17 @@ class TextConditionedDiscriminator(nn.Module):
     their statistics instead of judging each image against its caption.
     """
 
-    def __init__(self, text_dim, channels=1, image_size=32, width=32, condition_dim=32):
+    NORMS = ("batch", "spectral", "none")
+
+    def __init__(self, text_dim, channels=1, image_size=32, width=32, condition_dim=32, norm="batch"):
         super().__init__()
+        if norm not in self.NORMS:
+            raise ValueError(f"norm must be one of {', '.join(self.NORMS)}, got {norm!r}")
         layers, c = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)], width
         size = image_size // 2
         while size > 4:
-            layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1),
+                       nn.BatchNorm2d(c * 2) if norm == "batch" else nn.Identity(), nn.LeakyReLU(0.2, True)]
             c, size = c * 2, size // 2
         self.features = nn.Sequential(*layers)
         self.text = nn.Sequential(nn.Linear(text_dim, condition_dim), nn.LeakyReLU(0.2, True))
@@ -145,6 +150,8 @@ class TextConditionedDiscriminator(nn.Module):
         self.projection = nn.Linear(text_dim, c, bias=False)
         dcgan_init(self)
         self.text[0].reset_parameters()  # as in G: a tiny init would hide the caption from D
+        if norm == "spectral":
+            spectral_normalize(self)
 
     def forward(self, x, text):
         h = self.features(x)

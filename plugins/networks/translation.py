@@ -10,11 +10,13 @@ DiscoGAN's generator is a plain encoder-decoder: strided convolutions down
 
 from torch import nn
 
-from ganforge.networks import dcgan_init, image_input, require_sizes
+from ganforge.networks import dcgan_init, image_input, require_sizes, spectral_normalize
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
-    return {"instance": lambda: nn.InstanceNorm2d(channels), "batch": lambda: nn.BatchNorm2d(channels)}[kind]()
+    """The normalization layer after a convolution; spectral norm acts on the weights instead."""
+    return {"instance": lambda: nn.InstanceNorm2d(channels), "batch": lambda: nn.BatchNorm2d(channels),
+            "spectral": nn.Identity, "none": nn.Identity}[kind]()
 
 
 class ResidualBlock(nn.Module):
@@ -63,11 +65,16 @@ class ResnetGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """PatchGAN discriminator: one score per overlapping patch (a map, not a single logit)."""
+    """PatchGAN discriminator: one score per overlapping patch (a map, not a single logit).
+    ``norm``: instance (the paper's), batch, spectral or none."""
+
+    NORMS = ("instance", "batch", "spectral", "none")
 
     def __init__(self, channels=3, width=64, layers=3, norm="instance"):
         super().__init__()
         require_sizes(channels=channels, width=width, layers=layers)
+        if norm not in self.NORMS:
+            raise ValueError(f"norm must be one of {', '.join(self.NORMS)}, got {norm!r}")
         blocks = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         c = width
         for i in range(1, layers + 1):
@@ -78,6 +85,8 @@ class PatchDiscriminator(nn.Module):
         blocks.append(nn.Conv2d(c, 1, 4, stride=1, padding=1))
         self.net = nn.Sequential(*blocks)
         dcgan_init(self)
+        if norm == "spectral":
+            spectral_normalize(self)
 
     def forward(self, x):
         return self.net(x)
