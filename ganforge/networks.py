@@ -25,6 +25,12 @@ def require_sizes(minimum: int = 1, **sizes: int) -> None:
             raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
 
 
+def require_choice(name: str, value, choices) -> None:
+    """Refuse an option value a network does not offer, naming those it does."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def latent_input(dim: int, name: str = "z") -> dict:
     return {"name": name, "shape": [dim], "dtype": "float32", "distribution": "normal"}
 

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.networks import dcgan_init, label_input, latent_input, require_sizes, spectral_normalize
+from ganforge.networks import (dcgan_init, label_input, latent_input, require_choice, require_sizes,
+                               spectral_normalize)
 
 START_SIZE = {28: 7, 32: 4, 64: 4, 128: 4}
 
@@ -76,8 +77,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, channels=1, image_size=28, width=64, kernel_size=5, num_classes=0, outputs=1, norm="batch"):
         super().__init__()
         require_sizes(channels=channels, width=width, kernel_size=kernel_size, outputs=outputs)
-        if norm not in self.NORMS:
-            raise ValueError(f"norm must be one of {', '.join(self.NORMS)}, got {norm!r}")
+        require_choice("norm", norm, self.NORMS)
         start = _start_size(image_size)
         n_down = (image_size // start).bit_length() - 1
         self.num_classes, self.outputs = num_classes, outputs

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from ganforge.networks import OUTPUT_RANGES, activation, latent_input, require_sizes
+from ganforge.networks import OUTPUT_RANGES, activation, latent_input, require_choice, require_sizes
 
 
 class MLPGenerator(nn.Module):
@@ -13,8 +13,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         require_sizes(latent_dim=latent_dim, hidden=hidden)
         require_sizes(0, layers=layers)
-        if output not in OUTPUT_RANGES:
-            raise ValueError(f"output must be one of {', '.join(OUTPUT_RANGES)}, got {output!r}")
+        require_choice("output", output, list(OUTPUT_RANGES))
         self.image_shape = tuple(image_shape)
         self.signature = [latent_input(latent_dim)]
         self.output_range = OUTPUT_RANGES[output]

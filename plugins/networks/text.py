@@ -19,7 +19,7 @@ import re
 import torch
 from torch import nn
 
-from ganforge.networks import dcgan_init, latent_input, spectral_normalize
+from ganforge.networks import dcgan_init, latent_input, require_choice, spectral_normalize
 
 
 class BagOfWordsEncoder(nn.Module):
@@ -135,8 +135,7 @@ class TextConditionedDiscriminator(nn.Module):
 
     def __init__(self, text_dim, channels=1, image_size=32, width=32, condition_dim=32, norm="batch"):
         super().__init__()
-        if norm not in self.NORMS:
-            raise ValueError(f"norm must be one of {', '.join(self.NORMS)}, got {norm!r}")
+        require_choice("norm", norm, self.NORMS)
         layers, c = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)], width
         size = image_size // 2
         while size > 4:

@@ -10,7 +10,7 @@ DiscoGAN's generator is a plain encoder-decoder: strided convolutions down
 
 from torch import nn
 
-from ganforge.networks import dcgan_init, image_input, require_sizes, spectral_normalize
+from ganforge.networks import dcgan_init, image_input, require_choice, require_sizes, spectral_normalize
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -73,8 +73,7 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, channels=3, width=64, layers=3, norm="instance"):
         super().__init__()
         require_sizes(channels=channels, width=width, layers=layers)
-        if norm not in self.NORMS:
-            raise ValueError(f"norm must be one of {', '.join(self.NORMS)}, got {norm!r}")
+        require_choice("norm", norm, self.NORMS)
         blocks = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         c = width
         for i in range(1, layers + 1):
