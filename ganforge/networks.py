@@ -81,6 +81,13 @@ def activation(name: str) -> nn.Module:
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """The normalization layer a ``norm`` option names, placed after a convolution; with
+    ``spectral`` (which acts on the weights: ``spectral_normalize``) and ``none`` there is none."""
+    return {"instance": lambda: nn.InstanceNorm2d(channels), "batch": lambda: nn.BatchNorm2d(channels),
+            "spectral": nn.Identity, "none": nn.Identity}[kind]()
+
+
 def spectral_normalize(module: nn.Module) -> None:
     """Spectral normalization (Miyato et al. 2018) of every convolution and linear layer in
     ``module``: each weight divided by its largest singular value, so D stays 1-Lipschitz

@@ -128,7 +128,7 @@ def test_kill_9_at_random_moments_loses_no_checkpoint_and_resumes_exactly(tmp_pa
     for attempt in range(4):
         # Kill once this process is training (it has saved a step past the last kill's),
         # not after a fixed time: a fast machine would otherwise finish all the steps first.
-        before = checkpoint.load(run / "state.ckpt")[1]["step"] if (run / "state.ckpt").exists() else -1
+        before = saved_step(run)
         wait_for(lambda: saved_step(run) > before + 3)
         time.sleep(rng.uniform(0.0, 0.05))
         proc.kill()

@@ -13,7 +13,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         require_sizes(latent_dim=latent_dim, hidden=hidden)
         require_sizes(0, layers=layers)
-        require_choice("output", output, list(OUTPUT_RANGES))
+        require_choice("output", output, OUTPUT_RANGES)
         self.image_shape = tuple(image_shape)
         self.signature = [latent_input(latent_dim)]
         self.output_range = OUTPUT_RANGES[output]

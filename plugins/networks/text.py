@@ -19,7 +19,7 @@ import re
 import torch
 from torch import nn
 
-from ganforge.networks import dcgan_init, latent_input, require_choice, spectral_normalize
+from ganforge.networks import dcgan_init, latent_input, norm_layer, require_choice, spectral_normalize
 
 
 class BagOfWordsEncoder(nn.Module):
@@ -139,8 +139,7 @@ class TextConditionedDiscriminator(nn.Module):
         layers, c = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)], width
         size = image_size // 2
         while size > 4:
-            layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1),
-                       nn.BatchNorm2d(c * 2) if norm == "batch" else nn.Identity(), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1), norm_layer(norm, c * 2), nn.LeakyReLU(0.2, True)]
             c, size = c * 2, size // 2
         self.features = nn.Sequential(*layers)
         self.text = nn.Sequential(nn.Linear(text_dim, condition_dim), nn.LeakyReLU(0.2, True))

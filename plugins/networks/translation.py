@@ -10,21 +10,16 @@ DiscoGAN's generator is a plain encoder-decoder: strided convolutions down
 
 from torch import nn
 
-from ganforge.networks import dcgan_init, image_input, require_choice, require_sizes, spectral_normalize
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    """The normalization layer after a convolution; spectral norm acts on the weights instead."""
-    return {"instance": lambda: nn.InstanceNorm2d(channels), "batch": lambda: nn.BatchNorm2d(channels),
-            "spectral": nn.Identity, "none": nn.Identity}[kind]()
+from ganforge.networks import (dcgan_init, image_input, norm_layer, require_choice, require_sizes,
+                               spectral_normalize)
 
 
 class ResidualBlock(nn.Module):
     def __init__(self, channels: int, norm: str):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(norm, channels), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(norm, channels),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), norm_layer(norm, channels), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), norm_layer(norm, channels),
         )
 
     def forward(self, x):
@@ -47,14 +42,14 @@ class ResnetGenerator(nn.Module):
         self.signature = [image_input(channels, image_size)]
         self.output_range = (-1.0, 1.0)
         up = get("upsamplers", upsampler)
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7), _norm(norm, width), nn.ReLU(True)]
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7), norm_layer(norm, width), nn.ReLU(True)]
         c = width
         for _ in range(downsamplings):
-            layers += [nn.Conv2d(c, c * 2, 3, stride=2, padding=1), _norm(norm, c * 2), nn.ReLU(True)]
+            layers += [nn.Conv2d(c, c * 2, 3, stride=2, padding=1), norm_layer(norm, c * 2), nn.ReLU(True)]
             c *= 2
         layers += [ResidualBlock(c, norm) for _ in range(blocks)]
         for _ in range(downsamplings):
-            layers += [up(c, c // 2, 3), _norm(norm, c // 2), nn.ReLU(True)]
+            layers += [up(c, c // 2, 3), norm_layer(norm, c // 2), nn.ReLU(True)]
             c //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(c, channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -79,7 +74,7 @@ class PatchDiscriminator(nn.Module):
         for i in range(1, layers + 1):
             stride = 2 if i < layers else 1
             blocks += [nn.Conv2d(c, min(c * 2, width * 8), 4, stride=stride, padding=1),
-                       _norm(norm, min(c * 2, width * 8)), nn.LeakyReLU(0.2, True)]
+                       norm_layer(norm, min(c * 2, width * 8)), nn.LeakyReLU(0.2, True)]
             c = min(c * 2, width * 8)
         blocks.append(nn.Conv2d(c, 1, 4, stride=1, padding=1))
         self.net = nn.Sequential(*blocks)
