@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 import ganforge
-from ganforge.digits import load_digit_classifier
-from ganforge.plugin_manager import get
+from ganforge.evaluation.digits import load_digit_classifier
+from ganforge.hooks.manager import get
 
 
 def trained(recipe: str, runs: Path) -> Path:

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 import ganforge
-from ganforge.digits import load_digit_classifier
+from ganforge.evaluation.digits import load_digit_classifier
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conditioning import caption_agreement, class_accuracy, sgan_accuracy, translation_accuracy  # noqa: E402

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 import ganforge
-from ganforge.plugin_manager import get
+from ganforge.hooks.manager import get
 
 LATENT, HIDDEN, BATCH, LR = 64, 256, 100, 2e-4
 

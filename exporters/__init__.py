@@ -1,6 +1,6 @@
 """Built-in exporters: ONNX, TensorRT and AOTInductor."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ganforge.errors import GanforgeError, first_line
-from ganforge.exporter import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.plugin import GanforgeError, first_line
+from ganforge.plugin import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 from .precision import in_precision
 
@@ -47,7 +47,7 @@ class AOTIExporter(Exporter):
         import torch
         import torch._inductor
 
-        from ganforge.networks import random_inputs
+        from ganforge.plugin import random_inputs
 
         path = Path(path)
         meta = artifact_meta(generator, self, precision)

@@ -18,9 +18,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ganforge.errors import GanforgeError, first_line
-from ganforge.limits import MAX_INPUT_ELEMENTS, check_signature
-from ganforge.exporter import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.plugin import GanforgeError, first_line
+from ganforge.plugin import MAX_INPUT_ELEMENTS, check_signature
+from ganforge.plugin import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 META_KEY = "ganforge"
 # Opset 18 is the oldest the dynamo exporter emits natively; newer runtimes all read it.
@@ -43,7 +43,7 @@ def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_bat
     import onnx
     import torch
 
-    from ganforge.networks import random_inputs
+    from ganforge.plugin import random_inputs
 
     newest = onnx.defs.onnx_opset_version()
     if not 1 <= opset <= newest:

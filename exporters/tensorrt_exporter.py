@@ -20,9 +20,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from ganforge.checkpoint import atomic_write
-from ganforge.errors import GanforgeError
-from ganforge.exporter import Exporter, artifact_meta, dump_meta
+from ganforge.plugin import atomic_write
+from ganforge.plugin import GanforgeError
+from ganforge.plugin import Exporter, artifact_meta, dump_meta
 
 from .onnx_exporter import DEFAULT_OPSET, write_onnx
 from .precision import in_precision

@@ -2,15 +2,18 @@
 
     import ganforge
     run = ganforge.train("dcgan", steps=500, out="runs/dcgan")
-    G = ganforge.load_generator(run.run_dir / "G.ckpt")
+    G = ganforge.load_generator(run.run_dir)
     images = G.generate(16, seed=0)
 
-Importing ganforge does not import torch; the functions below do when called.
+Importing ganforge does not import torch; the functions below do when called. Plugin
+authors import everything they need from ``ganforge.plugin``. Nothing inside the package
+imports this module: it only gathers the Python API (``ganforge.api``) for users.
 """
 
-__version__ = "0.1.0"
+import logging
 
-import logging  # noqa: E402
+from ganforge import _moved
+from ganforge.version import __version__
 
 # torch.utils.cpp_extension logs "No CUDA runtime is found, using CUDA_HOME=..." when
 # it is imported on a machine without CUDA, which --compile, AOTInductor export and
@@ -18,21 +21,25 @@ import logging  # noqa: E402
 logging.getLogger("torch.utils.cpp_extension").addFilter(
     lambda record: not str(record.msg).startswith("No CUDA runtime is found"))
 
-from .api import (arithmetic, bench, compare, components, evaluate, export, interpolate, invert,  # noqa: E402
-                  load_generator, load_network, plugin_requirements, plugins, report, sample, show, train, translate)
-from .errors import GanforgeError  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
+_moved.install()  # import paths of earlier releases keep working, with a deprecation warning
 
-# Public submodules the documentation names, imported on first use so that `import ganforge`
-# (and `ganforge --help`) stay fast: ganforge.digits.load_digit_classifier() works after `import ganforge`.
-SUBMODULES = {"augmentation", "checkpoint", "context", "data", "digits", "evaluation", "exporter", "generator", "losses",
-              "networks", "recipe", "settings", "testing"}
+from ganforge.api import (arithmetic, bench, compare, components, evaluate, export, interpolate,  # noqa: E402
+                          invert, load_generator, load_network, plugin_requirements, plugins, report, sample,
+                          show, train, translate)
+from ganforge.errors import GanforgeError  # noqa: E402
+from ganforge.hooks.specs import hookimpl  # noqa: E402
+
+# Subpackages, imported on first use so that `import ganforge` (and `ganforge --help`) stay
+# fast: ganforge.plugin.Recipe works after `import ganforge`.
+SUBPACKAGES = {"artifacts", "contracts", "data", "evaluation", "hooks", "plugin", "testing", "tools", "training"}
 
 
 def __getattr__(name):
-    if name in SUBMODULES:
-        import importlib
+    import importlib
 
+    if name in SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if f"{__name__}.{name}" in _moved.MODULES:  # ganforge.digits and the other paths of earlier releases
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ganforge' has no attribute '{name}'")
 

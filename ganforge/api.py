@@ -27,10 +27,10 @@ def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, 
     options = dict(out=out, resume=resume, overwrite=overwrite, params=params, config=config, device=device,
                    quiet=quiet, **settings)
     if nproc is not None and nproc > 1:
-        from .launcher import launch
+        from ganforge.training.launcher import launch
 
         return launch(recipe_name, nproc, options)
-    from .engine import train as _train
+    from ganforge.training.engine import train as _train
 
     return _train(recipe_name, **options)
 
@@ -40,7 +40,7 @@ def _settings_signature(function):
     editors and documentation see them), from their single declaration."""
     import inspect
 
-    from .settings import SETTINGS
+    from ganforge.training.settings import SETTINGS
 
     signature = inspect.signature(function)
     fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
@@ -55,14 +55,14 @@ _settings_signature(train)
 
 def load_generator(path, device="cpu"):
     """A callable generator from a ``G.ckpt`` file or a run directory."""
-    from .generator import load_generator as _load
+    from ganforge.artifacts.loading import load_generator as _load
 
     return _load(path, device=device)
 
 
 def load_network(path, device="cpu"):
     """Any network of a run (``D.ckpt`` ...) as an ``nn.Module`` in eval mode."""
-    from .generator import load_network as _load
+    from ganforge.artifacts.loading import load_network as _load
 
     return _load(path, device=device)
 
@@ -77,8 +77,8 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
     ``per_class=N`` draws N of every class, one grid row per class. The grid is enlarged
     ``scale`` times (default: small images to at least 80 pixels). Existing files are
     replaced only with ``force``."""
-    from . import images as im
-    from .errors import GanforgeError
+    from ganforge.data import images as im
+    from ganforge.errors import GanforgeError
 
     if n < 1:
         raise GanforgeError(f"the number of images must be at least 1, got {n}")
@@ -113,13 +113,14 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
     ``direction`` BtoA uses the run's ``G_BA.ckpt``. Returns the files written."""
     import torch
 
-    from . import images as im
-    from .errors import GanforgeError
+    from ganforge.artifacts import rundir
+    from ganforge.data import images as im
+    from ganforge.errors import GanforgeError
 
     if direction not in ("AtoB", "BtoA"):
         raise GanforgeError(f"direction must be AtoB or BtoA, got '{direction}'")
     path, source = Path(path), Path(source)
-    filename = "G.ckpt" if direction == "AtoB" else "G_BA.ckpt"
+    filename = rundir.network_file("G" if direction == "AtoB" else "G_BA")
     # a file may be an exported artifact: BtoA then looks for G_BA with the same suffix
     ckpt = path / filename if path.is_dir() else (path if direction == "AtoB" else path.with_name("G_BA" + path.suffix))
     if direction == "BtoA" and not ckpt.exists():
@@ -159,8 +160,8 @@ def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp
     >>> ganforge.export("runs/dcgan", "onnx").path
     PosixPath('runs/dcgan/G.onnx')
     """
-    from .artifacts import export as _export
-    from .exporter import get_exporter
+    from ganforge.artifacts.export import export as _export
+    from ganforge.contracts.exporter import get_exporter
 
     if device is None:
         device = "cpu" if "cpu" in get_exporter(exporter).devices else "cuda"
@@ -173,7 +174,7 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
     """Time the generator in ``path`` (a ``G.ckpt`` or an exported artifact) on each backend
     and batch size; one dict per row (latency p50/p95 in ms, images/s, speed-up over eager),
     with a ``skipped`` reason for backends that cannot run here."""
-    from .benchmark import bench as _bench
+    from ganforge.tools.bench import bench as _bench
 
     return _bench(path, backends, batch_sizes, device=device, repeats=repeats, progress=progress)
 
@@ -184,15 +185,17 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
     """FID, KID, Inception Score and precision/recall of the generator in ``path`` (a run, a
     ``G.ckpt`` or an exported artifact) against a real dataset split, plus class accuracy for
     class-conditional generators; see ``ganforge.evaluation.evaluate``."""
-    from .evaluation import evaluate as _evaluate
+    from ganforge.evaluation.metrics import evaluate as _evaluate
+    from ganforge.training.settings import BY_NAME
 
     return _evaluate(path, extractor=extractor, weights=weights, n=n, dataset=dataset, data_root=data_root,
-                     real_split=real_split, seed=seed, device=device, progress=progress, save=save)
+                     real_split=real_split, seed=seed, device=device, progress=progress, save=save,
+                     default_dataset=BY_NAME["dataset"].default)
 
 
 def interpolate(path, out="interpolation.png", **options):
     """Latent walks as a grid (and ``gif=PATH``); see ``ganforge.latent.interpolate``."""
-    from .latent import interpolate as _interpolate
+    from ganforge.tools.latent import interpolate as _interpolate
 
     return _interpolate(path, out, **options)
 
@@ -200,7 +203,7 @@ def interpolate(path, out="interpolation.png", **options):
 def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.png", **options):
     """``A - B + C`` on average latent codes of groups (``label:7`` or ``images:FOLDER``);
     see ``ganforge.latent.arithmetic``."""
-    from .latent import arithmetic as _arithmetic
+    from ganforge.tools.latent import arithmetic as _arithmetic
 
     return _arithmetic(path, expression, groups, out, **options)
 
@@ -208,7 +211,7 @@ def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.pn
 def invert(path, images=None, out="inversion.png", **options) -> dict:
     """Recover latent codes of images by optimizing z with G frozen; ``heldout=N`` compares
     training and held-out reconstruction error. See ``ganforge.latent.invert``."""
-    from .latent import invert as _invert
+    from ganforge.tools.latent import invert as _invert
 
     return _invert(path, images, out, **options)
 
@@ -216,22 +219,22 @@ def invert(path, images=None, out="inversion.png", **options) -> dict:
 def report(run_dir, out=None) -> Path:
     """A self-contained HTML page of a run (grids over time, curves, metrics, configuration,
     interpolation strip); returns its path (default ``RUN_DIR/report.html``)."""
-    from .reporting import report as _report
+    from ganforge.tools.report import report as _report
 
     return _report(run_dir, out)
 
 
 def compare(run_dirs) -> list[dict]:
     """The final metrics of several runs, one dict per run."""
-    from .reporting import compare as _compare
+    from ganforge.tools.report import compare as _compare
 
     return _compare(run_dirs)
 
 
 def show(recipe_name: str) -> dict:
     """A recipe's hyperparameters and engine settings: ``{name: (default, help)}`` per section."""
-    from .plugin_manager import get
-    from .settings import BY_NAME, defaults
+    from ganforge.hooks.manager import get
+    from ganforge.training.settings import BY_NAME, defaults
 
     cls = get("gans", recipe_name)
     engine = defaults(cls.train_defaults)
@@ -240,15 +243,15 @@ def show(recipe_name: str) -> dict:
 
 def components(kind: str | None = None) -> dict[str, list[dict]]:
     """Registered components by kind, each with its plugin and one-line description."""
-    from .plugin_manager import KINDS, registry
+    from ganforge.hooks.manager import KINDS, registry
 
     reg = registry()
     kinds = [kind] if kind else list(KINDS)
     out = {}
     for k in kinds:
         if k not in KINDS:
-            from .errors import UnknownComponentError
-            from .plugin_manager import _unknown
+            from ganforge.errors import UnknownComponentError
+            from ganforge.hooks.manager import _unknown
 
             raise UnknownComponentError(_unknown("kind", k, list(KINDS)))
         out[k] = [{"name": c.name, "plugin": c.plugin, "description": c.description}
@@ -259,24 +262,27 @@ def components(kind: str | None = None) -> dict[str, list[dict]]:
 def plugins(include_builtins: bool = False, hook: str | None = None) -> list[dict]:
     """Installed third-party plugins (``include_builtins``: built-ins too), optionally only those implementing
     ``hook``: entry-point name, distribution (what pip knows), version, built-in or not, hooks
-    implemented, components registered, whether it loaded and its problems (a broken plugin is listed
-    with ``loaded: False`` and why)."""
-    from .errors import UnknownComponentError
-    from .plugin_manager import KINDS, load_plugins
+    implemented, components registered, the file each component is defined in (``sources``: a
+    built-in's ``ganforge.builtins.X`` is the repository's ``plugins/X`` or ``exporters/X``), whether
+    it loaded and its problems (a broken plugin is listed with ``loaded: False`` and why; every
+    component is imported here, so a broken import string shows too)."""
+    from ganforge.errors import UnknownComponentError
+    from ganforge.hooks.manager import KINDS, load_plugins
 
     if hook is not None and hook not in KINDS.values():
         raise UnknownComponentError(f"unknown hook '{hook}'; hooks: {', '.join(KINDS.values())}")
     system = load_plugins()
-    system.registry  # registering fills in what each plugin registered
+    sources = system.resolve_all()  # every import string resolved: a broken one is listed as a problem
     return [{"name": p.name, "distribution": p.distribution, "version": p.version, "builtin": p.builtin,
-             "hooks": p.hooks, "registered": p.registered, "loaded": p.loaded, "problems": p.problems}
+             "hooks": p.hooks, "registered": p.registered, "loaded": p.loaded, "problems": p.problems,
+             "sources": sources.get(p.name, {})}
             for p in system.info.values()
             if (include_builtins or not p.builtin) and (hook is None or hook in p.hooks)]
 
 
 def plugin_requirements() -> list[str]:
     """``name==version`` of every installed third-party plugin distribution (for pip install -r)."""
-    from .plugin_manager import _entry_points
+    from ganforge.hooks.manager import _entry_points
 
     found = {}
     for entry_point in _entry_points():

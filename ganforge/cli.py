@@ -11,8 +11,9 @@ import sys
 
 import click
 
-from . import __version__, api
-from .errors import GanforgeError
+from ganforge.version import __version__
+from ganforge import api
+from ganforge.errors import GanforgeError
 
 
 class Group(click.Group):
@@ -80,7 +81,7 @@ def cli():
 
 def _setting_options(command):
     """One option per engine setting, from its declaration in ``ganforge.settings``."""
-    from .settings import SETTINGS
+    from ganforge.training.settings import SETTINGS
 
     for setting in reversed(SETTINGS):
         names = [setting.option, *([setting.short] if setting.short else [])]
@@ -151,8 +152,8 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     """
     import os
 
-    from .config import parse_assignments
-    from .stopping import listen_early
+    from ganforge.training.config import parse_assignments
+    from ganforge.training.stopping import listen_early
 
     listen_early()
     values = parse_assignments(params)
@@ -164,8 +165,9 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
         return
     from rich.markup import escape
 
-    from .progress import clock
-    from .stopping import exit_status, signal_name
+    from ganforge.artifacts import rundir
+    from ganforge.training.progress import clock
+    from ganforge.training.stopping import exit_status, signal_name
 
     console = _console()  # the run's own report: standard output, like its progress
     run_dir = result.run_dir
@@ -178,7 +180,8 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
                        if k not in ("step", "epoch", "images_per_sec") and not k.startswith("lr_"))
     console.print(f"[green]Done[/]: {result.step} steps in {clock(result.seconds)} "
                   f"({result.images_per_sec:,.0f} images/s). {losses}")
-    console.print(f"Generator: {escape(str(run_dir / 'G.ckpt'))}   samples: {escape(str(run_dir / 'samples'))}")
+    console.print(f"Generator: {escape(str(rundir.generator_file(run_dir)))}   "
+                  f"samples: {escape(str(run_dir / rundir.SAMPLES))}")
 
 
 SCALE = click.option("--scale", type=click.IntRange(min=1),
@@ -268,7 +271,7 @@ class BenchCommand(click.Command):
     """``ganforge bench --help`` names the backends installed here, plugins' included."""
 
     def format_epilog(self, ctx, formatter):
-        from .exporter import default_backends
+        from ganforge.tools.bench import default_backends
 
         names = ", ".join(default_backends())
         formatter.write_paragraph()
@@ -505,7 +508,7 @@ def show(name, as_json):
     from rich.markup import escape
     from rich.table import Table
 
-    from .settings import BY_NAME
+    from ganforge.training.settings import BY_NAME
 
     for section, title, how in (("params", "parameters", "-p KEY=VALUE"), ("engine", "training", "--key value")):
         table = Table(title=f"{name}: {title} (set with {how} or --config)", title_justify="left")

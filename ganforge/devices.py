@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import GanforgeError
+from ganforge.errors import GanforgeError
 
 
 def choose_device(device: str | None) -> torch.device:

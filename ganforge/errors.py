@@ -22,6 +22,13 @@ class CheckpointError(GanforgeError):
     pass
 
 
+def close_matches(word: str, choices, cutoff: float = 0.6) -> list[str]:
+    """The names most like ``word``, for "did you mean": the one helper every suggestion uses."""
+    import difflib
+
+    return difflib.get_close_matches(str(word), [str(c) for c in choices], n=3, cutoff=cutoff)
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name if it has none): what a
     one-line error shows of a library's multi-line failure."""

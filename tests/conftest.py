@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from ganforge import plugin_manager
+from ganforge.hooks import manager as plugin_manager
 
 # Tests run on 2 CPU cores; keep torch from oversubscribing them.
 os.environ.setdefault("OMP_NUM_THREADS", "2")

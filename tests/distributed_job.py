@@ -57,7 +57,7 @@ def main(mode, out):
             ganforge.train(recipe, steps=2, batch_size=4, out=out / name, params=params, device="cpu",
                            sample_every=2, quiet=True)
     elif mode == "fail":
-        from ganforge.plugin_manager import get
+        from ganforge.hooks.manager import get
 
         recipe_cls = get("gans", "gan")
         original = recipe_cls.train_step

@@ -8,7 +8,7 @@ import torch
 import ganforge
 from ganforge import testing
 from ganforge.errors import GanforgeError
-from ganforge.plugin_manager import get
+from ganforge.hooks.manager import get
 
 from support.sizes import TINY_DCGAN
 
@@ -73,7 +73,7 @@ def test_every_adversarial_recipe_trains_with_ada_r1_and_resumes_exactly(recipe,
     logged = [json.loads(line) for line in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
     assert all("aug_p" in line for line in logged if "d_loss" in line or "g_loss" in line or "g_adv" in line)
     for name in ("G.ckpt", "D.ckpt" if recipe not in ("cyclegan", "stackgan") else "state.ckpt"):
-        whole, parts = (ganforge.checkpoint.load(tmp_path / run / name)[0] for run in ("whole", "parts"))
+        whole, parts = (ganforge.artifacts.checkpoint.load(tmp_path / run / name)[0] for run in ("whole", "parts"))
         assert all(torch.equal(whole[k], parts[k]) for k in whole if not k.startswith("rng")), \
             f"{name}: a resumed run (ADA's p included) ends where an uninterrupted one does"
 
@@ -106,7 +106,7 @@ def test_diffaug_from_the_command_line_and_show_lists_the_options(tmp_path):
 
 
 def test_r1_under_nproc_is_refused_before_any_process_starts(tmp_path):
-    from ganforge.launcher import launch
+    from ganforge.training.launcher import launch
 
     with pytest.raises(GanforgeError, match="--r1 does not work in a distributed run yet"):
         launch("dcgan", 2, {"out": tmp_path / "run", "r1": 1.0})
@@ -122,7 +122,7 @@ def test_spectral_norm_is_an_option_of_every_convolutional_recipe(recipe, params
     run = tmp_path / "run"
     ganforge.train(recipe, steps=2, batch_size=8, out=run, quiet=True, params={**params, "d_norm": "spectral"})
     ganforge.train(recipe, steps=3, resume=run, quiet=True)
-    state = ganforge.checkpoint.load(run / "state.ckpt")[0]
+    state = ganforge.artifacts.checkpoint.load(run / "state.ckpt")[0]
     for name in discriminators:
         keys = [k for k in state if f"{name}." in k or f"/{name}/" in k]
         assert keys and any("parametrizations" in k for k in keys), f"{name} is spectrally normalized"

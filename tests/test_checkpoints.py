@@ -12,14 +12,14 @@ import torch
 from safetensors.torch import save_file
 
 import ganforge
-from ganforge import checkpoint
+from ganforge.artifacts import checkpoint
 from ganforge.errors import CheckpointError
 
 from support.cli import cli
 
 WRITER = """
 import sys, torch
-from ganforge import checkpoint
+from ganforge.artifacts import checkpoint
 i = 0
 while True:
     i += 1
@@ -134,7 +134,7 @@ def test_generator_checkpoint_describes_itself(tiny_dcgan_run):
 def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
     import os
 
-    from ganforge.checkpoint import atomic_write
+    from ganforge.artifacts.checkpoint import atomic_write
 
     old = os.umask(0o022)
     try:

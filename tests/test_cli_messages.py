@@ -36,7 +36,7 @@ def test_uninstall_without_a_terminal_asks_for_yes():
 
 
 def test_plugins_without_third_party_ones_counts_the_builtins():
-    from ganforge.plugin_manager import BUILTIN_PLUGINS
+    from ganforge.hooks.manager import BUILTIN_PLUGINS
 
     result = cli("plugins", env={"GANFORGE_LOAD_PLUGINS": ""})
     assert f"{len(BUILTIN_PLUGINS)} built-in plugins loaded" in result.stdout and "--all" in result.stdout
@@ -44,9 +44,9 @@ def test_plugins_without_third_party_ones_counts_the_builtins():
 
 @pytest.mark.e2e
 def test_public_submodules_work_after_import_ganforge_alone():
-    code = "import ganforge, sys; assert 'ganforge.digits' not in sys.modules; print(ganforge.digits.__name__)"
+    code = "import ganforge, sys; assert 'ganforge.evaluation.digits' not in sys.modules; print(ganforge.evaluation.digits.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0 and done.stdout.strip() == "ganforge.digits", done.stderr
+    assert done.returncode == 0 and done.stdout.strip() == "ganforge.evaluation.digits", done.stderr
 
 
 @pytest.mark.e2e

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganforge import testing
-from ganforge.losses import Loss
-from ganforge.plugin_manager import get, registry
+from ganforge.contracts.loss import Loss
+from ganforge.hooks.manager import get, registry
 
 GENERATORS = {
     "mlp-generator": dict(latent_dim=8, hidden=16),

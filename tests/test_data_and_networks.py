@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganforge.errors import GanforgeError
-from ganforge.plugin_manager import get
+from ganforge.hooks.manager import get
 
 
 def test_bundled_digits_split_into_balanced_disjoint_train_and_test():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ganforge import digits
+from ganforge.evaluation import digits
 from ganforge.errors import GanforgeError
-from ganforge.plugin_manager import get
+from ganforge.hooks.manager import get
 
 
 def test_shipped_classifier_matches_its_hash_and_reads_held_out_digits():

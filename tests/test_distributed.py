@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import checkpoint
+from ganforge.artifacts import checkpoint
 
 from support.cli import run_cli
 
@@ -166,7 +166,7 @@ def test_nproc_under_torchrun_is_refused(tmp_path):
 
 
 def test_channels_last_trains_convolutions_in_that_layout_to_the_same_weights(tmp_path, monkeypatch):
-    from ganforge.recipe import Recipe
+    from ganforge.contracts.recipe import Recipe
 
     layouts = []
     original = Recipe.update

@@ -37,4 +37,4 @@ def test_the_site_builds_strictly(tmp_path):
     for command in ("train", "sample", "export", "eval", "bench", "plugins", "uninstall"):
         assert f"ganforge {command}" in reference, f"the CLI reference lacks `ganforge {command}`"
     api = (tmp_path / "site" / "api" / "index.html").read_text()
-    assert 'id="ganforge.api.train"' in api and 'id="ganforge.hookspecs.register_gans"' in api
+    assert 'id="ganforge.api.train"' in api and 'id="ganforge.hooks.specs.register_gans"' in api

@@ -8,7 +8,7 @@ import torch
 
 import ganforge
 from ganforge import hookimpl
-from ganforge.reporting import final_metrics, read_run
+from ganforge.tools.report import final_metrics, read_run
 
 from support.sizes import TINY_DCGAN
 

@@ -8,7 +8,7 @@ import torch
 
 import ganforge
 from ganforge.errors import GanforgeError
-from ganforge.evaluation import fid_kid_is, precision_recall
+from ganforge.evaluation.metrics import fid_kid_is, precision_recall
 
 from support.sizes import TINY_DCGAN
 from support.cli import cli, run_cli
@@ -93,7 +93,7 @@ def test_real_digits_score_like_real_digits():
 
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory):
-    from ganforge import plugin_manager
+    from ganforge.hooks import manager as plugin_manager
 
     plugin_manager.reset_plugins()
     runs = {}
@@ -111,7 +111,7 @@ def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_
     out = json.loads(result.stdout)
     assert {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall"} <= set(out["metrics"])
     assert all(math.isfinite(v) for v in out["metrics"].values())
-    from ganforge.digits import SHA256
+    from ganforge.evaluation.digits import SHA256
 
     assert out["config"] == {"source": str(tiny_runs["dcgan"]), "extractor": "digits", "extractor_sha256": SHA256,
                              "num_features": 128, "n_generated": 300, "n_real": 500, "real": "mnist-5k/test",
@@ -135,11 +135,11 @@ def test_better_generator_scores_better():
     """FID separates real digits from a generator that draws noise."""
     real = ganforge.evaluate("data:mnist-5k/test", real_split="train", n=500)["metrics"]
 
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     noise = torch.rand(500, 1, 28, 28) * 2 - 1
     extractor = get("extractors", "digits")()
-    from ganforge.evaluation import extract
+    from ganforge.evaluation.metrics import extract
 
     real_features, _ = extract(extractor, get("datasets", "mnist-5k")(split="train").images)
     noise_metrics = fid_kid_is(extract(extractor, noise)[0], real_features)
@@ -160,7 +160,7 @@ def test_inception_extractor_reads_local_weights_and_records_their_hash(tmp_path
 
     from torchvision.models import inception_v3
 
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     torch.manual_seed(0)
     path = tmp_path / "inception.pth"
@@ -189,7 +189,7 @@ def test_training_with_eval_every_logs_sample_quality(tmp_path):
 def test_eval_of_an_sgan_run_reports_its_discriminators_heldout_accuracy(tmp_path):
     ganforge.train("sgan", steps=2, batch_size=8, out=tmp_path, params=TINY_DCGAN, quiet=True)
     result = ganforge.evaluate(tmp_path, n=100, real_split="test")
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
     from ganforge.builtins.gans.sgan import classify
 
     test = get("datasets", "mnist-5k")(split="test")

@@ -9,9 +9,9 @@ import torch
 
 import ganforge
 from ganforge.errors import GanforgeError
-from ganforge.artifacts import compare
-from ganforge.exporter import get_exporter
-from ganforge.networks import random_inputs
+from ganforge.artifacts.export import compare
+from ganforge.contracts.exporter import get_exporter
+from ganforge.contracts.networks import random_inputs
 
 from support.sizes import TINY_DCGAN
 from support.cli import cli
@@ -29,7 +29,7 @@ KINDS = {
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory):
     """One tiny trained run per generator kind (a few steps: the weights only need to be non-trivial)."""
-    from ganforge import plugin_manager
+    from ganforge.hooks import manager as plugin_manager
 
     plugin_manager.reset_plugins()
     runs = {}
@@ -98,7 +98,7 @@ def test_translate_accepts_exported_generators_in_both_directions(tiny_runs, tmp
         from_artifact = ganforge.translate(tmp_path / "G.onnx", image, tmp_path / f"a_{direction}.png",
                                            direction=direction)
         from_checkpoint = ganforge.translate(run, image, tmp_path / f"c_{direction}.png", direction=direction)
-        from ganforge.images import read_image
+        from ganforge.data.images import read_image
 
         a, c = read_image(from_artifact[0], 1, 28), read_image(from_checkpoint[0], 1, 28)
         assert (a - c).abs().max() <= 2 / 255 * 2  # equal up to 8-bit rounding

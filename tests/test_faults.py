@@ -18,7 +18,8 @@ import torch
 from PIL import Image
 
 import ganforge
-from ganforge import checkpoint, hookimpl
+from ganforge import hookimpl
+from ganforge.artifacts import checkpoint
 
 from support.cli import cli, run_cli
 from support.crafted import crafted_files, run_measured

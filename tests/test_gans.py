@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge.plugin_manager import get, registry
+from ganforge.hooks.manager import get, registry
 
 from support.sizes import TINY_DCGAN, TINY_GAN
 from support.cli import cli

@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 
 import ganforge
-from ganforge import hookimpl, hookspecs
-from ganforge.plugin_manager import KINDS
+from ganforge import hookimpl
+from ganforge.hooks import specs as hookspecs
+from ganforge.hooks.manager import KINDS
 
 from support.sizes import TINY_DCGAN
 
@@ -27,7 +28,7 @@ def test_hook_register_networks(add_plugin, tmp_path):
     add_plugin(Plugin())
     G = ganforge.components("networks")["networks"]
     assert {"name": "wide-mlp-generator", "plugin": "test-plugin", "description": "an MLP by another name"} in G
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     assert get("networks", "wide-mlp-generator")(latent_dim=4, hidden=8)(torch.zeros(2, 4)).shape == (2, 1, 28, 28)
 
@@ -104,7 +105,7 @@ def test_hook_register_datasets(add_plugin, tmp_path):
         @hookimpl
         def register_datasets(self, register):
             def squares(root=None, image_size=None, channels=None, split="train"):
-                from ganforge.data import InMemoryDataset
+                from ganforge.data.datasets import InMemoryDataset
 
                 images = -torch.ones(16, 1, 28, 28)
                 images[:, :, 8:20, 8:20] = 1
@@ -166,7 +167,7 @@ def test_hook_register_extractors(add_plugin, tmp_path):
 
 @pytest.mark.e2e
 def test_hook_register_loggers(add_plugin, tmp_path):
-    from ganforge.loggers import Logger
+    from ganforge.contracts.logger import Logger
 
     seen = []
 
@@ -229,7 +230,7 @@ def test_guide_states_every_signature_of_each_hooks_contract():
 
 
 def test_every_registered_dataset_takes_the_contracts_keywords():
-    from ganforge.plugin_manager import get, registry
+    from ganforge.hooks.manager import get, registry
 
     for name in registry().names("datasets"):
         signature = inspect.signature(get("datasets", name))

@@ -8,7 +8,7 @@ from PIL import Image
 
 import ganforge
 from ganforge.errors import GanforgeError
-from ganforge.latent import invert_codes, slerp
+from ganforge.tools.latent import invert_codes, slerp
 
 from support.sizes import TINY_DCGAN
 from support.cli import cli
@@ -16,7 +16,7 @@ from support.cli import cli
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from ganforge import plugin_manager
+    from ganforge.hooks import manager as plugin_manager
 
     plugin_manager.reset_plugins()
     out = {}
@@ -84,7 +84,7 @@ def test_class_weights_equal_the_label_at_the_corners(runs):
 
 @pytest.mark.e2e
 def test_arithmetic_combines_group_means(runs, tmp_path, monkeypatch):
-    import ganforge.latent as latent
+    import ganforge.tools.latent as latent
 
     G = ganforge.load_generator(runs["dcgan"])
     codes = {"A": torch.full((4, 16), 1.0), "B": torch.full((2, 16), 0.5), "C": torch.full((3, 16), -0.25)}
@@ -107,7 +107,7 @@ def test_arithmetic_combines_group_means(runs, tmp_path, monkeypatch):
 
 @pytest.mark.e2e
 def test_arithmetic_cli_with_label_groups_and_bad_expressions(runs, tmp_path):
-    from ganforge.digits import load_digit_classifier
+    from ganforge.evaluation.digits import load_digit_classifier
 
     # the digit the tiny generator draws most often, by the classifier that forms the groups
     common = load_digit_classifier().predict(ganforge.load_generator(runs["dcgan"]).generate(400, seed=0)).mode()

@@ -34,7 +34,7 @@ def test_tensorboard_gets_losses_learning_rates_grids_and_the_configuration(tmp_
 def die_before_saving(monkeypatch, step):
     """The training process "dies" just before writing the checkpoint of ``step``: what it
     logged after its last checkpoint is left behind, as after a kill -9."""
-    from ganforge.engine import Trainer
+    from ganforge.training.engine import Trainer
 
     original = Trainer.save
 

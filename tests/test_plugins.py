@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import hookimpl, plugin_manager
+from ganforge import hookimpl
+from ganforge.hooks import manager as plugin_manager
 from ganforge.errors import PluginError, UnknownComponentError
 
 from support.cli import cli, run_cli
@@ -214,7 +215,7 @@ def test_plugin_for_another_ganforge_version_is_skipped_naming_both_versions(tmp
     assert result.returncode == 0
     names = {c["name"] for c in json.loads(result.stdout)["losses"]}
     assert "fits-loss" in names and "hello-loss" not in names
-    from ganforge import __version__
+    from ganforge.version import __version__
 
     assert result.stderr.strip() == (f"ganforge: warning: plugin 'ganforge_future' 2.0 needs ganforge>=9.0 but this is "
                                      f"ganforge {__version__}; it was skipped (upgrade one of them)")
@@ -302,7 +303,7 @@ def test_broken_plugins_are_listed_with_their_error_and_distribution(tmp_path):
 def test_checkpoints_name_every_plugin_they_are_made_of(add_plugin, tmp_path):
     """A dcgan whose upsampler comes from a plugin: G.ckpt records that plugin and its package,
     and without the plugin loading it names what to install."""
-    from ganforge.checkpoint import read_meta
+    from ganforge.artifacts.checkpoint import read_meta
     from ganforge.errors import CheckpointError
 
     from support.sizes import TINY_DCGAN
@@ -331,7 +332,7 @@ def test_an_artifact_whose_exporter_plugin_is_missing_says_so(tmp_path):
 
 @pytest.mark.e2e
 def test_bench_times_plugin_exporters_like_builtins(add_plugin, tmp_path):
-    from ganforge.exporter import default_backends
+    from ganforge.contracts.exporter import default_backends
 
     add_plugin(TestPlugin())
     assert "raw" in default_backends() and "onnxruntime" in default_backends()

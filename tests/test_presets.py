@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ganforge.config import resolve
-from ganforge.plugin_manager import get
+from ganforge.training.config import resolve
+from ganforge.hooks.manager import get
 
 PRESETS = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*-paper.toml"))
 

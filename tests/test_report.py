@@ -15,7 +15,7 @@ from support.cli import cli
 
 @pytest.fixture(scope="module")
 def evaluated_run(tmp_path_factory):
-    from ganforge import plugin_manager
+    from ganforge.hooks import manager as plugin_manager
 
     plugin_manager.reset_plugins()
     run = tmp_path_factory.mktemp("runs") / "dcgan"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import checkpoint
+from ganforge.artifacts import checkpoint
 
 from support.sizes import TINY_DCGAN
 from support.cli import cli
@@ -55,7 +55,7 @@ def test_ema_generator_is_saved_used_and_resumed_exactly(tmp_path):
 
 
 def test_ema_follows_the_exponential_rule():
-    from ganforge.engine import ExponentialAverage
+    from ganforge.training.engine import ExponentialAverage
 
     net = torch.nn.Linear(2, 1, bias=False)
     with torch.no_grad():

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import config as cfg
-from ganforge.context import TrainingContext
+from ganforge.training import config as cfg
+from ganforge.contracts.context import TrainingContext
 from ganforge.errors import GanforgeError, UnknownComponentError
-from ganforge.planning import plan
-from ganforge.settings import RESUMABLE, SETTINGS
+from ganforge.training.planning import plan
+from ganforge.training.settings import RESUMABLE, SETTINGS
 
 from support.cli import cli
 from support.sizes import TINY_DCGAN
@@ -35,38 +35,114 @@ def example_value(setting):
     return {"datasets": "mnist-5k", "loggers": "tensorboard"}.get(setting.component, "somewhere")
 
 
+# The core's layers, lowest first: a module imports only from its own layer or those below
+# (docs/architecture.md draws the same). Built-ins (ganforge.builtins) sit above all of them.
+LAYERS = [
+    {"version", "errors", "_moved", "devices"},  # foundations
+    {"hooks"},  # the plugin system: hook specs and the plugin manager
+    {"data"},  # dataset helpers, image files, the bundled files
+    {"contracts"},  # what plugins build on: base classes, the recipe's context, network helpers
+    {"artifacts"},  # checkpoints, the run directory, loading and exporting generators
+    {"evaluation"},  # FID/KID/IS, the digit classifier
+    {"training"},  # settings, planning, the engine and its parts, distributed runs
+    {"tools"},  # latent tools, reports, bench
+    {"testing", "plugin"},  # the conformance kit; the plugin authors' surface
+    {"api"},
+    {"cli", "__main__"},
+]
+
+
+def _modules() -> dict[str, Path]:
+    """Every core module by its dotted name below ganforge ("training.engine"); a package by
+    its own name ("artifacts" is artifacts/__init__.py)."""
+    found = {}
+    for path in CORE.rglob("*.py"):
+        parts = path.relative_to(CORE).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            found[".".join(parts)] = path
+    return found
+
+
+def _target(imported: str, modules) -> str | None:
+    """The core module an import names: the longest dotted prefix that is a module."""
+    parts = imported.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in modules:
+            return ".".join(parts[:n])
+    return None
+
+
 def _core_imports() -> dict[str, set[str]]:
     """Each core module and the core modules it imports (inside functions too)."""
-    modules = {p.stem: p for p in CORE.glob("*.py") if p.stem != "__init__"}
+    modules = _modules()
     graph = {}
     for name, path in modules.items():
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                target = node.module or ""
-                if node.level == 1:
-                    names = [target] if target else [a.name for a in node.names]
-                elif target.startswith("ganforge."):
-                    names = [target.split(".")[1]]
-                else:
-                    continue
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("ganforge"):
+                base = node.module[len("ganforge."):] if node.module != "ganforge" else ""
+                for alias in node.names:  # `from ganforge.training import engine` names a module
+                    candidate = f"{base}.{alias.name}" if base else alias.name
+                    found.add(_target(candidate, modules) or _target(base, modules) or "<root>")
+            elif isinstance(node, ast.ImportFrom) and node.level > 0:
+                found.add("<relative>")
             elif isinstance(node, ast.Import):
-                names = [a.name.split(".")[1] for a in node.names if a.name.startswith("ganforge.")]
-            else:
-                continue
-            found.update(n.split(".")[0] for n in names)
-        graph[name] = found & set(modules) - {name}
+                for alias in node.names:
+                    if alias.name == "ganforge":
+                        found.add("<root>")
+                    elif alias.name.startswith("ganforge."):
+                        found.add(_target(alias.name[len("ganforge."):], modules) or "<root>")
+        graph[name] = found - {name, None}
     return graph
 
 
-def test_no_two_core_modules_import_each_other():
+def _layer(module: str) -> int:
+    top = module.split(".")[0]
+    return next(i for i, layer in enumerate(LAYERS) if top in layer)
+
+
+def test_every_core_module_has_a_layer():
+    assert all(isinstance(_layer(m), int) for m in _modules())
+
+
+def test_layers_point_one_way_function_level_imports_included():
+    wrong = [f"{a} imports {b}" for a, targets in _core_imports().items() for b in targets
+             if not b.startswith("<") and _layer(b) > _layer(a)]
+    assert not wrong
+
+
+def test_no_import_circle_among_core_modules_of_any_length():
     graph = _core_imports()
-    circles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if a in graph.get(b, ())})
-    assert not circles
+
+    def reaches(start, goal, seen):
+        for nxt in graph.get(start, ()):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                if reaches(nxt, goal, seen):
+                    return True
+        return False
+
+    assert not [m for m in graph if reaches(m, m, set())]
+
+
+def test_nobody_inside_the_package_imports_its_root_and_nothing_is_relative():
+    offenders = {m: sorted(t & {"<root>", "<relative>"}) for m, t in _core_imports().items()
+                 if t & {"<root>", "<relative>"}}
+    assert not offenders
+
+
+def test_every_core_module_is_named_on_the_architecture_page():
+    page = (CORE.parent / "docs" / "architecture.md").read_text()
+    missing = [m for m in _modules() if m != "_moved" and f"{m.split('.')[-1]}" not in page]
+    assert not missing
 
 
 def test_the_core_names_no_builtin_plugin_module():
-    for path in CORE.glob("*.py"):
+    for path in CORE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 module = node.module or ""
@@ -79,10 +155,40 @@ def test_the_core_names_no_builtin_plugin_module():
 
 def test_launcher_sits_above_the_engine_and_devices_below_both():
     graph = _core_imports()
-    assert "engine" in graph["launcher"] or "planning" in graph["launcher"]
-    assert "launcher" not in graph["engine"] and "launcher" not in graph["distributed"]
-    assert "engine" not in graph["distributed"] and "devices" in graph["distributed"]
-    assert "artifacts" not in graph["generator"] and "generator" not in graph["exporter"]
+    assert "training.engine" in graph["training.launcher"] or "training.planning" in graph["training.launcher"]
+    assert "training.launcher" not in graph["training.engine"] | graph["training.distributed"]
+    assert "training.engine" not in graph["training.distributed"] and "devices" in graph["training.distributed"]
+    assert "artifacts.export" not in graph["artifacts.loading"]
+    assert "artifacts.loading" not in graph["contracts.exporter"]
+    assert not any(m.startswith("training") for m in graph["artifacts.loading"])  # inference needs no training code
+
+
+def test_builtins_import_from_the_public_surface_alone():
+    """Built-in plugins are ordinary plugins: what they use of ganforge comes from
+    ganforge.plugin (their own modules they import relatively)."""
+    import ganforge.plugin as surface
+
+    repo = CORE.parent
+    wrong = []
+    for path in [*(repo / "plugins").rglob("*.py"), *(repo / "exporters").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("ganforge"):
+                if node.module != "ganforge.plugin":
+                    wrong.append(f"{path.relative_to(repo)}: from {node.module}")
+                else:
+                    wrong += [f"{path.relative_to(repo)}: {a.name} is not in ganforge.plugin"
+                              for a in node.names if a.name not in surface.NAMES]
+            elif isinstance(node, ast.Import):
+                wrong += [f"{path.relative_to(repo)}: import {a.name}" for a in node.names
+                          if a.name.startswith("ganforge")]
+    assert not wrong
+
+
+def test_every_public_name_resolves():
+    import ganforge.plugin as surface
+
+    for name in surface.NAMES:
+        assert getattr(surface, name) is not None, name
 
 
 def test_every_setting_is_a_train_option_an_api_keyword_and_shown():
@@ -98,7 +204,7 @@ def test_every_setting_is_a_train_option_an_api_keyword_and_shown():
 
 
 def test_every_setting_is_a_config_file_key_checked_against_its_declaration(tmp_path):
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     recipe_cls = get("gans", "gan")
     for setting in SETTINGS:
@@ -114,7 +220,7 @@ def test_every_setting_is_a_config_file_key_checked_against_its_declaration(tmp_
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
 def test_resume_rules_come_from_each_declaration(tmp_path, setting):
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     (tmp_path / "state.ckpt").write_bytes(b"")  # planning only looks for it
     saved = cfg.resolve(get("gans", "gan"), {}, {})
@@ -130,7 +236,7 @@ def test_resume_rules_come_from_each_declaration(tmp_path, setting):
 
 
 def test_a_run_saved_under_a_settings_earlier_name_resumes(tmp_path):
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     (tmp_path / "state.ckpt").write_bytes(b"")
     saved = cfg.resolve(get("gans", "gan"), {}, {})
@@ -173,7 +279,7 @@ def test_recipe_parameters_are_flags_of_their_own(tmp_path):
 
 
 def test_a_recipe_built_by_hand_takes_a_bare_device():
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     recipe_cls, data = get("gans", "dcgan"), get("datasets", "mnist-5k")(split="test")
     hp = {k: v for k, (v, _) in recipe_cls.hparams.items()} | TINY_DCGAN

@@ -17,7 +17,7 @@ from support.cli import cli
 
 
 def weights(run_dir, name="G"):
-    from ganforge import checkpoint
+    from ganforge.artifacts import checkpoint
 
     tensors, _ = checkpoint.load(run_dir / f"{name}.ckpt")
     return tensors
@@ -96,7 +96,7 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     assert proc.returncode == 130, err
     assert "Stopped by SIGINT at step" in out and "--resume" in out and "Traceback" not in err
     stopped = json.loads((run / "config.json").read_text())
-    from ganforge import checkpoint
+    from ganforge.artifacts import checkpoint
 
     _, meta = checkpoint.load(run / "state.ckpt")
     stop_step = meta["step"]
@@ -149,7 +149,7 @@ def test_cli_flags_reach_the_recipe(tmp_path):
 @pytest.mark.e2e
 def test_every_training_setting_ganforge_show_names_is_a_train_flag():
     """`ganforge show` tells users to set training settings with --key value."""
-    from ganforge.settings import SETTINGS
+    from ganforge.training.settings import SETTINGS
 
     train_help, shown = cli("train", "--help").stdout, cli("show", "gan").stdout
     missing = [s.name for s in SETTINGS if f"{s.option} " not in train_help or f" {s.option} " not in shown]
@@ -206,7 +206,7 @@ def test_image_folder_dataset_trains_a_dcgan(tmp_path):
             pixels = (torch.rand(40, 50, 3, generator=g) * 255).to(torch.uint8).numpy()
             Image.fromarray(pixels).save(tmp_path / "imgs" / cls / f"{i}.png")
     (tmp_path / "imgs" / "notes.txt").write_text("not an image")
-    from ganforge.plugin_manager import get
+    from ganforge.hooks.manager import get
 
     ds = get("datasets", "image-folder")(root=tmp_path / "imgs", image_size=32)
     image, label = ds[5]
@@ -231,7 +231,7 @@ def test_sigmoid_generator_trains_on_unit_range_and_says_so(tmp_path):
 def test_d_and_g_steps_run_that_many_updates(tmp_path):
     ganforge.train("gan", steps=3, batch_size=8, out=tmp_path, quiet=True,
                    params={**TINY_GAN, "d_steps": 2, "g_steps": 3})
-    from ganforge import checkpoint
+    from ganforge.artifacts import checkpoint
 
     _, meta = checkpoint.load(tmp_path / "state.ckpt")
     adam_steps = {name: checkpoint.unpack(opt, checkpoint.load(tmp_path / "state.ckpt")[0])["state"][0]["step"]
@@ -245,8 +245,8 @@ def test_one_update_each_reuses_d_fakes_for_g(d_steps, g_forwards_per_step):
     both steps, as in the usual hand-written loop); more updates draw fresh fakes each."""
     from types import SimpleNamespace
 
-    from ganforge.data import InMemoryDataset
-    from ganforge.plugin_manager import get
+    from ganforge.data.datasets import InMemoryDataset
+    from ganforge.hooks.manager import get
 
     images = torch.rand(16, 1, 28, 28) * 2 - 1
     data = InMemoryDataset(images, torch.zeros(16, dtype=torch.long), num_classes=10)

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 
 import ganforge
-from ganforge import checkpoint
-from ganforge.plugin_manager import get
+from ganforge.artifacts import checkpoint
+from ganforge.hooks.manager import get
 
 from support.cli import cli
 
@@ -60,7 +60,7 @@ def test_translation_gan_trains_resumes_exactly_and_translates(tmp_path, recipe,
     common = dict(batch_size=4, params=TINY, quiet=True, sample_every=2)
     ganforge.train(recipe, steps=6, out=tmp_path / "straight", **common)
     with monkeypatch.context() as patch:
-        patch.setattr("ganforge.engine.StopRequest", CtrlCAfter)
+        patch.setattr("ganforge.training.engine.StopRequest", CtrlCAfter)
         stopped = ganforge.train(recipe, steps=6, out=tmp_path / "split", **common)
     assert stopped.interrupted and stopped.step == 3
     ganforge.train(recipe, resume=tmp_path / "split", quiet=True)  # same total: the decay is unchanged

@@ -1,6 +1,6 @@
 """Built-in augmentations: DiffAugment and its adaptive form."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from ganforge.augmentation import Augmentation
+from ganforge.plugin import Augmentation
 
 FAMILIES = ("color", "translation", "cutout")
 

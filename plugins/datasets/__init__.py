@@ -1,6 +1,6 @@
 """Built-in datasets."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from ganforge.data import InMemoryDataset
-from ganforge.errors import GanforgeError
-from ganforge.images import image_files, read_image
+from ganforge.plugin import InMemoryDataset
+from ganforge.plugin import GanforgeError
+from ganforge.plugin import image_files, read_image
 
 from .mnist import bundled_mnist
 

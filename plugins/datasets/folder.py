@@ -6,8 +6,8 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from ganforge.errors import GanforgeError
-from ganforge.images import IMAGE_EXTENSIONS, image_files, read_image
+from ganforge.plugin import GanforgeError
+from ganforge.plugin import IMAGE_EXTENSIONS, image_files, read_image
 
 
 class ImageFolder(Dataset):

@@ -7,13 +7,12 @@ held-out test split.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from ganforge.data import InMemoryDataset, class_balanced_split
-from ganforge.errors import GanforgeError
+from ganforge.plugin import InMemoryDataset, bundled_file, class_balanced_split
+from ganforge.plugin import GanforgeError
 
 SPLITS = ("train", "test", "all")
 DEFAULT_ROOT = Path.home() / ".cache" / "ganforge" / "datasets"
@@ -34,7 +33,7 @@ def _check_split(split: str) -> None:
 def bundled_mnist(root=None, image_size=None, channels=None, split="train"):
     """5,000 real MNIST digits shipped with ganforge."""
     _check_split(split)
-    with resources.files("ganforge").joinpath("data/mnist_5k.npz").open("rb") as f:
+    with bundled_file("mnist_5k.npz").open("rb") as f:
         data = np.load(f)
         x, y = data["x"], data["y"].astype(np.int64)
     if split != "all":

@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.data import UnpairedDataset
-from ganforge.errors import GanforgeError
+from ganforge.plugin import UnpairedDataset
+from ganforge.plugin import GanforgeError
 
-from ganforge.images import image_files, read_image
+from ganforge.plugin import image_files, read_image
 from .mnist import bundled_mnist
 
 

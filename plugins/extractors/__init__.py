@@ -1,6 +1,6 @@
 """Built-in feature extractors for ``ganforge eval``."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Built-in GAN recipes."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl
@@ -8,7 +8,7 @@ def register_gans(register):
     register("gan", "ganforge.builtins.gans.gan:VanillaGAN",
              "Vanilla GAN of Goodfellow et al.: MLP generator and discriminator (64-256-256-784, as in the classic PyTorch tutorial)")
     register("dcgan", "ganforge.builtins.gans.dcgan:DCGAN",
-             "Deep convolutional GAN (Radford et al.): strided convolutions, batch norm, Adam 2e-4/0.5")
+             "Deep convolutional GAN (Radford et al.): strided convolutions, batch norm, Adam 1e-3 (the paper: 2e-4)")
     register("lsgan", "ganforge.builtins.gans.lsgan:LSGAN",
              "Least-squares GAN (Mao et al.): DCGAN networks, least-squares losses, no sigmoid on D")
     register("cgan", "ganforge.builtins.gans.cgan:ConditionalGAN",

@@ -3,6 +3,8 @@ norm, PatchGAN discriminators, least-squares adversarial loss, cycle-consistency
 L1 with weight 10, an optional identity loss, a history pool of 50 generated
 images and a learning rate that decays linearly to zero over the second half."""
 
+from ganforge.plugin import Param
+
 from .translation import TRANSLATION_HPARAMS, TranslationRecipe
 
 
@@ -12,7 +14,7 @@ class CycleGAN(TranslationRecipe):
     hparams = {
         **TRANSLATION_HPARAMS,
         "loss": ("least-squares", "adversarial loss plugin (least squares, as in the paper)"),
-        "distance": ("l1", "reconstruction distance: l1 or l2"),
+        "distance": Param(str, "l1", "reconstruction distance: l1 or l2", choices=("l1", "l2")),
         "cycle_weight": (10.0, "weight of the cycle-consistency loss"),
         "identity_weight": (0.0, "weight of the identity loss (the paper uses 0.5 x cycle_weight for photos)"),
         "pool_size": (50, "generated images kept in each history pool (0: none)"),
@@ -21,9 +23,9 @@ class CycleGAN(TranslationRecipe):
         "g_blocks": (3, "residual blocks (9 for 256 px in the paper)"),
         "d_width": (32, "channels of the discriminator's first layer (64 in the paper)"),
         "d_layers": (2, "PatchGAN depth (3 in the paper: 70x70 patches)"),
-        "d_norm": ("instance", "D's normalization: instance (the paper's), batch, spectral (Miyato et al. 2018) "
-                               "or none"),
-        "upsampler": ("transposed-conv", "the generators' upsampling layer"),
+        "d_norm": Param(str, "instance", "D's normalization: instance (the paper's), batch, spectral (Miyato et al. 2018) "
+                               "or none", choices=("instance", "batch", "spectral", "none")),
+        "upsampler": Param(str, "transposed-conv", "the generators' upsampling layer", component="upsamplers"),
     }
     train_defaults = {**TranslationRecipe.train_defaults, "batch_size": 16, "steps": 2000,
                       "sample_every": 250, "checkpoint_every": 500, "log_every": 50}

@@ -6,7 +6,7 @@ on the bundled digits: digit FID 84 after 5,000 steps, where 2e-4 scores 154 aft
 6,000 (benchmarks/quality.py --ablation compares them at equal time).
 examples/dcgan-paper.toml restores the paper's settings."""
 
-from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
+from ganforge.plugin import ADVERSARIAL_HPARAMS, AdversarialRecipe, Param
 
 
 class DCGAN(AdversarialRecipe):
@@ -18,8 +18,8 @@ class DCGAN(AdversarialRecipe):
         "g_width": (32, "channels of G's last hidden layer (doubling towards the input)"),
         "d_width": (32, "channels of D's first layer (doubling with depth)"),
         "kernel_size": (5, "convolution kernel size (5x5, as in Radford et al.)"),
-        "upsampler": ("transposed-conv", "G's upsampling layer (ganforge list upsamplers)"),
-        "d_norm": ("batch", "D's normalization: batch (the DCGAN paper's), spectral (Miyato et al. 2018) or none"),
+        "upsampler": Param(str, "transposed-conv", "G's upsampling layer (ganforge list upsamplers)", component="upsamplers"),
+        "d_norm": Param(str, "batch", "D's normalization: batch (the DCGAN paper's), spectral (Miyato et al. 2018) or none", choices=("batch", "spectral", "none")),
         **ADVERSARIAL_HPARAMS,
         "lr": (1e-3, "Adam learning rate of G and D (the DCGAN paper's is 2e-4, which learns the bundled "
                      "digits about half as fast: examples/dcgan-paper.toml)"),

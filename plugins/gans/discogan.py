@@ -2,6 +2,8 @@
 generators, DCGAN-style discriminators, cross-entropy adversarial losses and a
 squared-error reconstruction loss in both directions; no pool, no decay."""
 
+from ganforge.plugin import Param
+
 from .translation import TRANSLATION_HPARAMS, TranslationRecipe
 
 
@@ -18,7 +20,7 @@ class DiscoGAN(TranslationRecipe):
         "decay_from": (1.0, "fraction of training after which the learning rate decays (1: never)"),
         "g_width": (32, "channels of the encoder's first layer"),
         "d_width": (32, "channels of the discriminator's first layer"),
-        "d_norm": ("batch", "D's normalization: batch (the paper's), spectral (Miyato et al. 2018) or none"),
+        "d_norm": Param(str, "batch", "D's normalization: batch (the paper's), spectral (Miyato et al. 2018) or none", choices=("batch", "spectral", "none")),
         "upsampler": ("transposed-conv", "the decoders' upsampling layer"),
     }
     train_defaults = {**TranslationRecipe.train_defaults, "batch_size": 32, "steps": 1500,

@@ -1,7 +1,7 @@
 """The vanilla GAN of the seed notes: the PyTorch loop's 64 -> 256 -> 256 -> 784
 generator (ReLU, tanh) against a 784 -> 256 -> 256 -> 1 discriminator (LeakyReLU 0.2)."""
 
-from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
+from ganforge.plugin import ADVERSARIAL_HPARAMS, AdversarialRecipe, Param
 
 
 class VanillaGAN(AdversarialRecipe):
@@ -11,9 +11,9 @@ class VanillaGAN(AdversarialRecipe):
         "latent_dim": (64, "size of the latent vector z (64, 100 and 128 are common)"),
         "hidden": (256, "width of the hidden layers (128 and 256 are common)"),
         "layers": (2, "number of hidden layers in G and in D"),
-        "g_activation": ("relu", "G's hidden activation: relu or leaky-relu"),
-        "d_activation": ("leaky-relu", "D's hidden activation: leaky-relu (0.2) or relu"),
-        "output": ("tanh", "G's output: tanh (images in [-1, 1]) or sigmoid ([0, 1])"),
+        "g_activation": Param(str, "relu", "G's hidden activation: relu or leaky-relu", choices=("relu", "leaky-relu")),
+        "d_activation": Param(str, "leaky-relu", "D's hidden activation: leaky-relu (0.2) or relu", choices=("leaky-relu", "relu")),
+        "output": Param(str, "tanh", "G's output: tanh (images in [-1, 1]) or sigmoid ([0, 1])", choices=("tanh", "sigmoid")),
         "d_dropout": (0.3, "dropout after D's hidden layers (Goodfellow et al. used dropout in D); "
                            "keeps D from memorizing a small dataset"),
         "image_size": (28, "image height and width; unless set, the dataset's own (28 for digits)"),

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.errors import GanforgeError
+from ganforge.plugin import GanforgeError, Param, run_files
 
 from .cgan import ConditionalGAN
 
@@ -43,9 +43,9 @@ class SemiSupervisedGAN(ConditionalGAN):
     hparams = {k: v for k, v in ConditionalGAN.hparams.items() if k not in ("loss", "real_label")}
     train_defaults = {**ConditionalGAN.train_defaults, "steps": 2000, "eval_every": 500}
     no_loss_reason = "its discriminator is a K+1-way classifier trained with cross-entropy"
-    hparams["labeled"] = (100, "training images that keep their label (balanced over classes); the rest are unlabeled")
-    hparams["g_objective"] = ("real", "what G asks of D: 'real' (call it any real class, Salimans et al.) or "
-                                      "'class' (name the class G was told, as in Odena's semi-supervised GAN; worse for D)")
+    hparams["labeled"] = Param(int, 100, "training images that keep their label (balanced over classes); the rest are unlabeled", minimum=1)
+    hparams["g_objective"] = Param(str, "real", "what G asks of D: 'real' (call it any real class, Salimans et al.) or "
+                                      "'class' (name the class G was told, as in Odena's semi-supervised GAN; worse for D)", choices=("real", "class"))
 
     def __init__(self, hp, data, context):
         super().__init__(hp, data, context)
@@ -114,10 +114,10 @@ class SemiSupervisedGAN(ConditionalGAN):
     @classmethod
     def evaluate_run(cls, run_dir, config, device="cpu"):
         """The trained discriminator's accuracy on the held-out split of the run's dataset."""
-        from ganforge.generator import load_network
-        from ganforge.plugin_manager import get
+        from ganforge.plugin import load_network
+        from ganforge.plugin import get
 
-        D_path = Path(run_dir) / "D.ckpt"
+        D_path = Path(run_dir) / run_files.network_file("D")
         engine = config.get("engine", {})
         if not D_path.is_file() or "dataset" not in engine:
             return {}

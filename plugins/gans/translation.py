@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.errors import GanforgeError
-from ganforge.recipe import Recipe
+from ganforge.plugin import GanforgeError
+from ganforge.plugin import Recipe
 
 DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
@@ -57,7 +57,7 @@ class ImagePool:
 class TranslationRecipe(Recipe):
     """Base of the unpaired translation recipes."""
 
-    generator_files = {"G": "G.ckpt", "G_BA": "G_BA.ckpt"}
+    generators = ("G", "G_BA")
     train_defaults = {"dataset": "unpaired-digits", "grid_size": 8}
 
     def __init__(self, hp, data, context):

@@ -1,6 +1,6 @@
 """Built-in experiment loggers."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from ganforge.loggers import Logger, needs
+from ganforge.plugin import Logger, needs
 
 
 class MLflowLogger(Logger):

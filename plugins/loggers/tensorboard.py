@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ganforge.loggers import Logger, needs
+from ganforge.plugin import Logger, needs
 
 
 class TensorBoardLogger(Logger):

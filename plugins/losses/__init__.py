@@ -1,6 +1,6 @@
 """Built-in adversarial losses."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -8,7 +8,7 @@ numerically stable form of -log D(x) and -log(1 - D(G(z))).
 import torch
 import torch.nn.functional as F
 
-from ganforge.losses import Loss
+from ganforge.plugin import Loss
 
 
 class _CrossEntropyLoss(Loss):

@@ -7,7 +7,7 @@ hinge and Wasserstein losses have none and ignore it.
 import torch
 import torch.nn.functional as F
 
-from ganforge.losses import Loss
+from ganforge.plugin import Loss, Param
 
 
 class LeastSquaresLoss(Loss):
@@ -43,6 +43,9 @@ class HingeLoss(Loss):
 class WassersteinGPLoss(Loss):
     """WGAN-GP (Gulrajani et al.): critic estimates the Wasserstein distance; its gradient
     norm on random interpolates between real and fake is pulled to 1 (weight 10)."""
+
+    hparams = {"gp_weight": Param(float, 10.0, "weight of the gradient penalty (lambda; 10 in Gulrajani et al.)",
+                                  minimum=0)}
 
     def __init__(self, real_label: float = 1.0, gp_weight: float = 10.0):
         self.gp_weight = gp_weight

@@ -8,7 +8,7 @@ down. That needs D's scores on reals in G's step too: ``uses_real_scores``.
 import torch
 import torch.nn.functional as F
 
-from ganforge.losses import Loss
+from ganforge.plugin import Loss
 
 
 class RelativisticAverageLoss(Loss):

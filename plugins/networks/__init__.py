@@ -1,6 +1,6 @@
 """Built-in networks: the MLP pair of the seed notes and the DCGAN pair."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.networks import (dcgan_init, label_input, latent_input, require_choice, require_sizes,
-                               spectral_normalize)
+from ganforge.plugin import dcgan_init, label_input, latent_input, require_choice, require_sizes, spectral_normalize
 
 START_SIZE = {28: 7, 32: 4, 64: 4, 128: 4}
 
@@ -34,7 +33,7 @@ class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim=100, channels=1, image_size=28, width=64, kernel_size=5,
                  upsampler="transposed-conv", num_classes=0):
         super().__init__()
-        from ganforge.plugin_manager import get
+        from ganforge.plugin import get
 
         require_sizes(latent_dim=latent_dim, channels=channels, width=width, kernel_size=kernel_size)
         upsample = get("upsamplers", upsampler)

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from ganforge.networks import OUTPUT_RANGES, activation, latent_input, require_choice, require_sizes
+from ganforge.plugin import OUTPUT_RANGES, activation, latent_input, require_choice, require_sizes
 
 
 class MLPGenerator(nn.Module):

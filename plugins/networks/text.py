@@ -19,7 +19,7 @@ import re
 import torch
 from torch import nn
 
-from ganforge.networks import dcgan_init, latent_input, norm_layer, require_choice, spectral_normalize
+from ganforge.plugin import dcgan_init, latent_input, norm_layer, require_choice, spectral_normalize
 
 
 class BagOfWordsEncoder(nn.Module):
@@ -62,7 +62,7 @@ class StackGANGenerator(nn.Module):
     def __init__(self, text_dim, latent_dim=64, condition_dim=32, channels=1, image_size=32, width=32,
                  upsampler="transposed-conv", text_encoder="bag-of-words-text-encoder", text_encoder_kwargs=None):
         super().__init__()
-        from ganforge.plugin_manager import get
+        from ganforge.plugin import get
 
         if image_size % 8:
             raise ValueError(f"StackGAN image size must be a multiple of 8, got {image_size}")

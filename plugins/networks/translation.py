@@ -10,8 +10,7 @@ DiscoGAN's generator is a plain encoder-decoder: strided convolutions down
 
 from torch import nn
 
-from ganforge.networks import (dcgan_init, image_input, norm_layer, require_choice, require_sizes,
-                               spectral_normalize)
+from ganforge.plugin import dcgan_init, image_input, norm_layer, require_choice, require_sizes, spectral_normalize
 
 
 class ResidualBlock(nn.Module):
@@ -32,7 +31,7 @@ class ResnetGenerator(nn.Module):
     def __init__(self, channels=3, image_size=256, width=64, downsamplings=2, blocks=9, norm="instance",
                  upsampler="transposed-conv"):
         super().__init__()
-        from ganforge.plugin_manager import get
+        from ganforge.plugin import get
 
         require_sizes(channels=channels, image_size=image_size, width=width)
         require_sizes(0, downsamplings=downsamplings, blocks=blocks)
@@ -91,7 +90,7 @@ class EncoderDecoderGenerator(nn.Module):
 
     def __init__(self, channels=3, image_size=64, width=64, depth=2, upsampler="transposed-conv"):
         super().__init__()
-        from ganforge.plugin_manager import get
+        from ganforge.plugin import get
 
         require_sizes(channels=channels, image_size=image_size, width=width, depth=depth)
 

@@ -1,6 +1,6 @@
 """Built-in upsamplers: each doubles height and width."""
 
-from ganforge.hookspecs import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from ganforge import plugin_manager
+from ganforge.hooks import manager as plugin_manager
 
 
 @dataclass

@@ -39,7 +39,7 @@ def run_measured(args) -> tuple[int, str, int, float]:
 def _with_meta(source: Path, target: Path, change) -> Path:
     """A copy of the checkpoint ``source`` whose ganforge metadata ``change(meta)`` edited
     (its tensors untouched)."""
-    from ganforge import checkpoint
+    from ganforge.artifacts import checkpoint
 
     tensors, meta = checkpoint.load(source)
     change(meta)

@@ -5,10 +5,10 @@ import torch
 from torch import nn
 
 from ganforge import hookimpl
-from ganforge.loggers import Logger
-from ganforge.losses import Loss
-from ganforge.networks import latent_input
-from ganforge.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
+from ganforge.contracts.logger import Logger
+from ganforge.contracts.loss import Loss
+from ganforge.contracts.networks import latent_input
+from ganforge.contracts.recipe import ADVERSARIAL_HPARAMS, AdversarialRecipe
 
 
 class TinyGenerator(nn.Module):
@@ -144,7 +144,7 @@ class RowMeans:
 
 class RawExporter:
     """The generator's weights and metadata in a safetensors file of its own suffix: an
-    exporter any plugin could register (written against ganforge.exporter.Exporter)."""
+    exporter any plugin could register (written against ganforge.contracts.exporter.Exporter)."""
 
     name, suffix, precisions, devices = "raw", ".rawgen", ("fp32",), ("cpu",)
 
@@ -152,14 +152,14 @@ class RawExporter:
         return None
 
     def export(self, generator, path, **options):
-        from ganforge import checkpoint
+        from ganforge.artifacts import checkpoint
 
         meta = {**generator.meta, "format": "raw"}
         checkpoint.save(path, {k: v.clone() for k, v in generator.module.state_dict().items()}, meta)
 
     def load(self, path, device="cpu"):
-        from ganforge import checkpoint
-        from ganforge.generator import _rebuild
+        from ganforge.artifacts import checkpoint
+        from ganforge.artifacts.loading import _rebuild
 
         tensors, meta = checkpoint.load(path)
         return _rebuild(path, tensors, meta).eval().to(device), meta

@@ -1,0 +1,85 @@
+"""The exporter contract: what a ``register_exporters`` plugin implements, and how
+ganforge finds an exporter by name or by an artifact's file name.
+
+An exporter writes one kind of artifact (``.onnx``, ``.engine``, ``.pt2``) and loads
+it back as a callable taking and returning torch tensors. This module sits below
+both ``ganforge.artifacts`` (export and verification) and ``ganforge.generator``
+(loading), the way ``ganforge.losses`` holds the loss contract.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# Largest allowed |artifact - pytorch| on images in [-1, 1], by precision (and device for fp32:
+# GPUs may run fp32 convolutions as TF32).
+TOLERANCES = {("fp32", "cpu"): 1e-4, ("fp32", "cuda"): 5e-3, ("fp16", "cuda"): 5e-2, ("bf16", "cuda"): 1.5e-1,
+              ("fp16", "cpu"): 5e-2, ("bf16", "cpu"): 1.5e-1}
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def tolerance(precision: str, device: str) -> float:
+    return TOLERANCES[(precision, "cuda" if str(device).startswith("cuda") else "cpu")]
+
+
+class Exporter:
+    """One kind of deployable artifact. Subclasses set ``name``, ``suffix`` and the
+    precisions and devices they support, and implement ``export`` and ``load``."""
+
+    name = "exporter"
+    suffix = ".bin"
+    precisions: tuple[str, ...] = ("fp32",)
+    devices: tuple[str, ...] = ("cpu", "cuda")
+
+    def unavailable(self, device: str = "cpu") -> str | None:
+        """Why this exporter cannot run here (a missing package, no CUDA), or None."""
+        return None
+
+    def export(self, generator, path: Path, *, precision: str = "fp32", max_batch: int = 256,
+               device: str = "cpu") -> None:
+        """Write ``generator`` (a torch ``ganforge.Generator``) to ``path``."""
+        raise NotImplementedError
+
+    def load(self, path: Path, device: str = "cpu"):
+        """``(forward, meta)``: a callable ``forward(*tensors) -> tensor`` and the artifact's metadata."""
+        raise NotImplementedError
+
+
+def artifact_meta(generator, exporter: Exporter, precision: str) -> dict:
+    """The checkpoint's metadata plus what this artifact is."""
+    import torch
+
+    from ganforge.version import __version__
+
+    meta = dict(generator.meta)
+    meta.update({"kind": "generator", "format": exporter.name, "precision": precision,
+                 "input_names": [s["name"] for s in generator.signature], "output_name": "output"})
+    meta["versions"] = {**meta.get("versions", {}), "ganforge": __version__, "torch": torch.__version__}
+    return meta
+
+
+def batch_dynamic_shapes(module, count: int, max_batch: int):
+    """``dynamic_shapes`` for torch.export / torch.onnx.export: dimension 0 of every input is
+    the batch (1..max_batch). A ``forward(*inputs)`` takes them as one nested tuple."""
+    import inspect
+
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=max(max_batch, 2))
+    shapes = tuple({0: batch} for _ in range(count))
+    parameters = inspect.signature(module.forward).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return (shapes,)
+    return shapes
+
+
+def dump_meta(meta: dict) -> str:
+    """``meta`` as the JSON text an exporter stores in or beside its artifact."""
+    return json.dumps(meta, sort_keys=True)
+
+
+def get_exporter(name: str) -> Exporter:
+    from ganforge.hooks.manager import get
+
+    return get("exporters", name)()

@@ -1,0 +1,330 @@
+"""What a GAN recipe declares: its hyperparameters, networks, optimizers and one
+training step. The engine (``ganforge.engine``) owns everything else."""
+
+from __future__ import annotations
+
+import contextlib
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+
+from ganforge.contracts.context import TrainingContext, context_of
+from ganforge.contracts.params import Param, declared
+from ganforge.contracts.networks import random_inputs
+from ganforge.hooks.manager import get, recording
+
+
+def parameters(recipe_cls, loss: str | None = None) -> dict[str, Param]:
+    """Every parameter a run of ``recipe_cls`` takes, declared: the recipe's ``hparams`` and
+    those of its adversarial loss (``loss``, else the recipe's default one), so that a loss's
+    options (WGAN-GP's ``gp_weight``) are set like any recipe parameter."""
+    found = declared(recipe_cls.hparams)
+    name = loss or (found["loss"].default if "loss" in found else None)
+    if name is not None:
+        found.update({k: p for k, p in declared(getattr(get("losses", name), "hparams", {})).items() if k not in found})
+    return found
+
+
+class Recipe:
+    """Base class of GAN recipes.
+
+    ``hparams`` maps each hyperparameter to ``(default, help)``; users see them
+    with ``ganforge show NAME`` and override them with ``-p KEY=VALUE`` or a config
+    file. ``train_defaults`` gives the engine's defaults for this recipe
+    (dataset, steps, batch size, ...). ``networks`` must hold the generator as
+    ``"G"``; ``optimizers`` one optimizer per network that trains.
+
+    The engine hands every recipe a ``ganforge.context.TrainingContext`` at
+    construction: its device, its share of a distributed run, its precision and
+    its held-out data (``self.held_out()``). A recipe built by hand may be given a
+    bare device instead.
+    """
+
+    hparams: dict[str, tuple[object, str]] = {}
+    train_defaults: dict[str, object] = {}
+    # The networks the engine saves as self-describing generator checkpoints (``G`` as G.ckpt;
+    # a translation recipe adds ``G_BA``); the others are saved as NAME.ckpt too.
+    generators: tuple[str, ...] = ("G",)
+
+    # A recipe parameter ``image_size`` follows the dataset's own size unless the user sets
+    # it; a recipe whose architecture needs its default size (stackgan) sets this to False,
+    # and the dataset is asked to resize to it.
+    image_size_follows_data = True
+
+    # Recipe parameters whose values name plugins, by kind: checked when a run is planned,
+    # before anything loads (a recipe with more of them extends this).
+    components: dict[str, str] = {"loss": "losses", "upsampler": "upsamplers"}
+
+    def __init__(self, hp: dict, data, context: TrainingContext | torch.device | str):
+        self.hp = SimpleNamespace(**hp)
+        self.data = data  # the dataset: channels, image_size, num_classes
+        self.context = context_of(context)
+        self.device = self.context.device
+        # The networks as built: what checkpoints hold. ``networks`` may show the engine's views of them.
+        self.built: dict[str, nn.Module] = {k: v.to(self.device) for k, v in self.build_networks().items()}
+        self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
+        # The adversarial loss plugin, for recipes with a "loss" parameter (sgan's classifier D has none).
+        self.loss = self.build_loss() if "loss" in hp else None
+
+    def build_loss(self):
+        """The loss plugin named by ``hp.loss``, built with ``real_label`` and its own parameters
+        (``Loss.hparams``, which the run's parameters include)."""
+        loss_cls = get("losses", self.hp.loss)
+        options = {k: getattr(self.hp, k) for k in declared(getattr(loss_cls, "hparams", {})) if hasattr(self.hp, k)}
+        return loss_cls(real_label=self.hp.real_label, **options)
+
+    # -- to implement ---------------------------------------------------------------
+    def build_networks(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One Adam per network."""
+        return {name: self.adam(name) for name in self.networks}
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One iteration; returns detached scalar tensors to log (read only when logged)."""
+        raise NotImplementedError
+
+    def schedule(self, step: int, total: int) -> None:
+        """Called before every step; set learning rates here (it must depend on the step only,
+        so that a resumed run follows the same schedule)."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Tensors besides weights and optimizers that resume needs (e.g. an image pool)."""
+        return {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def evaluate(self) -> dict[str, float]:
+        """Figures worth logging now and then (e.g. held-out accuracy); the engine calls it
+        every ``eval_every`` steps and at the end. ``self.held_out()`` gives the test split."""
+        return {}
+
+    @classmethod
+    def evaluate_run(cls, run_dir, config: dict, device: str = "cpu") -> dict[str, float]:
+        """Figures of a finished run that only this recipe knows how to compute from its
+        checkpoints (``ganforge eval`` adds them to its own); ``config`` is the run's
+        ``config.json``."""
+        return {}
+
+    def fixed_inputs(self, n: int, generator: torch.Generator) -> tuple[list[torch.Tensor], int]:
+        """Inputs of the sample grids (drawn once per run) and the grid's columns. A generator
+        with a class input gets one row per class."""
+        inputs = random_inputs(self.generator.signature, n, generator, self.device)
+        for i, spec in enumerate(self.generator.signature):
+            if spec["distribution"] == "categorical":
+                k = spec["num_classes"]
+                per_class = max(n // k, 1)
+                inputs[i] = (torch.arange(n, device=self.device) // per_class).clamp(max=k - 1)
+                return inputs, per_class
+        return inputs, None
+
+    def grid_labels(self, inputs: list[torch.Tensor], columns: int | None) -> list[str] | None:
+        """A label for each row of the sample grids (``fixed_inputs``' rows): the class of
+        each row for a generator with a class input, none otherwise."""
+        for spec, values in zip(self.generator.signature, inputs):
+            if spec["distribution"] == "categorical" and columns:
+                return [str(int(c)) for c in values[::columns].tolist()]
+        return None
+
+    # -- helpers --------------------------------------------------------------------
+    def adam(self, *networks: str) -> torch.optim.Adam:
+        """One Adam over the named networks, with ``lr``, ``beta1`` and ``beta2`` from hparams;
+        ``g_lr`` / ``d_lr``, when set, override ``lr`` for generators (names starting with G)
+        and discriminators (two time-scale update rule)."""
+        params = [p for name in networks for p in self.networks[name].parameters()]
+        separate = getattr(self.hp, "g_lr" if all(n.startswith("G") for n in networks) else "d_lr", None)
+        # On CUDA, one fused kernel updates every parameter instead of a launch per tensor.
+        return torch.optim.Adam(params, lr=separate or self.hp.lr, betas=(self.hp.beta1, self.hp.beta2),
+                                fused=self.device.type == "cuda" or None)
+
+    @property
+    def networks(self) -> dict[str, nn.Module]:
+        """The networks to call: those built, or the view the engine has put in use (DDP
+        wrappers while training, moving averages while drawing grids)."""
+        return self.context.networks(self.built)
+
+    def held_out(self):
+        """The dataset's held-out split (from the context)."""
+        return self.context.held_out()
+
+    def sharded(self, n: int, draw) -> torch.Tensor:
+        """``draw(N)`` random rows for the whole global batch, and this process's ``n`` of them.
+
+        Draw a recipe's random numbers (latent codes, labels, picks) through this: the
+        processes of a distributed run share a seed, so each one draws the same global
+        batch and keeps its own rows, and the run sees what one process would."""
+        rank, world = self.context.shard
+        return draw(n) if world == 1 else draw(n * world)[rank * n:(rank + 1) * n]
+
+    def latent(self, n: int) -> torch.Tensor:
+        """``n`` standard normal latent codes, for recipes with a ``latent_dim`` (sharded)."""
+        return self.sharded(n, lambda m: torch.randn(m, self.hp.latent_dim, device=self.device))
+
+    def update(self, optimizer: str, loss: torch.Tensor) -> None:
+        """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss`` (with loss
+        scaling under fp16)."""
+        opt = self.optimizers[optimizer]
+        opt.zero_grad(set_to_none=True)
+        scaler = self.context.scalers.get(optimizer)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+            return
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    @staticmethod
+    @contextmanager
+    def frozen(*networks: nn.Module):
+        """Gradients flow through these networks but not into their weights (G's step through D)."""
+        with contextlib.ExitStack() as stack:
+            for net in networks:
+                net.requires_grad_(False)
+                if hasattr(net, "no_sync"):  # DDP: nothing of this network's to synchronize
+                    stack.enter_context(net.no_sync())
+            try:
+                yield
+            finally:
+                for net in networks:
+                    net.requires_grad_(True)
+
+    def network(self, name: str, **kwargs) -> nn.Module:
+        """Build a registered network and remember how, so ``G.ckpt`` can rebuild it."""
+        with recording() as used:  # the plugins it is made of: a plugin upsampler inside, say
+            module = get("networks", name)(**kwargs)
+        module.ganforge_spec = {"network": name, "kwargs": kwargs, "components": sorted(used)}
+        return module
+
+    def augmented(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` as D should see them: through the run's augmentation (``--augment``), the
+        same for real and fake batches, in D's step and in G's; unchanged without one."""
+        augmentation = self.context.augmentation
+        return images if augmentation is None else augmentation(images, self.sharded)
+
+    def observe_real(self, real_scores: torch.Tensor) -> None:
+        """Tell an adaptive augmentation D's scores on the real batch (each D step)."""
+        if hasattr(self.context.augmentation, "observe"):  # only adaptive ones implement it
+            self.context.augmentation.observe(real_scores)
+
+    def r1_penalty(self, critic, real_images: torch.Tensor):
+        """The lazy R1 penalty (``--r1 GAMMA``) for this step, to add to D's loss, or None when
+        none is due: gamma/2 E||grad_x D(x)||^2 at real images, every ``--r1-every`` steps,
+        multiplied by that interval so that its average weight is gamma."""
+        gamma, every = self.context.r1
+        if not gamma or self.context.step % every:
+            return None
+        x = real_images.detach().requires_grad_(True)
+        grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+        return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * every
+
+    def g_adversarial(self, fake_scores: torch.Tensor, real_scores) -> torch.Tensor:
+        """G's adversarial loss from D's scores on fakes. ``real_scores`` is a function giving
+        D's scores on the real batch; it is called (without gradient) only for a loss that
+        uses them, such as a relativistic loss, and otherwise costs nothing."""
+        if getattr(self.loss, "uses_real_scores", False):
+            with torch.no_grad():
+                real = real_scores()
+            return self.loss.g_loss(fake_scores, real)
+        return self.loss.g_loss(fake_scores)
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.networks["G"]
+
+    def generate(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return self.generator(*inputs)
+
+
+class AdversarialRecipe(Recipe):
+    """The two-player loop the notes describe: ``d_steps`` updates of D on real and
+    fake batches, then ``g_steps`` updates of G through a frozen D, with a loss plugin.
+
+    A ``conditional`` recipe feeds class labels to G and D: D sees fakes drawn
+    for the real batch's labels. With one update of each (the default), G's step
+    reuses the fake batch D was just trained on (the usual hand-written loop: one
+    forward pass of G per iteration, not two); otherwise every step draws fresh
+    fakes, and G's on uniformly drawn labels.
+    """
+
+    conditional = False
+
+    def random_labels(self, n: int) -> torch.Tensor:
+        return self.sharded(n, lambda m: torch.randint(self.data.num_classes, (m,), device=self.device))
+
+    def fake_batch(self, n: int, labels=None) -> torch.Tensor:
+        G = self.networks["G"]
+        return G(self.latent(n), labels) if self.conditional and labels is not None else G(self.latent(n))
+
+    def discriminate(self, images, labels=None):
+        D, images = self.networks["D"], self.augmented(images)
+        return D(images, labels) if self.conditional else D(images)
+
+    def d_step(self, images, labels, fake=None):
+        """One update of D (on ``fake`` if given, else on a fresh fake batch); returns its
+        loss and mean scores on real and fake."""
+        n = images.shape[0]
+        y = labels if self.conditional else None
+        if fake is None:
+            with torch.no_grad():
+                fake = self.fake_batch(n, y)
+        fake = fake.detach()
+        d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
+        self.observe_real(d_real)
+        d_loss = self.loss.d_loss(d_real, d_fake)
+        critic = lambda x: self.discriminate(x, y)  # noqa: E731
+        for penalty in (self.loss.penalty(critic, images, fake), self.r1_penalty(critic, images)):
+            if penalty is not None:
+                d_loss = d_loss + penalty
+        self.update("D", d_loss)
+        return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
+
+    def g_step(self, images, real_labels, fake=None, labels=None):
+        """One update of G through D, on ``fake`` (drawn for ``labels``) if given, else on a
+        fresh fake batch; the real batch is there for losses that compare with it."""
+        n = images.shape[0]
+        if fake is None:
+            labels = self.random_labels(n) if self.conditional else None
+            fake = self.fake_batch(n, labels)
+        y = real_labels if self.conditional else None
+        g_loss = self.g_adversarial(self.discriminate(fake, labels), lambda: self.discriminate(images, y))
+        self.update("G", g_loss)
+        return g_loss.detach()
+
+    def train_step(self, images, labels):
+        n, D = images.shape[0], self.networks["D"]
+        if self.hp.d_steps == 1 and self.hp.g_steps == 1:
+            fake = self.fake_batch(n, labels)  # kept with its graph for G's step
+            d_loss, d_real, d_fake = self.d_step(images, labels, fake)
+            with self.frozen(D):
+                g_loss = self.g_step(images, labels, fake, labels)
+        else:
+            for _ in range(self.hp.d_steps):
+                d_loss, d_real, d_fake = self.d_step(images, labels)
+            with self.frozen(D):
+                for _ in range(self.hp.g_steps):
+                    g_loss = self.g_step(images, labels)
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
+
+
+# Hyperparameters every adversarial recipe shares, for recipes to merge into their own
+# ``hparams``. Adam 2e-4 with beta1 0.5 is the DCGAN paper's; the built-in recipes override
+# the learning rate with what they measured on the bundled digits (1e-3; ganforge show NAME).
+ADVERSARIAL_HPARAMS = {
+    "loss": Param(str, "non-saturating", "adversarial loss plugin (ganforge list losses)", component="losses"),
+    "real_label": Param(float, 1.0, "target for real images in D's loss; 0.9 is one-sided label smoothing",
+                        minimum=0),
+    "lr": Param(float, 2e-4, "Adam learning rate of G and D", minimum=0),
+    "beta1": Param(float, 0.5, "Adam beta1", minimum=0, below=1),
+    "beta2": Param(float, 0.999, "Adam beta2", minimum=0, below=1),
+    "g_lr": Param(float, 0.0, "generator learning rate if different from lr (two time-scale update rule; 0: lr)",
+                  minimum=0),
+    "d_lr": Param(float, 0.0, "discriminator learning rate if different from lr (two time-scale update rule; 0: lr)",
+                  minimum=0),
+    "d_steps": Param(int, 1, "discriminator updates per iteration", minimum=1),
+    "g_steps": Param(int, 1, "generator updates per iteration", minimum=1),
+}

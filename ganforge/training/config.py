@@ -1,0 +1,91 @@
+"""Run configuration: engine settings and recipe hyperparameters, merged from
+recipe defaults < config file (TOML or JSON) < explicit arguments."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from ganforge.errors import GanforgeError
+from ganforge.contracts.recipe import parameters
+from ganforge.training.settings import BY_NAME, canonical, check_all, defaults, unknown_setting
+
+
+def read_config_file(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise GanforgeError(f"config file '{path}' does not exist")
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise GanforgeError(f"cannot parse config file '{path}': {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise GanforgeError(f"config file '{path}' must hold a table of settings")
+    return data
+
+
+def split_settings(values: dict) -> tuple[dict, dict]:
+    """Sort flat settings into (engine settings, recipe parameters); the parameters are
+    checked against their declarations once the recipe's loss is known."""
+    engine, params = {}, {}
+    for key, value in values.items():
+        key = key.replace("-", "_")
+        if key == "params" and isinstance(value, dict):
+            params.update({k.replace("-", "_"): v for k, v in value.items()})
+        elif canonical(key) in BY_NAME:
+            engine[canonical(key)] = value
+        else:
+            params[key] = value
+    return engine, params
+
+
+def parse_assignments(items) -> dict:
+    """``["lr=1e-4", "upsampler=resize-conv"]`` -> dict of strings."""
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GanforgeError(f"expected KEY=VALUE, got '{item}'")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict:
+    """The full run configuration, every value checked: ``{"engine": {...}, "params": {...},
+    "set_by_user": [...]}``, the last naming the recipe parameters a file or ``params`` set.
+
+    Engine settings come from ``ganforge.settings`` (with the recipe's ``train_defaults``),
+    then the config file, then ``overrides``; recipe parameters from the recipe's
+    ``hparams`` (and its loss's, ``Loss.hparams``), then the file, then ``params``; each is
+    checked against its declaration (type, choices, range)."""
+    engine = defaults(recipe_cls.train_defaults)
+    file_params: dict = {}
+    if config_file is not None:
+        file_engine, file_params = split_settings(read_config_file(config_file))
+        engine.update(file_engine)
+    given_params = {**file_params, **params}
+    declared = parameters(recipe_cls, given_params.get("loss"))
+    for source, where in ((file_params, str(config_file)), (params, "recipe parameters")):
+        for key in source:
+            if key not in declared:
+                # a misspelled training setting lands here from the command line: suggest those too
+                raise GanforgeError(unknown_setting(key, [*declared, *BY_NAME], where))
+    chosen = {k: p.default for k, p in declared.items()}
+    chosen.update(given_params)
+    given = {canonical(k): v for k, v in overrides.items() if v is not None}
+    engine.update(given)
+    if given.get("epochs") is not None:
+        engine["steps"] = None
+    elif given.get("steps") is not None:
+        engine["epochs"] = None
+    if engine["steps"] is None and engine["epochs"] is None:
+        raise GanforgeError("give steps or epochs")
+    return {"engine": check_all(engine), "params": {k: declared[k].check(v) for k, v in chosen.items()},
+            "set_by_user": sorted(set(params) | set(file_params))}
+
+
+def normalize_keys(params: dict) -> dict:
+    """``learning-rate`` and ``learning_rate`` name the same parameter."""
+    return {str(k).replace("-", "_"): v for k, v in params.items()}

@@ -1,0 +1,324 @@
+"""The training engine: everything around a recipe's ``train_step``.
+
+``train()`` plans the run (``ganforge.planning``), joins a process group if there is
+one, builds the recipe with its ``TrainingContext``, restores a resumed run's state
+(``ganforge.state``) and runs the loop: batches in a deterministic order
+(``ganforge.batches``), progress, metrics, sample grids from a fixed latent batch,
+evaluation, checkpoints, and Ctrl-C as "save and stop" (``ganforge.stopping``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ganforge.artifacts import checkpoint, rundir
+from ganforge.training import distributed
+from ganforge.training import state
+from ganforge.contracts.augmentation import build as build_augmentation
+from ganforge.training.averaging import ExponentialAverage
+from ganforge.training.batches import Batches
+from ganforge.contracts.context import TrainingContext
+from ganforge.errors import GanforgeError
+from ganforge.data.images import save_grid
+from ganforge.artifacts.limits import bounded
+from ganforge.training.planning import Plan, plan
+from ganforge.hooks.manager import get
+from ganforge.training.progress import TrainingProgress
+from ganforge.training.runlock import RunLock, remove_leftovers, user_files
+from ganforge.training.stopping import StopRequest
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    step: int
+    total_steps: int
+    interrupted: bool = False
+    last_metrics: dict = field(default_factory=dict)
+    signum: int = 0  # the signal that stopped an interrupted run (SIGINT, SIGTERM)
+    seconds: float = 0.0  # how long this call trained
+    images_per_sec: float = 0.0
+
+
+def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, params: dict | None = None,
+          config=None, device: str | None = "auto", quiet: bool = False, **settings) -> RunResult:
+    """Train the GAN recipe ``recipe_name`` and return where its run lives.
+
+    ``settings`` are the engine settings of ``ganforge.settings`` by name; any left out
+    (or ``None``) takes the recipe's default (``ganforge show NAME``) or the config file's
+    value. ``params`` overrides recipe hyperparameters. With ``resume=RUN_DIR`` the run
+    continues from its last checkpoint with its saved configuration; ``overwrite`` clears an
+    ``out`` folder that holds something else first. Started by torchrun
+    (or inside an initialized process group), each process trains its share of every
+    batch with DistributedDataParallel; see ``ganforge.distributed``.
+    """
+    planned = plan(recipe_name, settings, out=out, resume=resume, overwrite=overwrite, params=params, config=config)
+    process, dev = distributed.setup(device)
+    if out is None and resume is None:
+        planned.run_dir = distributed.agree_on(planned.run_dir, process)  # rank 0 names it (from the clock)
+    trainer = Trainer(planned, process, dev)
+    result = trainer.run(quiet)
+    distributed.finish(trainer.training, process)  # not after an error: the others may never get there
+    return result
+
+
+class Trainer:
+    """One run: the recipe, the engine's views of its networks, the batches and the loop."""
+
+    def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
+        self.plan, self.process = planned, process
+        engine, params = planned.engine, planned.params
+        distributed.check_r1(engine["r1"], process.world)
+        torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
+        dataset = get("datasets", engine["dataset"])
+        # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.
+        wanted = params.get("image_size")
+        if getattr(planned.recipe_cls, "image_size_follows_data", True) and not planned.set_by_user("image_size"):
+            wanted = None
+
+        def load(split: str):
+            return dataset(root=engine["data_root"], image_size=wanted, split=split)
+
+        data = load("train")
+        if wanted is not None and data.image_size != wanted:
+            raise GanforgeError(f"dataset '{engine['dataset']}' gives {data.image_size} px images and does not resize "
+                                f"them to image_size {wanted}; leave image_size unset to train at {data.image_size} px")
+        if "image_size" in params:
+            params["image_size"] = data.image_size  # config.json records the size used
+        self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
+                                       augmentation=build_augmentation(engine["augment"]), r1=(engine["r1"], engine["r1_every"]),
+                                       held_out=lambda: load("test"))
+        # A resumed run's configuration is a file like any other: it may not ask for networks
+        # larger than its state.ckpt holds.
+        limit = (bounded(checkpoint.stored_elements(planned.run_dir / rundir.STATE) + 10_000_000,
+                         f"the configuration of '{planned.run_dir}'")
+                 if planned.resuming else contextlib.nullcontext())
+        try:
+            with limit:
+                self.recipe = planned.recipe_cls(params, data, self.context)
+        except (ValueError, RuntimeError) as exc:  # a network refusing a hyperparameter
+            raise GanforgeError(f"{planned.recipe_name}: {' '.join(str(exc).split())[:200]}") from None
+        self.context.make_scalers(self.recipe.optimizers)
+        built = self.recipe.built
+        _prepare(built, engine)
+        self.averages = ({name: ExponentialAverage(built[name], engine["ema"]) for name in self.recipe.generators}
+                         if engine["ema"] else {})
+        # What the recipe's networks are while training (DDP wrappers in a distributed run) and
+        # while drawing grids or evaluating (the generators' moving averages, when kept).
+        self.training = distributed.wrapped(built, device, engine["sync_bn"]) if process.active else dict(built)
+        self.inference = {**built, **{name: average.module for name, average in self.averages.items()}}
+        self.batches = Batches(data, engine["batch_size"], engine["seed"], device, engine["num_workers"],
+                               shard=(process.rank, process.world), channels_last=engine["channels_last"])
+        self.total = engine["steps"] if engine["epochs"] is None else engine["epochs"] * self.batches.per_epoch
+        self.run_config = {"recipe": planned.recipe_name, "engine": engine, "params": params, "device": str(device),
+                           "processes": process.world}
+
+    def run(self, quiet: bool) -> RunResult:
+        """Hold the run directory (rank 0 writes it, alone), restore a resumed run, write the
+        configuration and a first checkpoint, then loop."""
+        with RunLock(self._writable()) if self.process.main else contextlib.nullcontext():
+            run_dir, start = self.plan.run_dir, 0
+            if self.process.main:
+                self._prepare_directory()
+            if self.plan.resuming:
+                start = state.restore(run_dir, self.recipe, self.averages)  # every process reads the same state
+                if self.total < start:
+                    raise GanforgeError(f"run '{run_dir}' is already at step {start}; ask for more steps than that")
+            self.saved_step = start
+            if self.process.main:
+                if self.plan.resuming:
+                    rundir.trim_metrics(run_dir, start)
+                rundir.write_config(run_dir, self.run_config)
+                if not self.plan.resuming or not rundir.consistent(run_dir, start):
+                    self.save(start)  # resumable from its first seconds; files of an interrupted save made whole
+            fixed = self.recipe.fixed_inputs(self.plan.engine["grid_size"],
+                                             torch.Generator().manual_seed(self.plan.engine["seed"] + 1))
+            return self.loop(fixed, start, quiet)
+
+    def _writable(self) -> Path:
+        try:
+            self.plan.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GanforgeError(f"cannot create the run directory '{self.plan.run_dir}': {exc.strerror}") from None
+        return self.plan.run_dir
+
+    def _prepare_directory(self) -> None:
+        """With the lock held: clear the folder if asked to, and remove temporary files that
+        writers killed mid-save left behind."""
+        run_dir = self.plan.run_dir
+        if self.plan.overwrite and not self.plan.resuming:
+            for path in user_files(run_dir):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        remove_leftovers(run_dir)
+
+    def loop(self, fixed, start: int, quiet: bool) -> RunResult:
+        """The training loop. In a distributed run every process steps through it; rank 0
+        alone logs, draws grids, evaluates and saves, and at each logging step all of them
+        average their losses and agree whether to stop."""
+        from ganforge.evaluation.metrics import QualityProbe
+
+        recipe, process, run_dir, total = self.recipe, self.process, self.plan.run_dir, self.total
+        engine, main = self.plan.engine, self.process.main
+        log_every, eval_every = engine["log_every"], engine["eval_every"]
+        with torch.random.fork_rng(devices=[]):  # building the extractor draws initial weights: not from training's RNG
+            probe = QualityProbe.for_recipe(recipe) if main and eval_every else None
+        sums: dict[str, torch.Tensor] = {}
+        last: dict = {}
+        step, interrupted = start, False
+        save_every = engine["checkpoint_minutes"] * 60
+        saved_at = time.monotonic()
+        loggers = [get("loggers", name)(run_dir, self.run_config, start) for name in engine["loggers"]] if main else []
+        if main and (start == 0 or not rundir.sample_grids(run_dir)):
+            self.write_grid(fixed, start, loggers)
+        shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main)
+        began = time.perf_counter()
+        with _closing(loggers), StopRequest(patient=process.active) as stop, shown as progress, \
+                self.context.using(self.training):
+            tick, tick_step = time.perf_counter(), start
+            batch_iter = self.batches.from_step(start)
+            while step < total:
+                images, labels = next(batch_iter)
+                recipe.schedule(step, total)
+                self.context.step = step
+                with self.context.autocast():
+                    losses = recipe.train_step(images, labels)
+                if hasattr(self.context.augmentation, "metrics"):  # an adaptive one's probability, say
+                    losses = {**losses, **self.context.augmentation.metrics()}
+                for average in self.averages.values():
+                    average.update()
+                step += 1
+                for k, v in losses.items():
+                    sums[k] = sums[k] + v if k in sums else v.clone()
+                signum = stop.signum if not process.active else 0  # one process stops at once; several agree
+                if step % log_every == 0 or step == total:
+                    sums = distributed.average(sums, process)
+                    signum = distributed.largest(stop.signum, process, recipe.device)
+                    now = time.perf_counter()
+                    n = step - tick_step
+                    last = {"step": step, "epoch": round(step / self.batches.per_epoch, 3),
+                            **{k: round(v.item() / n, 6) for k, v in sums.items()},
+                            "images_per_sec": round(n * self.batches.batch_size / max(now - tick, 1e-9), 1),
+                            **{f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in recipe.optimizers.items()}}
+                    for logger in loggers:
+                        logger.metrics(step, last, "train")
+                    self._check_finite(step, {k: last[k] for k in sums})
+                    progress.logged(last, list(sums))
+                    sums, tick, tick_step = {}, now, step
+                if main and (eval_every and step % eval_every == 0 or step == total):
+                    figures = self.evaluate(step, probe)
+                    if figures:
+                        for logger in loggers:
+                            logger.metrics(step, figures, "eval")
+                        last.update(figures)
+                interrupted = bool(signum) and step < total  # then save and draw now, once
+                if main and (step % engine["sample_every"] == 0 or step == total or interrupted):
+                    self.write_grid(fixed, step, loggers)
+                due = save_every and time.monotonic() - saved_at >= save_every  # kill -9 costs minutes, not hours
+                if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted or due):
+                    self.save(step)
+                    saved_at = time.monotonic()
+                    for logger in loggers:
+                        logger.saved(step)
+                progress.step(step)
+                if interrupted:
+                    break
+        seconds = time.perf_counter() - began
+        return RunResult(run_dir, step, total, interrupted, last, signum if interrupted else 0, seconds,
+                         (step - start) * self.batches.batch_size / max(seconds, 1e-9))
+
+    def save(self, step: int) -> None:
+        """A checkpoint of ``step``, never of weights that are no longer finite, and never at the
+        cost of the previous one (each file is replaced atomically)."""
+        if not _all_finite(self.recipe.built):
+            raise self._diverged(step, "the networks' weights are no longer finite")
+        try:
+            state.save(self.plan.run_dir, self.plan.recipe_name, self.recipe, self.averages, step, self.run_config)
+        except OSError as exc:
+            raise GanforgeError(f"could not save step {step} in '{self.plan.run_dir}' ({exc.strerror}); "
+                                f"the checkpoint of step {self.saved_step} is intact") from None
+        self.saved_step = step
+
+    def _check_finite(self, step: int, losses: dict) -> None:
+        bad = [f"{k} = {v}" for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            raise self._diverged(step, ", ".join(bad))
+
+    def _diverged(self, step: int, what: str) -> GanforgeError:
+        return GanforgeError(
+            f"training diverged by step {step} ({what}); '{self.plan.run_dir}' keeps the last good checkpoint, "
+            f"of step {self.saved_step}. Try a lower learning rate (--lr, --g-lr, --d-lr), --precision fp32, "
+            "or another --loss")
+
+    @contextmanager
+    def inference_mode(self):
+        """The inference view of the networks, in eval mode, without gradients; then back as
+        they were. The random number generators too, so that training follows the same course
+        however often grids and evaluations interrupt it (and rank 0, which does them alone,
+        stays in step with the others)."""
+        modes = {name: net.training for name, net in self.inference.items()}
+        for net in self.inference.values():
+            net.eval()
+        devices = [self.recipe.device] if self.recipe.device.type == "cuda" else []
+        try:
+            with torch.no_grad(), self.context.using(self.inference), torch.random.fork_rng(devices=devices):
+                yield
+        finally:
+            for name, net in self.inference.items():
+                net.train(modes[name])
+
+    def write_grid(self, fixed, step: int, loggers=()) -> Path:
+        inputs, columns = fixed
+        with self.inference_mode():
+            images = self.recipe.generate(inputs)
+        path = rundir.sample_grid(self.plan.run_dir, step)
+        try:
+            save_grid(images, self.recipe.generator.output_range, path, nrow=columns,
+                      row_labels=self.recipe.grid_labels(inputs, columns))
+        except OSError as exc:
+            raise GanforgeError(f"could not write the sample grid '{path}' ({exc.strerror or exc}); "
+                                f"the checkpoint of step {self.saved_step} is intact") from None
+        for logger in loggers:
+            logger.image(step, "samples", path)
+        return path
+
+    def evaluate(self, step: int, probe=None) -> dict:
+        """The recipe's own figures and, with a quality probe, sample quality."""
+        with self.inference_mode():
+            figures = dict(self.recipe.evaluate())
+            if probe is not None:
+                figures.update(probe(self.recipe))
+        return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
+
+
+def _all_finite(networks: dict) -> bool:
+    """Every floating-point weight and buffer finite (one device sync for all of them)."""
+    flags = [torch.isfinite(t).all() for net in networks.values()
+             for t in [*net.parameters(), *net.buffers()] if t.is_floating_point()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def _prepare(networks: dict, engine: dict) -> None:
+    """Channels-last memory format and torch.compile, in place (checkpoint keys stay as they are)."""
+    for net in networks.values():
+        if engine["channels_last"] and any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in net.modules()):
+            net.to(memory_format=torch.channels_last)
+        if engine["compile_networks"]:
+            net.compile()
+
+
+@contextmanager
+def _closing(loggers: list):
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.close()
+

@@ -1,0 +1,132 @@
+"""Planning a run, before anything is built: which recipe, which settings (checked),
+which run directory, and what a resumed run may change.
+
+Every mistake a user can make in the settings is found here, in one process, so
+that it costs one line and not a failure in each of N distributed processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ganforge.training import config as cfg
+from ganforge.contracts.augmentation import build as build_augmentation
+from ganforge.artifacts import rundir
+from ganforge.errors import GanforgeError
+from ganforge.hooks.manager import SINGULAR, get, registry
+from ganforge.training.runlock import user_files
+from ganforge.training.settings import RESUMABLE, SETTINGS, canonical, setting
+
+
+@dataclass
+class Plan:
+    recipe_name: str
+    recipe_cls: type
+    config: dict  # {"engine": settings, "params": recipe parameters}, every value checked
+    run_dir: Path
+    resuming: bool
+    overwrite: bool = False
+
+    @property
+    def engine(self) -> dict:
+        return self.config["engine"]
+
+    @property
+    def params(self) -> dict:
+        return self.config["params"]
+
+    def set_by_user(self, param: str) -> bool:
+        """Whether a config file or the command line chose this recipe parameter (a resumed run's
+        saved parameters all count as chosen)."""
+        return self.resuming or param in self.config.get("set_by_user", ())
+
+
+def new_run_dir(recipe_name: str) -> Path:
+    base = Path("runs") / f"{recipe_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: bool = False, params=None,
+         config=None) -> Plan:
+    """Check ``settings`` (engine settings by name; ``None`` means "not given") and the recipe
+    parameters, and resolve the run's configuration."""
+    given = {canonical(k): v for k, v in settings.items() if v is not None}
+    for key in given:
+        setting(key)  # an unknown name fails here, before a resume rule could hide it
+    if "steps" in given and "epochs" in given:
+        raise GanforgeError("give either steps or epochs, not both")
+    recipe_cls = get("gans", recipe_name)
+    if resume is not None:
+        result = _plan_resume(recipe_name, recipe_cls, given, Path(resume), params, config)
+    else:
+        params = cfg.normalize_keys(params or {})
+        if "loss" in params and "loss" not in recipe_cls.hparams:
+            reason = getattr(recipe_cls, "no_loss_reason", "it has no adversarial loss to choose")
+            raise GanforgeError(f"{recipe_name} does not take a loss plugin: {reason}")
+        run_dir = Path(out) if out else new_run_dir(recipe_name)
+        _check_new_run_dir(run_dir, overwrite)
+        result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config), run_dir, False,
+                      overwrite)
+    size = result.params.get("image_size")
+    if size is not None and size < 1:  # handed to the dataset, which reads 0 as "as stored"
+        raise GanforgeError(f"'image_size' must be at least 1, got {size}")
+    check_components(result)
+    build_augmentation(result.engine["augment"])  # its options too, before anything loads
+    return result
+
+
+def _check_new_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """A new run goes into a folder that is new or empty; ``overwrite`` lets it clear one."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GanforgeError(f"--out '{run_dir}' is a file, not a folder")
+    if overwrite or not user_files(run_dir):
+        return
+    if (run_dir / rundir.STATE).exists():
+        raise GanforgeError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir}, "
+                            "choose another --out, or replace it with --overwrite")
+    raise GanforgeError(f"'{run_dir}' is not empty; choose another --out, or clear it with --overwrite")
+
+
+def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, config) -> Plan:
+    """A resumed run keeps its configuration; only the settings declared resumable may change."""
+    if not (run_dir / rundir.STATE).exists():
+        raise GanforgeError(f"'{run_dir}' is not a ganforge run directory (no {rundir.STATE} or {rundir.CONFIG})")
+    saved = rundir.read_config(run_dir)
+    if saved["recipe"] != recipe_name:
+        raise GanforgeError(f"run '{run_dir}' trained '{saved['recipe']}', not '{recipe_name}'")
+    changed = set(given) - RESUMABLE
+    if changed or params or config:
+        raise GanforgeError(f"a resumed run keeps its configuration; only {', '.join(sorted(RESUMABLE))} "
+                            f"can change (got {', '.join(sorted(changed)) or 'params/config'})")
+    engine = {canonical(k): v for k, v in saved["engine"].items()}
+    if "steps" in given or "epochs" in given:
+        engine.update(steps=given.get("steps"), epochs=given.get("epochs"))
+    engine.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
+    return Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, engine, saved["params"]), run_dir, True)
+
+
+def check_components(planned: Plan) -> None:
+    """Every plugin the run will use exists: its dataset and the components its recipe
+    parameters name (``Recipe.components``)."""
+    reg = registry()
+    for declared in SETTINGS:
+        if declared.component:
+            value = planned.engine[declared.name]
+            for name in value if declared.many else [value]:
+                name = str(name).partition(":")[0]  # NAME:OPTIONS (--augment diffaug:cutout)
+                if name == "none":
+                    continue
+                component = reg.get(declared.component, name)
+                reason = getattr(component, "unavailable", lambda: None)()  # a missing package, say
+                if reason:
+                    raise GanforgeError(f"{SINGULAR[declared.component]} '{name}': {reason}")
+    for param, kind in getattr(planned.recipe_cls, "components", {}).items():
+        value = planned.params.get(param)
+        if isinstance(value, str):
+            reg.component(kind, value)

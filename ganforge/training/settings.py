@@ -1,0 +1,94 @@
+"""Every engine setting, declared once.
+
+A ``Setting`` says its name, type, default, help, whether ``--resume`` may change
+it and what values it accepts. The ``ganforge train`` options, the keywords of
+``ganforge.train``, the keys of a ``--config`` file, ``ganforge show`` and the
+resume rules are all derived from ``SETTINGS``; adding a setting means adding
+one entry here (and using it where it takes effect).
+
+A recipe changes the defaults for itself with ``train_defaults``. Nothing here
+imports torch, so the command line can build its options instantly.
+"""
+
+from __future__ import annotations
+
+from ganforge.contracts.params import Param, coerce, unknown_setting
+from ganforge.errors import GanforgeError
+
+
+def Setting(name: str, type: type, default, help: str, **declaration) -> Param:
+    """An engine setting: a ``Param`` with its name first, as the table below reads best."""
+    return Param(type, default, help, name=name, **declaration)
+
+
+SETTINGS: tuple[Param, ...] = (
+    Setting("dataset", str, "mnist-5k", "dataset plugin (ganforge list datasets)", component="datasets",
+            short="-d"),
+    Setting("data_root", str, None, "folder of the dataset (image-folder) or its download cache"),
+    Setting("steps", int, 1000, "training iterations (one batch each)", resumable=True, minimum=0,
+            optional=True),
+    Setting("epochs", int, None, "passes over the data, instead of steps", resumable=True, minimum=0),
+    Setting("batch_size", int, 64, "images per batch (the global batch in a distributed run)", minimum=1,
+            short="-b"),
+    Setting("seed", int, 0, "random seed (weights, latent draws and data order)"),
+    Setting("sample_every", int, 500, "write a sample grid every N steps", resumable=True, minimum=1),
+    Setting("checkpoint_every", int, 1000, "write checkpoints every N steps", resumable=True, minimum=1),
+    Setting("checkpoint_minutes", float, 10.0, "also write checkpoints every N minutes of training, so that a "
+            "killed run loses minutes, not hours (0: by steps only)", resumable=True, minimum=0),
+    Setting("log_every", int, 50, "log losses to metrics.jsonl every N steps", resumable=True, minimum=1),
+    Setting("eval_every", int, 0, "every N steps, log the recipe's own figures (sgan: held-out accuracy) and "
+            "sample quality on the features of the extractor the dataset names (FID/KID/IS on digit features for "
+            "the mnist datasets); 0: only the recipe's own figures, once, at the end", resumable=True, minimum=0),
+    Setting("grid_size", int, 64, "images in each sample grid", minimum=1),
+    Setting("num_workers", int, 0, "DataLoader worker processes for datasets read from disk "
+            "(in-memory ones need none)", resumable=True, minimum=0),
+    Setting("precision", str, "fp32", "fp32, bf16 or fp16: autocast; fp16 adds a gradient scaler per optimizer",
+            choices=("fp32", "bf16", "fp16")),
+    Setting("ema", float, 0.0, "keep an exponential moving average of each generator with this decay "
+            "(e.g. 0.999; 0: off); G.ckpt then holds the average", minimum=0, below=1),
+    Setting("compile_networks", bool, False, "torch.compile every network in place (slow to start; "
+            "pays off on long GPU runs)", flag="--compile", aliases=("compile",)),
+    Setting("channels_last", bool, False, "channels-last memory format for convolutional networks and image "
+            "batches (faster convolutions on tensor-core GPUs)", resumable=True),
+    Setting("sync_bn", bool, False, "distributed runs: batch norm statistics over the global batch, "
+            "not each process's share (CUDA only)"),
+    Setting("loggers", str, ("jsonl",), "experiment loggers besides metrics.jsonl, which is always written "
+            "(ganforge list loggers: tensorboard ...); repeatable", resumable=True, component="loggers",
+            flag="--logger", many=True, adds_to_default=True),
+    Setting("augment", str, "none", "augmentation of every image D sees, real and fake, in both players' steps: "
+            "NAME or NAME:OPTIONS (ganforge list augmentations: diffaug, diffaug:translation,cutout, ada); "
+            "none: off", component="augmentations"),
+    Setting("r1", float, 0.0, "R1 penalty weight (gamma) on D's gradient at real images (Mescheder et al. 2018), "
+            "applied lazily every --r1-every steps and scaled up to match; 0: off", minimum=0.0),
+    Setting("r1_every", int, 16, "steps between R1 penalties (lazy regularization, as in StyleGAN2)", minimum=1),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
+RESUMABLE = frozenset(s.name for s in SETTINGS if s.resumable)
+
+
+def defaults(recipe_defaults: dict | None = None) -> dict:
+    """Every setting's default, with a recipe's ``train_defaults`` applied."""
+    values = {s.name: s.default for s in SETTINGS}
+    values.update({canonical(k): v for k, v in (recipe_defaults or {}).items()})
+    return values
+
+
+def canonical(key: str) -> str:
+    """A setting's current name from any spelling (dashes, an earlier name)."""
+    key = str(key).replace("-", "_")
+    return ALIASES.get(key, key)
+
+
+def setting(name: str) -> Setting:
+    """The declaration of ``name``, or a one-line error with the closest names."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise GanforgeError(unknown_setting(name, BY_NAME, "the training settings")) from None
+
+
+def check_all(values: dict) -> dict:
+    """Every value checked against its declaration (``GanforgeError`` on the first bad one)."""
+    return {key: setting(key).check(value) for key, value in values.items()}
