@@ -222,6 +222,33 @@ class Recipe:
         grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
         return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * every
 
+    def d_objective(self, critics, base=None, weight: float = 1.0) -> torch.Tensor:
+        """D's loss, assembled here for every recipe: the one place where the loss plugin, its
+        penalty and R1 meet.
+
+        ``critics`` lists one ``(real_scores, fake_scores, critic, real_images, fake_images)``
+        per discriminator, ``critic(images)`` giving that D's raw scores through the run's
+        augmentation. The result is the loss plugin's ``d_loss`` on each pair of scores (left out
+        where ``real_scores`` is None: a recipe whose D has a loss of its own passes it as
+        ``base``), plus ``base``, plus each critic's ``Loss.penalty`` (fakes detached) and the R1
+        penalty when one is due, every term times ``weight``. What it returns is what the run
+        logs as ``d_loss``: penalties included."""
+        scale = (lambda x: x) if weight == 1 else (lambda x: weight * x)
+        total = None
+        for real_scores, fake_scores, *_ in critics:
+            if real_scores is not None:
+                term = self.loss.d_loss(real_scores, fake_scores)
+                total = term if total is None else total + term
+        total = base if total is None else (scale(total) if base is None else scale(total) + base)
+        for real_scores, _, critic, real_images, fake_images in critics:
+            penalties = (self.loss.penalty(critic, real_images, fake_images.detach())
+                         if self.loss is not None and real_scores is not None else None,
+                         self.r1_penalty(critic, real_images))
+            for penalty in penalties:
+                if penalty is not None:
+                    total = total + scale(penalty)
+        return total
+
     def g_adversarial(self, fake_scores: torch.Tensor, real_scores) -> torch.Tensor:
         """G's adversarial loss from D's scores on fakes. ``real_scores`` is a function giving
         D's scores on the real batch; it is called (without gradient) only for a loss that
@@ -275,11 +302,7 @@ class AdversarialRecipe(Recipe):
         fake = fake.detach()
         d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
         self.observe_real(d_real)
-        d_loss = self.loss.d_loss(d_real, d_fake)
-        critic = lambda x: self.discriminate(x, y)  # noqa: E731
-        for penalty in (self.loss.penalty(critic, images, fake), self.r1_penalty(critic, images)):
-            if penalty is not None:
-                d_loss = d_loss + penalty
+        d_loss = self.d_objective([(d_real, d_fake, lambda x: self.discriminate(x, y), images, fake)])
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
 

@@ -39,13 +39,9 @@ class ACGAN(ConditionalGAN):
             real_src, real_cls = self.heads(images)
             fake_src, fake_cls = self.heads(fake)
             self.observe_real(real_src)
-            d_adv = self.loss.d_loss(real_src, fake_src)
             d_cls = F.cross_entropy(real_cls, labels) + F.cross_entropy(fake_cls, fake_labels)
-            d_loss = d_adv + w * d_cls
             critic = lambda x: self.heads(x)[0]  # noqa: E731
-            for penalty in (self.loss.penalty(critic, images, fake), self.r1_penalty(critic, images)):
-                if penalty is not None:
-                    d_loss = d_loss + penalty
+            d_loss = self.d_objective([(real_src, fake_src, critic, images, fake)], base=w * d_cls)
             self.update("D", d_loss)
         with self.frozen(D):
             for _ in range(self.hp.g_steps):

@@ -92,10 +92,9 @@ class SemiSupervisedGAN(ConditionalGAN):
             self.observe_real(realness)
             unsupervised = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
             fake_loss = F.cross_entropy(D(seen(fake)), fake_class)
-            d_loss = supervised + unsupervised + fake_loss
-            r1 = self.r1_penalty(lambda x: (lambda out: out[:, :k].logsumexp(1) - out[:, k])(D(seen(x))), images)
-            if r1 is not None:
-                d_loss = d_loss + r1
+            # D's loss is its own (classification, no loss plugin); d_objective adds R1 when due
+            critic = lambda x: (lambda out: out[:, :k].logsumexp(1) - out[:, k])(D(seen(x)))  # noqa: E731
+            d_loss = self.d_objective([(None, None, critic, images, fake)], base=supervised + unsupervised + fake_loss)
             self.update("D", d_loss)
         with self.frozen(D):
             for _ in range(self.hp.g_steps):

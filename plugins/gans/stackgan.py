@@ -105,16 +105,14 @@ class StackGAN(Recipe):
         z = self.latent(len(images))
         low, high, mu, logvar = G(z, text, all_stages=True)
 
-        d_loss = 0
+        critics = []
         for D, real, fake in ((D1, real_low, low), (D2, images, high)):
             # matching-aware: fake images and real images with the wrong caption are both "fake"
             fake_scores = torch.cat([D(fake.detach(), text), D(real, wrong)])
             real_scores = D(real, text)
             self.observe_real(real_scores)
-            d_loss = d_loss + self.loss.d_loss(real_scores, fake_scores)
-            r1 = self.r1_penalty(lambda x, D=D: D(x, text), real)
-            if r1 is not None:
-                d_loss = d_loss + r1
+            critics.append((real_scores, fake_scores, lambda x, D=D: D(x, text), real, fake))
+        d_loss = self.d_objective(critics)  # the loss's penalty (WGAN-GP) and R1 for both stages
         self.update("D", d_loss)
 
         with self.frozen(nets1, nets2):

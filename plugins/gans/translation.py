@@ -107,11 +107,9 @@ class TranslationRecipe(Recipe):
         old_a, old_b = self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)
         scores_a, scores_b = D_a(real_a), D_b(real_b)
         self.observe_real(torch.cat([scores_a.flatten(), scores_b.flatten()]))
-        d_loss = 0.5 * (self.loss.d_loss(scores_a, D_a(old_a.detach())) + self.loss.d_loss(scores_b, D_b(old_b.detach())))
-        for critic, real, old in ((D_a, real_a, old_a), (D_b, real_b, old_b)):
-            for penalty in (self.loss.penalty(critic, real, old.detach()), self.r1_penalty(critic, real)):
-                if penalty is not None:
-                    d_loss = d_loss + 0.5 * penalty
+        # both discriminators' losses halved, as in the CycleGAN paper
+        d_loss = self.d_objective([(scores_a, D_a(old_a.detach()), D_a, real_a, old_a),
+                                   (scores_b, D_b(old_b.detach()), D_b, real_b, old_b)], weight=0.5)
         self.update("D", d_loss)
         return {"d_loss": d_loss.detach(), "g_adv": adversarial.detach(), "cycle": cycle.detach()}
 
