@@ -1,4 +1,6 @@
-"""Which device a run uses: the one place that turns ``--device`` into a ``torch.device``."""
+"""Which device a command uses: the one place that turns ``--device`` into a ``torch.device``,
+for every command that takes one (train, sample, eval, bench, export, translate and the latent
+tools), so that a misspelled or missing device is one line everywhere."""
 
 from __future__ import annotations
 
@@ -17,4 +19,9 @@ def choose_device(device: str | None) -> torch.device:
         raise GanforgeError(f"unknown device '{device}'; use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise GanforgeError(f"device '{device}' was asked for but no CUDA device is available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise GanforgeError(f"device '{device}' was asked for but this machine has {torch.cuda.device_count()} "
+                            f"CUDA device(s): cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    if dev.type not in ("cpu", "cuda"):
+        raise GanforgeError(f"device '{device}' is not supported; use auto, cpu, cuda or cuda:N")
     return dev

@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 
 from ganforge.artifacts import rundir
+from ganforge.devices import choose_device
 from ganforge.errors import GanforgeError
 from ganforge.contracts.exporter import get_exporter, tolerance
 
@@ -56,6 +57,7 @@ def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str 
     reason = exporter.unavailable(device)
     if reason:
         raise GanforgeError(f"cannot export to {exporter.name}: {reason}")
+    device = str(choose_device(device))  # a misspelled or missing device: one line
     if device.split(":")[0] not in exporter.devices:
         raise GanforgeError(f"the {exporter.name} exporter runs on {' or '.join(exporter.devices)}, not '{device}'")
     checkpoint = Path(checkpoint)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ganforge.artifacts import checkpoint
+from ganforge.devices import choose_device
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.artifacts.limits import bounded, check_signature, elements
 from ganforge.contracts.networks import random_inputs
@@ -118,6 +119,7 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
     """The generator in ``G.ckpt`` (or a run directory holding one), or in an exported
     artifact (``.onnx``, ``.engine``, ``.pt2``): the same interface whatever the backend."""
+    device = choose_device(device)
     path = rundir.generator_file(path)
     exporter = exporter_for(path)
     if exporter is None and unclaimed(path):
@@ -131,7 +133,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
         forward, meta = exporter.load(path, str(device))
         check_signature(meta.get("signature"), f"'{path}'")
         _warn_if_stale(path, meta)
-        return Generator(forward, meta, torch.device(device), backend=exporter.name)
+        return Generator(forward, meta, device, backend=exporter.name)
     tensors, meta = checkpoint.load(path, kind="generator")
     check_signature(meta.get("signature"), f"'{path}'")
     newer = rundir.newer_generator(path, meta)
@@ -140,7 +142,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
         print(f"ganforge: warning: '{path}' is of step {meta.get('step')} but the run's state.ckpt of step {step} "
               f"(a save was interrupted); using step {step}", file=sys.stderr)
         meta = {**meta, "step": step}
-    return Generator(_rebuild(path, tensors, meta), meta, torch.device(device))
+    return Generator(_rebuild(path, tensors, meta), meta, device)
 
 
 def _warn_if_stale(artifact: Path, meta: dict) -> None:
@@ -156,6 +158,7 @@ def _warn_if_stale(artifact: Path, meta: dict) -> None:
 def load_network(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Any network a run saved (``D.ckpt``, ``G.ckpt``), rebuilt in eval mode; e.g. the
     semi-supervised GAN's discriminator, a K+1-way classifier."""
+    device = choose_device(device)
     path = Path(path)
     tensors, meta = checkpoint.load(path)
     return _rebuild(path, tensors, meta).eval().to(device)

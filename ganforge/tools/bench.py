@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ganforge.devices import choose_device
 from ganforge.errors import GanforgeError, first_line
 from ganforge.artifacts.export import export
 from ganforge.artifacts.checkpoint import SUFFIX
@@ -116,7 +117,7 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
     path = rundir.generator_file(path)
     if not path.exists():
         raise GanforgeError(f"no such file: '{path}'")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = choose_device(device)  # None: CUDA when present
     say = progress or (lambda message: None)
     artifact = exporter_for(path)
     if backends:
