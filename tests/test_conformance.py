@@ -9,6 +9,8 @@ from ganforge import testing
 from ganforge.contracts.loss import Loss
 from ganforge.hooks.manager import get, registry
 
+from support.sizes import TINY_DCGAN
+
 GENERATORS = {
     "mlp-generator": dict(latent_dim=8, hidden=16),
     "dcgan-generator": dict(latent_dim=8, width=4),
@@ -134,3 +136,97 @@ def test_fixtures_are_offered_to_plugin_tests(check_generator, check_loss, check
     check_loss(get("losses", "hinge")())
     check_upsampler(get("upsamplers", "pixel-shuffle"))
     assert check_generator(get("networks", "mlp-generator")(latent_dim=4, hidden=8), onnx=False).shape == (3, 1, 28, 28)
+
+
+RECIPE_SIZES = {"gan": {"hidden": 16, "latent_dim": 8}, "cyclegan": {"g_width": 4, "d_width": 4},
+                "discogan": {"g_width": 4, "d_width": 4}, "stackgan": {"g_width": 8, "d_width": 8, "latent_dim": 8}}
+
+
+@pytest.mark.parametrize("name", [n for n in registry().names("gans")
+                                  if registry().component("gans", n).plugin.startswith("ganforge.builtins")])
+def test_builtin_recipes_conform(name):
+    from ganforge.hooks.manager import get
+
+    params = RECIPE_SIZES.get(name, TINY_DCGAN)
+    if name == "sgan":
+        params = {**params, "labeled": 20}
+    values = testing.check_recipe(get("gans", name), params)
+    assert values
+
+
+def test_the_kit_catches_a_recipe_without_a_generator_named_G():
+    from ganforge.hooks.manager import get
+
+    class NoG(get("gans", "dcgan")):
+        def build_networks(self):
+            nets = super().build_networks()
+            return {"generator": nets["G"], "D": nets["D"]}
+
+        @property
+        def generator(self):
+            return self.networks["generator"]
+
+    with pytest.raises((AssertionError, KeyError), match="G"):
+        testing.check_recipe(NoG, TINY_DCGAN)
+
+
+@pytest.mark.parametrize("name", ["jsonl", "tensorboard", "mlflow"])
+def test_builtin_loggers_conform(name, tmp_path):
+    from ganforge.hooks.manager import get
+
+    testing.check_logger(get("loggers", name), workdir=tmp_path)
+
+
+def test_builtin_onnx_exporter_conforms(tmp_path):
+    from ganforge.hooks.manager import get
+
+    testing.check_exporter(get("exporters", "onnx"), workdir=tmp_path)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["aoti", "tensorrt"])
+def test_builtin_native_exporters_conform(name, tmp_path):
+    from ganforge.hooks.manager import get
+
+    exporter = get("exporters", name)
+    reason = exporter().unavailable("cpu") if "cpu" in exporter.devices else "runs on CUDA only"
+    if reason:
+        pytest.skip(f"{name}: {reason}")
+    testing.check_exporter(exporter, workdir=tmp_path)
+
+
+def test_builtin_digit_extractor_conforms():
+    from ganforge.hooks.manager import get
+
+    testing.check_extractor(get("extractors", "digits"))
+
+
+@pytest.mark.e2e
+def test_a_builtin_recipe_resumes_exactly_by_the_kits_check(tmp_path):
+    testing.check_resume("dcgan", TINY_DCGAN, workdir=tmp_path)
+
+
+@pytest.mark.e2e
+def test_the_resume_check_catches_a_recipe_that_draws_outside_the_engine(tmp_path, add_plugin):
+    import random
+
+    from ganforge import hookimpl
+    from ganforge.hooks.manager import get
+
+    class Drifting(get("gans", "dcgan")):
+        """Changes its learning rate by a Python RNG nobody saves: not resumable."""
+
+        def schedule(self, step, total):
+            for opt in self.optimizers.values():
+                for group in opt.param_groups:
+                    group["lr"] = random.uniform(1e-4, 1e-2)
+
+    class Plugin:
+        @hookimpl
+        def register_gans(self, register):
+            register("drifting", Drifting)
+
+    add_plugin(Plugin(), name="drifting-plugin")
+    random.seed(0)
+    with pytest.raises(AssertionError, match="resume is not exact"):
+        testing.check_resume("drifting", TINY_DCGAN, workdir=tmp_path)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["check_augmentation", "check_dataset", "check_generator",
-           "check_loss", "check_signature", "check_upsampler"]
+__all__ = ["check_augmentation", "check_dataset", "check_exporter", "check_extractor", "check_generator", "check_logger",
+           "check_loss", "check_recipe", "check_resume", "check_signature", "check_upsampler"]
 
 DISTRIBUTIONS = {"normal", "categorical", "image", "text"}
 
@@ -182,3 +182,164 @@ def check_dataset(dataset, items: int = 4) -> None:
         for attribute, value in (("channels", image.shape[0]), ("image_size", image.shape[-1])):
             if hasattr(dataset, attribute):
                 assert getattr(dataset, attribute) == value, f"dataset.{attribute} says {getattr(dataset, attribute)}, items have {value}"
+
+
+def _tiny_data(dataset: str, image_size=None, split: str = "train"):
+    from ganforge.hooks.manager import get
+
+    return get("datasets", dataset)(image_size=image_size, split=split)
+
+
+def check_recipe(recipe_cls, params: dict | None = None, *, dataset: str | None = None, batch: int = 4) -> dict:
+    """A recipe builds and trains: its parameters are declared (``Param`` or ``(default, help)``)
+    and its ``train_defaults`` name engine settings; ``networks`` holds the generator as ``"G"``,
+    built with ``self.network`` so that ``G.ckpt`` can rebuild it, with a signature and output
+    range; every network that trains has an optimizer; ``train_step`` returns detached scalar
+    tensors, changes the weights, and the sample-grid inputs give images in the output range.
+    ``params`` override the defaults (keep networks tiny). Returns the logged values of one step."""
+    from ganforge.contracts.context import TrainingContext
+    from ganforge.contracts.params import Param
+    from ganforge.contracts.recipe import parameters
+    from ganforge.training.settings import BY_NAME, canonical
+
+    for key, value in recipe_cls.hparams.items():
+        assert isinstance(value, Param) or (isinstance(value, tuple) and len(value) == 2), \
+            f"hparams['{key}'] must be a Param or a (default, help) tuple, got {value!r}"
+    for key in recipe_cls.train_defaults:
+        assert canonical(key) in BY_NAME, f"train_defaults names '{key}', which is not an engine setting"
+    declared = parameters(recipe_cls, (params or {}).get("loss"))
+    unknown = set(params or {}) - set(declared)
+    assert not unknown, f"params {sorted(unknown)} are not parameters of this recipe"
+    hp = {k: p.check(v) for k, p in declared.items() for v in [(params or {}).get(k, p.default)]}
+    dataset = dataset or recipe_cls.train_defaults.get("dataset", BY_NAME["dataset"].default)
+    wanted = hp.get("image_size") if not getattr(recipe_cls, "image_size_follows_data", True) else None
+    data = _tiny_data(dataset, wanted)
+    if "image_size" in hp:
+        hp["image_size"] = data.image_size
+    torch.manual_seed(0)
+    recipe = recipe_cls(hp, data, TrainingContext("cpu", held_out=lambda: _tiny_data(dataset, wanted, "test")))
+    assert "G" in recipe.built, f"networks must hold the generator as 'G', got {sorted(recipe.built)}"
+    for name in recipe.generators:
+        G = recipe.built[name]
+        assert hasattr(G, "ganforge_spec"), \
+            f"build '{name}' with self.network(NAME, **kwargs), so that its checkpoint can rebuild it"
+        check_signature(G)
+    trains = {name for name, net in recipe.built.items() if any(p.requires_grad for p in net.parameters())}
+    optimized = {id(p) for opt in recipe.optimizers.values() for group in opt.param_groups for p in group["params"]}
+    for name in trains:
+        assert any(id(p) in optimized for p in recipe.built[name].parameters()), \
+            f"network '{name}' has trainable weights but no optimizer updates them"
+    before = {k: v.detach().clone() for k, v in recipe.built["G"].state_dict().items()}
+    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=False)
+    images, labels = next(iter(loader))
+    recipe.schedule(0, 2)
+    values = recipe.train_step(images, labels)
+    assert isinstance(values, dict) and values, "train_step returns a dict of values to log"
+    for key, value in values.items():
+        assert isinstance(value, torch.Tensor) and value.dim() == 0 and not value.requires_grad, \
+            f"train_step's '{key}' must be a detached scalar tensor"
+        assert torch.isfinite(value), f"train_step's '{key}' is not finite"
+    after = recipe.built["G"].state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before if after[k].is_floating_point()), \
+        "one train_step left G's weights unchanged"
+    inputs, columns = recipe.fixed_inputs(4, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        recipe.built["G"].eval()
+        grid = recipe.generate(inputs)
+    low, high = recipe.built["G"].output_range
+    assert grid.dim() == 4 and grid.min() >= low - 1e-5 and grid.max() <= high + 1e-5, \
+        "the sample grid's images leave G's output_range"
+    return {k: v.item() for k, v in values.items()}
+
+
+def check_resume(recipe_name: str, params: dict | None = None, *, workdir=None, steps: int = 4, **settings) -> None:
+    """A registered recipe resumes exactly: ``steps`` straight and ``steps // 2`` then
+    ``--resume`` to ``steps`` give bit-identical generator weights (everything random goes
+    through the engine's generators, ``schedule`` depends on the step only, and whatever else
+    resume needs is in ``extra_state``)."""
+    from safetensors.torch import load_file
+
+    from ganforge.training.engine import train
+
+    settings = {"batch_size": 4, "log_every": 1, "sample_every": steps, "checkpoint_every": steps, "quiet": True,
+                **settings}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        straight, halted = Path(tmp) / "straight", Path(tmp) / "halted"
+        train(recipe_name, steps=steps, out=straight, params=params, **settings)
+        train(recipe_name, steps=steps // 2, out=halted, params=params, **settings)
+        train(recipe_name, steps=steps, resume=halted, quiet=True)
+        a, b = load_file(straight / "G.ckpt"), load_file(halted / "G.ckpt")
+        different = [k for k in a if not torch.equal(a[k], b[k])]
+        assert not different, f"a resumed run's G differs from a straight run's in {different[:3]}: resume is not exact"
+
+
+def check_exporter(exporter_cls, module=None, *, workdir=None) -> None:
+    """An exporter declares ``name``, ``suffix``, ``precisions`` and ``devices``; it writes an
+    artifact whose name ends in ``suffix``, loads it back as ``(forward, meta)`` with the
+    metadata ``artifact_meta`` gave (signature and output range), and the artifact agrees with
+    PyTorch within the fp32 tolerance at two batch sizes. ``module``: a generator to export
+    (default: a tiny one)."""
+    from ganforge.artifacts.export import compare
+    from ganforge.artifacts.loading import Generator
+    from ganforge.contracts.exporter import PRECISIONS, tolerance
+    from ganforge.contracts.networks import latent_input
+
+    exporter = exporter_cls()
+    for attribute in ("name", "suffix", "precisions", "devices"):
+        assert getattr(exporter, attribute, None), f"an exporter declares `{attribute}`"
+    assert set(exporter.precisions) <= set(PRECISIONS), f"precisions must be among {PRECISIONS}"
+    reason = exporter.unavailable("cpu")
+    assert reason is None or isinstance(reason, str), "unavailable(device) returns None or why, as a string"
+    if reason or "cpu" not in exporter.devices:
+        return  # nothing more can be checked on this machine (the reason says why)
+    if module is None:
+        module = torch.nn.Sequential(torch.nn.Linear(4, 2 * 4 * 4), torch.nn.Tanh(), torch.nn.Unflatten(1, (2, 4, 4)))
+        module.signature, module.output_range = [latent_input(4)], (-1.0, 1.0)
+    meta = {"signature": module.signature, "output_range": list(module.output_range), "step": 0}
+    reference = Generator(module.eval(), meta, "cpu")
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        path = Path(tmp) / f"G{exporter.suffix}"
+        exporter.export(reference, path, precision="fp32", max_batch=8, device="cpu")
+        assert path.exists(), f"export did not write {path}"
+        forward, loaded = exporter.load(path, "cpu")
+        assert loaded.get("signature") == module.signature, "the artifact's metadata must keep the signature"
+        assert list(loaded.get("output_range", ())) == list(module.output_range), "... and the output range"
+        max_abs, _ = compare(reference, Generator(forward, loaded, "cpu", backend=exporter.name), (1, 3))
+    assert max_abs <= tolerance("fp32", "cpu"), f"the artifact differs from PyTorch by {max_abs:.3g}"
+
+
+def check_logger(logger_cls, *, workdir=None) -> None:
+    """A logger is built as ``(run_dir, config, start)``, takes ``metrics``, ``image``, ``saved``
+    and ``close`` calls without failing, and says why it cannot run (``unavailable()``: None or
+    a string)."""
+    reason = logger_cls.unavailable()
+    assert reason is None or isinstance(reason, str), "unavailable() returns None or why, as a string"
+    if reason:
+        return
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        run_dir = Path(tmp)
+        picture = run_dir / "samples" / "step_0000001.png"
+        picture.parent.mkdir()
+        Image.new("L", (8, 8)).save(picture)
+        logger = logger_cls(run_dir, {"recipe": "test", "engine": {}, "params": {}}, 0)
+        logger.metrics(1, {"step": 1, "d_loss": 0.5, "g_loss": 1.0}, "train")
+        logger.metrics(1, {"step": 1, "fid": 10.0}, "eval")
+        logger.image(1, "samples", picture)
+        logger.saved(1)
+        logger.close()
+
+
+def check_extractor(extractor_cls, weights=None, *, size: int = 28) -> None:
+    """An extractor built as ``(weights, device)`` maps images of a channel count it declares
+    to ``(features N x num_features, logits N x num_classes)``, and names its weights' sha256."""
+    extractor = extractor_cls(weights=weights, device="cpu")
+    channels = (getattr(extractor, "channels", ()) or (3,))[0]
+    images = torch.rand(3, channels, size, size) * 2 - 1
+    features, logits = extractor(images)
+    assert tuple(features.shape) == (3, extractor.num_features), \
+        f"features must be N x num_features ({extractor.num_features}), got {tuple(features.shape)}"
+    if extractor.num_classes:
+        assert tuple(logits.shape) == (3, extractor.num_classes), "logits must be N x num_classes"
+    assert isinstance(extractor.sha256, str) and extractor.sha256, "an extractor names its weights' sha256"

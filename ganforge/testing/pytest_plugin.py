@@ -37,3 +37,29 @@ def check_dataset():
 @pytest.fixture
 def check_augmentation():
     return testing.check_augmentation
+
+
+@pytest.fixture
+def check_recipe():
+    return testing.check_recipe
+
+
+@pytest.fixture
+def check_resume(tmp_path):
+    """``check_resume(recipe_name, params)``: a straight run and a resumed one give the same G."""
+    return functools.partial(testing.check_resume, workdir=tmp_path)
+
+
+@pytest.fixture
+def check_exporter(tmp_path):
+    return functools.partial(testing.check_exporter, workdir=tmp_path)
+
+
+@pytest.fixture
+def check_logger(tmp_path):
+    return functools.partial(testing.check_logger, workdir=tmp_path)
+
+
+@pytest.fixture
+def check_extractor():
+    return testing.check_extractor
