@@ -14,7 +14,7 @@ import sys
 import torch
 from torchvision.utils import save_image
 
-from ganforge.plugin_manager import get
+from ganforge.plugin import get
 
 NAMES = ["transposed-conv", "resize-conv", "pixel-shuffle"]
 

@@ -75,3 +75,20 @@ def test_grids_are_enlarged_pixel_for_pixel_unless_told_otherwise(tmp_path, tiny
     assert one.size == (2 * 30 + 2, 2 * 30 + 2) and auto.size == (3 * one.size[0], 3 * one.size[1])
     small = np.asarray(one.convert("L"))
     assert np.array_equal(np.asarray(auto.convert("L"))[::3, ::3], small)  # nearest neighbour: the same pixels
+
+
+def test_label_fixes_the_class_input_whatever_its_name():
+    import torch
+
+    from ganforge.artifacts.loading import Generator
+    from ganforge.contracts.networks import label_input, latent_input
+
+    class Named(torch.nn.Module):
+        signature = [latent_input(4), label_input(5, name="digit")]
+        output_range = (-1.0, 1.0)
+
+        def forward(self, z, digit):
+            return digit.float().view(-1, 1, 1, 1).expand(-1, 1, 2, 2) / 5
+
+    G = Generator(Named(), {"signature": Named.signature, "output_range": [-1, 1]}, "cpu")
+    assert torch.all(G.generate(3, seed=0, label=4) == 0.8)

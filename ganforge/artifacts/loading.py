@@ -16,6 +16,11 @@ from ganforge.hooks.manager import get, missing_plugin
 from ganforge.artifacts import rundir
 
 
+# What ``label=`` and ``text=`` (``--label``, ``--text``) fix when no input has that name: the one
+# input of this distribution (a class input named ``digit``, say).
+BY_KIND = {"label": "categorical", "text": "text"}
+
+
 class Generator:
     """A generator ready for inference: ``G(*inputs)`` returns images in ``output_range``.
 
@@ -52,6 +57,9 @@ class Generator:
         for name, value in fixed.items():
             if value is None:
                 continue
+            if name not in names and name in BY_KIND:  # --label / --text: the class or caption input, whatever its name
+                of_kind = [s["name"] for s in self.signature if s["distribution"] == BY_KIND[name]]
+                name = of_kind[0] if len(of_kind) == 1 else name
             if name not in names:
                 raise GanforgeError(f"this generator has no input '{name}' (inputs: {', '.join(names)})")
             i = names.index(name)
@@ -62,7 +70,8 @@ class Generator:
             if spec["distribution"] == "categorical" and not 0 <= int(value) < spec["num_classes"]:
                 raise GanforgeError(f"{name} must be in 0..{spec['num_classes'] - 1}, got {value}")
             inputs[i] = torch.as_tensor(value, dtype=inputs[i].dtype).expand_as(inputs[i]).clone()
-        missing = [s["name"] for s in self.signature if s["distribution"] == "text" and fixed.get(s["name"]) is None]
+        missing = [s["name"] for s in self.signature if s["distribution"] == "text"
+                   and fixed.get(s["name"]) is None and fixed.get("text") is None]
         if missing:
             raise GanforgeError("this generator draws from a caption: pass one (--text \"a thick seven\")")
         return inputs

@@ -9,7 +9,7 @@ needs beyond a recipe.
   sampled and benchmarked by ganforge like the built-in formats.
 """
 
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.errors import GanforgeError
+from ganforge.plugin import GanforgeError
 
 
 class ShapesFolder(torch.utils.data.Dataset):

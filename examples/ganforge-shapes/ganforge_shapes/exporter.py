@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from ganforge.exporter import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.plugin import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
 
 META_FILE = "ganforge.json"
 

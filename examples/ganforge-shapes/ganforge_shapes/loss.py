@@ -1,6 +1,6 @@
 """RaLSGAN: least squares on how much more real than the average of the other side."""
 
-from ganforge.losses import Loss
+from ganforge.plugin import Loss
 
 
 class RelativisticLeastSquares(Loss):

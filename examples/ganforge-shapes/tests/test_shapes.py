@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge.plugin_manager import get
+from ganforge.plugin import get
 from ganforge_shapes.dataset import draw_shapes
 
 TINY = {"g_width": 4, "d_width": 4, "latent_dim": 8}

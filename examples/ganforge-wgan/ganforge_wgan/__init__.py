@@ -1,6 +1,6 @@
 """ganforge-wgan: the Wasserstein GAN with weight clipping, as a ganforge plugin."""
 
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

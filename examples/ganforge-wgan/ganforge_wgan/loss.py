@@ -1,6 +1,6 @@
 """The Wasserstein estimate: the critic widens the gap between real and fake scores, G closes it."""
 
-from ganforge.losses import Loss
+from ganforge.plugin import Loss
 
 
 class WassersteinLoss(Loss):

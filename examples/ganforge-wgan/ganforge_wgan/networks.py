@@ -3,7 +3,7 @@ an image must not depend on the rest of the batch) and no sigmoid (it scores, no
 
 from torch import nn
 
-from ganforge.networks import latent_input
+from ganforge.plugin import latent_input
 
 
 class Generator(nn.Module):

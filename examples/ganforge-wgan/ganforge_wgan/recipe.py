@@ -4,7 +4,7 @@ with RMSprop (momentum-based optimizers made it unstable in the paper)."""
 
 import torch
 
-from ganforge.recipe import Recipe
+from ganforge.plugin import Recipe
 
 
 class WGAN(Recipe):

@@ -1,7 +1,7 @@
 """ganforge-wgan's own tests, using ganforge's conformance fixtures."""
 
 import ganforge
-from ganforge.plugin_manager import get
+from ganforge.plugin import get
 
 TINY = {"latent_dim": 8, "g_width": 4, "d_width": 4, "n_critic": 2}
 

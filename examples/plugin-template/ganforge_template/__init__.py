@@ -1,6 +1,6 @@
 """ganforge-template: registers one loss. Replace it with your components (see docs/plugins.md)."""
 
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 import torch.nn.functional as F
 
-from ganforge.losses import Loss
+from ganforge.plugin import Loss
 
 
 class SquaredHingeLoss(Loss):

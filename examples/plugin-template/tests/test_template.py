@@ -1,7 +1,7 @@
 """The plugin's own tests: ganforge finds it, the loss meets ganforge's contract, and a GAN trains with it."""
 
 import ganforge
-from ganforge.plugin_manager import get
+from ganforge.plugin import get
 
 
 def test_ganforge_discovers_the_plugin():
