@@ -39,7 +39,7 @@ def __getattr__(name):
 
     if name in SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
-    if f"{__name__}.{name}" in _moved.MODULES:  # ganforge.digits and the other paths of earlier releases
+    if f"{__name__}.{name}" in _moved.MODULES:  # ganforge.evaluation.digits and the other paths of earlier releases
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ganforge' has no attribute '{name}'")
 

@@ -115,6 +115,26 @@ class MovedModule(types.ModuleType):
         return sorted(set(dir(importlib.import_module(self.__moved_to__))))
 
 
+class _OldBuiltins(types.ModuleType):
+    """``ganforge.plugins`` as a package name (the built-ins before core v2) that is still the
+    function ``ganforge.plugins()`` when called: importing ``ganforge.plugins.gans.sgan`` sets
+    ``ganforge.plugins`` to this module, which must not break the function of that name."""
+
+    def __init__(self, name: str, target: str):
+        super().__init__(name, f"Moved to {target}.")
+        self.__path__ = importlib.import_module(target).__path__
+        self.__moved_to__ = target
+
+    def __call__(self, *args, **kwargs):
+        # resolved by name when called: the API sits at the top of the layers, this module at the bottom
+        return pkgutil.resolve_name("ganforge.api:plugins")(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self.__moved_to__), name)
+
+
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if self._target(fullname) is None:
@@ -135,6 +155,8 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         warn(spec.name, target, stacklevel=2)
         if spec.name in MODULES:
             return MovedModule(spec.name, target)
+        if spec.name in PREFIXES:
+            return _OldBuiltins(spec.name, target)
         return importlib.import_module(target)  # a built-in plugin module: the same module object
 
     def exec_module(self, module):

@@ -14,7 +14,7 @@ def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, 
     """Train a GAN recipe and return its ``RunResult`` (``run_dir``, ``step``, ...).
 
     ``settings`` are the engine settings, one keyword each (``steps``, ``batch_size``,
-    ``precision``, ... : ``ganforge.settings.SETTINGS``, also listed by ``ganforge show
+    ``precision``, ... : ``ganforge.training.settings.SETTINGS``, also listed by ``ganforge show
     NAME``); ``params`` the recipe's hyperparameters; ``config`` a TOML or JSON file of
     either. ``resume=RUN_DIR`` continues a run. ``nproc=N`` trains in N processes on this
     machine through torchrun (DistributedDataParallel; ``batch_size`` stays the global
@@ -232,13 +232,19 @@ def compare(run_dirs) -> list[dict]:
 
 
 def show(recipe_name: str) -> dict:
-    """A recipe's hyperparameters and engine settings: ``{name: (default, help)}`` per section."""
+    """A recipe's parameters (its default loss's included) and engine settings: ``{name:
+    (default, help)}`` per section, and ``types``: what each accepts ("int >= 1", "one of a, b")."""
+    from ganforge.contracts.recipe import parameters
     from ganforge.hooks.manager import get
     from ganforge.training.settings import BY_NAME, defaults
 
     cls = get("gans", recipe_name)
     engine = defaults(cls.train_defaults)
-    return {"params": dict(cls.hparams), "engine": {k: (v, BY_NAME[k].help) for k, v in engine.items()}}
+    declared = parameters(cls)
+    return {"params": {k: (p.default, p.help) for k, p in declared.items()},
+            "engine": {k: (v, BY_NAME[k].help) for k, v in engine.items()},
+            "types": {"params": {k: p.describe() for k, p in declared.items()},
+                      "engine": {k: BY_NAME[k].describe() for k in engine}}}
 
 
 def components(kind: str | None = None) -> dict[str, list[dict]]:

@@ -80,7 +80,7 @@ def cli():
 
 
 def _setting_options(command):
-    """One option per engine setting, from its declaration in ``ganforge.settings``."""
+    """One option per engine setting, from its declaration in ``ganforge.training.settings``."""
     from ganforge.training.settings import SETTINGS
 
     for setting in reversed(SETTINGS):
@@ -502,7 +502,7 @@ def show(name, as_json):
     """Show a GAN recipe's hyperparameters and defaults."""
     info = api.show(name)
     if as_json:
-        click.echo(json.dumps({section: {k: v[0] for k, v in items.items()} for section, items in info.items()},
+        click.echo(json.dumps({section: {k: v[0] for k, v in info[section].items()} for section in ("params", "engine")},
                               indent=2))
         return
     from rich.markup import escape
@@ -514,9 +514,11 @@ def show(name, as_json):
         table = Table(title=f"{name}: {title} (set with {how} or --config)", title_justify="left")
         table.add_column("name", style="bold")
         table.add_column("default")
+        table.add_column("type")
         table.add_column("what it is")
         for key, (default, text) in info[section].items():
-            table.add_row(key if section == "params" else BY_NAME[key].option, escape(repr(default)), escape(text))
+            table.add_row(key if section == "params" else BY_NAME[key].option, escape(repr(default)),
+                          escape(info["types"][section][key]), escape(text))
         _console().print(table)
 
 

@@ -1,6 +1,6 @@
 """Turning a trained generator into a deployable artifact, and checking it.
 
-An exporter plugin (``ganforge.exporter.Exporter``) writes the artifact; ``export()``
+An exporter plugin (``ganforge.plugin.Exporter``) writes the artifact; ``export()``
 then runs PyTorch and
 the artifact on the same seeded inputs and refuses an artifact whose outputs
 drift further than the tolerance of its precision.

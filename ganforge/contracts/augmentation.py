@@ -4,7 +4,7 @@ An augmentation transforms every batch of images D sees, real and fake alike, in
 step and in G's, so that D cannot memorize a small training set while G still learns
 the un-augmented distribution (the transforms are differentiable, so G's gradient
 flows through them). The contract is described once, in
-``ganforge.hookspecs.register_augmentations``; ``ganforge.testing.check_augmentation``
+``ganforge.hooks.specs.register_augmentations``; ``ganforge.testing.check_augmentation``
 checks it.
 """
 

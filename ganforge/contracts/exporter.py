@@ -4,7 +4,7 @@ ganforge finds an exporter by name or by an artifact's file name.
 An exporter writes one kind of artifact (``.onnx``, ``.engine``, ``.pt2``) and loads
 it back as a callable taking and returning torch tensors. This module sits below
 both ``ganforge.artifacts`` (export and verification) and ``ganforge.generator``
-(loading), the way ``ganforge.losses`` holds the loss contract.
+(loading), the way ``ganforge.plugin`` holds the loss contract.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ class Loss:
     """Turns discriminator outputs (logits or scores) into the two players' losses.
 
     The contract (``d_loss``, ``g_loss``, ``uses_real_scores``, ``penalty``) is described
-    once, in ``ganforge.hookspecs.register_losses``; ``ganforge.testing.check_loss`` checks it.
+    once, in ``ganforge.hooks.specs.register_losses``; ``ganforge.testing.check_loss`` checks it.
     """
 
     uses_real_scores = False  # True: recipes pass D's scores on the real batch to g_loss

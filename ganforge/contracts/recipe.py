@@ -36,7 +36,7 @@ class Recipe:
     (dataset, steps, batch size, ...). ``networks`` must hold the generator as
     ``"G"``; ``optimizers`` one optimizer per network that trains.
 
-    The engine hands every recipe a ``ganforge.context.TrainingContext`` at
+    The engine hands every recipe a ``ganforge.plugin.TrainingContext`` at
     construction: its device, its share of a distributed run, its precision and
     its held-out data (``self.held_out()``). A recipe built by hand may be given a
     bare device instead.

@@ -22,10 +22,10 @@ def register_networks(register):
 
     A generator also has ``signature`` (its inputs: a list of dicts with ``name``, ``shape``,
     ``dtype`` and ``distribution``, one of ``normal``, ``categorical`` with ``num_classes``,
-    ``image`` or ``text``) and ``output_range``; helpers are in ``ganforge.networks``. The
+    ``image`` or ``text``) and ``output_range``; helpers are in ``ganforge.plugin``. The
     keyword arguments must be JSON-serializable: ``G.ckpt`` keeps them, so the file alone
     rebuilds the network. A network that takes another plugin by name (an upsampler) looks it
-    up with ``ganforge.plugin_manager.get(kind, name)``, which also records it in the
+    up with ``ganforge.plugin.get(kind, name)``, which also records it in the
     checkpoint, so that loading without that plugin names the package to install.
     Example: ``register("tiny-generator", "ganforge_tiny.nets:TinyGenerator", "A 2-layer MLP")``.
     """
@@ -33,14 +33,18 @@ def register_networks(register):
 
 @hookspec
 def register_losses(register):
-    """Register adversarial losses: callables ``(real_label=1.0, **options) -> ganforge.losses.Loss``.
+    """Register adversarial losses: callables ``(real_label=1.0, **options) -> ganforge.plugin.Loss``.
 
     A loss implements ``d_loss(real, fake)`` and ``g_loss(fake, real=None)`` on D's raw scores
     (higher means "more real"), each returning a scalar to minimize. A loss that compares fakes
     with reals in G's loss (relativistic) sets ``uses_real_scores = True`` and then gets ``real``,
     D's scores on the real batch without gradient; otherwise ``real`` is not passed. Every
     call depends on its arguments alone (no state kept between calls). A loss that regularizes
-    D also implements ``penalty(critic, real_images, fake_images)``, added to D's loss.
+    D also implements ``penalty(critic, real_images, fake_images)``: every recipe adds it to D's
+    loss (``Recipe.d_objective``, which the logged ``d_loss`` includes), with the fakes
+    detached. A loss's own options are declared in ``hparams`` (``{"gp_weight": Param(float,
+    10.0, "...")}``): they become parameters of every recipe that uses the loss (``-p
+    gp_weight=5``, ``--gp-weight 5``) and reach the constructor as keywords.
     Example: ``register("hinge", "ganforge_hinge:HingeLoss", "Hinge loss of SAGAN")``.
     """
 
@@ -73,24 +77,33 @@ def register_datasets(register):
 
 @hookspec
 def register_gans(register):
-    """Register GAN recipes: subclasses of ``ganforge.recipe.Recipe`` (or ``AdversarialRecipe``)
-    built as ``Recipe(hp, data, context)``, which declare ``hparams``, ``train_defaults``,
-    ``build_networks()`` and ``train_step(images, labels)``; the engine does the rest.
+    """Register GAN recipes: subclasses of ``ganforge.plugin.Recipe`` (or ``AdversarialRecipe``)
+    built as ``Recipe(hp, data, context)``: ``hp`` a namespace of the run's parameters
+    (``self.hp.lr``), ``data`` the dataset (``channels``, ``image_size``, ``num_classes``),
+    ``context`` a ``TrainingContext``. A recipe declares ``hparams`` (``{name: Param(...)}``, or
+    ``(default, help)``; a parameter named ``image_size`` is filled with the dataset's size) and
+    ``train_defaults``, and implements ``build_networks() -> dict`` (the generator under ``"G"``,
+    each network built with ``self.network(name, **kwargs)``, which records how ``G.ckpt``
+    rebuilds it) and ``train_step(images, labels) -> dict`` (detached scalars to log), and may
+    override ``build_optimizers()`` and ``schedule(step, total)``. A conditional
+    ``AdversarialRecipe`` sets ``conditional = True`` and then calls ``G(z, labels)`` and
+    ``D(images, labels)``. Bad input is reported by raising ``GanforgeError`` (one line for the
+    user). ``ganforge.testing.check_recipe`` and ``check_resume`` check a recipe.
     Example: ``register("wgan", "ganforge_wgan.recipe:WGAN", "Wasserstein GAN")``.
     """
 
 
 @hookspec
 def register_exporters(register):
-    """Register exporters: subclasses of ``ganforge.exporter.Exporter``, with ``name``,
+    """Register exporters: subclasses of ``ganforge.plugin.Exporter``, with ``name``,
     ``suffix`` (artifacts are matched to exporters by how their file name ends),
     ``precisions``, ``devices``, ``unavailable(device)``,
     ``export(generator, path, *, precision, max_batch, device, **options)`` and
     ``load(path, device) -> (forward, meta)``.
 
-    ``generator`` is a ``ganforge.generator.Generator`` (the torch module is
+    ``generator`` is a ``ganforge.plugin.Generator`` (the torch module is
     ``generator.module``, its metadata ``generator.meta``). ``meta`` must hold what
-    ``ganforge.exporter.artifact_meta(generator, exporter, precision)`` returned at export
+    ``ganforge.plugin.artifact_meta(generator, exporter, precision)`` returned at export
     time (store it with ``dump_meta``): at least ``signature`` and ``output_range``.
     ``forward(*tensors)`` takes and returns torch tensors on ``device``.
     Example: ``register("coreml", "ganforge_coreml:CoreMLExporter", "Core ML package")``.
@@ -100,7 +113,7 @@ def register_exporters(register):
 @hookspec
 def register_extractors(register):
     """Register feature extractors for ``ganforge eval``: subclasses of
-    ``ganforge.evaluation.Extractor``, built as ``(weights=None, device="cpu")``, with
+    ``ganforge.plugin.Extractor``, built as ``(weights=None, device="cpu")``, with
     ``num_features``, ``num_classes``, ``sha256`` (of the weights), ``channels`` and
     ``domain`` (what images it was made for, shown when they do not fit the data) and
     ``__call__(images) -> (features, logits)``.
@@ -110,7 +123,7 @@ def register_extractors(register):
 
 @hookspec
 def register_loggers(register):
-    """Register experiment loggers: subclasses of ``ganforge.loggers.Logger``. The training
+    """Register experiment loggers: subclasses of ``ganforge.plugin.Logger``. The training
     process that writes the run (rank 0) builds each chosen logger as ``(run_dir, config,
     start)`` when a run starts or resumes at step ``start``, then calls
     ``metrics(step, values, kind)`` at every logging step (``kind`` "train") and evaluation
@@ -123,7 +136,7 @@ def register_loggers(register):
 
 @hookspec
 def register_augmentations(register):
-    """Register augmentations: subclasses of ``ganforge.augmentation.Augmentation``, built as
+    """Register augmentations: subclasses of ``ganforge.plugin.Augmentation``, built as
     ``(options="", strength=1.0)`` from ``--augment NAME[:OPTIONS]``, and called as
     ``augmentation(images, draw)`` on every batch D sees, real and fake alike, in D's step and
     in G's. It returns images of the same shape in [-1, 1], differentiable with respect to its

@@ -4,7 +4,7 @@ Each ``check_*`` raises ``AssertionError`` with a plain explanation when a compo
 breaks a contract, so a third-party package tests its components with one line
 each; the built-in plugins pass the same checks (tests/test_conformance.py).
 With ganforge installed, pytest also offers them as fixtures (``check_generator``
-and friends; see ``ganforge.pytest_plugin``).
+and friends; see ``ganforge.testing.pytest_plugin``).
 
     from ganforge.testing.checks import check_generator, check_loss
     check_generator(MyGenerator(latent_dim=8))

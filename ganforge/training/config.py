@@ -56,7 +56,7 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
     """The full run configuration, every value checked: ``{"engine": {...}, "params": {...},
     "set_by_user": [...]}``, the last naming the recipe parameters a file or ``params`` set.
 
-    Engine settings come from ``ganforge.settings`` (with the recipe's ``train_defaults``),
+    Engine settings come from ``ganforge.training.settings`` (with the recipe's ``train_defaults``),
     then the config file, then ``overrides``; recipe parameters from the recipe's
     ``hparams`` (and its loss's, ``Loss.hparams``), then the file, then ``params``; each is
     checked against its declaration (type, choices, range)."""

@@ -52,7 +52,7 @@ def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, p
           config=None, device: str | None = "auto", quiet: bool = False, **settings) -> RunResult:
     """Train the GAN recipe ``recipe_name`` and return where its run lives.
 
-    ``settings`` are the engine settings of ``ganforge.settings`` by name; any left out
+    ``settings`` are the engine settings of ``ganforge.training.settings`` by name; any left out
     (or ``None``) takes the recipe's default (``ganforge show NAME``) or the config file's
     value. ``params`` overrides recipe hyperparameters. With ``resume=RUN_DIR`` the run
     continues from its last checkpoint with its saved configuration; ``overwrite`` clears an
