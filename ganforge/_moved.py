@@ -93,8 +93,16 @@ def attribute(module_name: str, name: str):
 
 
 def package_getattr(module_name: str):
-    """A module ``__getattr__`` for a package that replaced an old module of its name."""
-    return lambda name: attribute(module_name, name)
+    """A module ``__getattr__`` for a package that replaced an old module of its name: its
+    submodules import on first use (``ganforge.evaluation.digits`` after ``import ganforge``),
+    and the old module's names are found where they live now, with a warning."""
+
+    def getattr_(name: str):
+        if not name.startswith("__") and importlib.util.find_spec(f"{module_name}.{name}") is not None:
+            return importlib.import_module(f"{module_name}.{name}")
+        return attribute(module_name, name)
+
+    return getattr_
 
 
 class MovedModule(types.ModuleType):

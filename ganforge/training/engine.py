@@ -33,6 +33,7 @@ from ganforge.training.planning import Plan, plan
 from ganforge.hooks.manager import get
 from ganforge.training.progress import TrainingProgress
 from ganforge.training.runlock import RunLock, remove_leftovers, user_files
+from ganforge.training.settings import ema_decay
 from ganforge.training.stopping import StopRequest
 
 
@@ -109,8 +110,9 @@ class Trainer:
         self.context.make_scalers(self.recipe.optimizers)
         built = self.recipe.built
         _prepare(built, engine)
-        self.averages = ({name: ExponentialAverage(built[name], engine["ema"]) for name in self.recipe.generators}
-                         if engine["ema"] else {})
+        decay = ema_decay(engine)
+        self.averages = ({name: ExponentialAverage(built[name], decay) for name in self.recipe.generators}
+                         if decay else {})
         # What the recipe's networks are while training (DDP wrappers in a distributed run) and
         # while drawing grids or evaluating (the generators' moving averages, when kept).
         self.training = distributed.wrapped(built, device, engine["sync_bn"]) if process.active else dict(built)

@@ -61,6 +61,9 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: 
         setting(key)  # an unknown name fails here, before a resume rule could hide it
     if "steps" in given and "epochs" in given:
         raise GanforgeError("give either steps or epochs, not both")
+    if given.get("ema") and given.get("ema_images"):
+        raise GanforgeError("give the moving average as ema_images (a half-life in images) or ema (a decay per "
+                            "step), not both")
     recipe_cls = get("gans", recipe_name)
     if resume is not None:
         result = _plan_resume(recipe_name, recipe_cls, given, Path(resume), params, config)

@@ -44,8 +44,11 @@ SETTINGS: tuple[Param, ...] = (
             "(in-memory ones need none)", resumable=True, minimum=0),
     Setting("precision", str, "fp32", "fp32, bf16 or fp16: autocast; fp16 adds a gradient scaler per optimizer",
             choices=("fp32", "bf16", "fp16")),
-    Setting("ema", float, 0.0, "keep an exponential moving average of each generator with this decay "
-            "(e.g. 0.999; 0: off); G.ckpt then holds the average", minimum=0, below=1),
+    Setting("ema_images", int, 0, "keep a moving average of each generator whose half-life is this many "
+            "images, whatever the batch size (StyleGAN2-ADA's ema_kimg x 1000, e.g. 10000; 0: off); G.ckpt then "
+            "holds the average", minimum=0),
+    Setting("ema", float, 0.0, "the same moving average given as a decay per step (e.g. 0.999; 0: off), whose "
+            "meaning changes with the batch size; prefer --ema-images", minimum=0, below=1),
     Setting("compile_networks", bool, False, "torch.compile every network in place (slow to start; "
             "pays off on long GPU runs)", flag="--compile", aliases=("compile",)),
     Setting("channels_last", bool, False, "channels-last memory format for convolutional networks and image "
@@ -60,12 +63,21 @@ SETTINGS: tuple[Param, ...] = (
             "none: off", component="augmentations"),
     Setting("r1", float, 0.0, "R1 penalty weight (gamma) on D's gradient at real images (Mescheder et al. 2018), "
             "applied lazily every --r1-every steps and scaled up to match; 0: off", minimum=0.0),
-    Setting("r1_every", int, 16, "steps between R1 penalties (lazy regularization, as in StyleGAN2)", minimum=1),
+    Setting("r1_every", int, 16, "steps between R1 penalties, each scaled by the interval (lazy regularization "
+            "like StyleGAN2's, but added to that step's D update and without its Adam correction)", minimum=1),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
 ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
 RESUMABLE = frozenset(s.name for s in SETTINGS if s.resumable)
+
+
+def ema_decay(engine: dict) -> float:
+    """The per-step decay of the generators' moving average: from ``ema_images`` (a half-life in
+    images: 0.5 ** (batch_size / ema_images)) or ``ema`` as given; 0 when there is none."""
+    if engine.get("ema_images"):
+        return 0.5 ** (engine["batch_size"] / engine["ema_images"])
+    return engine.get("ema") or 0.0
 
 
 def defaults(recipe_defaults: dict | None = None) -> dict:
