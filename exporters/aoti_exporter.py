@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ganforge.plugin import GanforgeError, first_line
-from ganforge.plugin import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.plugin import (PRECISIONS, artifact_meta, batch_dynamic_shapes, dump_meta, Exporter, first_line,
+                             GanforgeError)
 
 from .precision import in_precision
 
@@ -32,7 +32,7 @@ class AOTIExporter(Exporter):
 
     name = "aoti"
     suffix = ".pt2"
-    precisions = ("fp32", "fp16", "bf16")
+    precisions = PRECISIONS
 
     def unavailable(self, device: str = "cpu") -> str | None:
         import torch

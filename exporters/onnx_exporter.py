@@ -18,9 +18,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ganforge.plugin import GanforgeError, first_line
-from ganforge.plugin import MAX_INPUT_ELEMENTS, check_signature
-from ganforge.plugin import Exporter, artifact_meta, batch_dynamic_shapes, dump_meta
+from ganforge.plugin import (MAX_INPUT_ELEMENTS, artifact_meta, batch_dynamic_shapes, check_signature, dump_meta,
+                             Exporter, first_line, GanforgeError)
 
 META_KEY = "ganforge"
 # Opset 18 is the oldest the dynamo exporter emits natively; newer runtimes all read it.

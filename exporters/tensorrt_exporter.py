@@ -20,9 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ganforge.plugin import atomic_write
-from ganforge.plugin import GanforgeError
-from ganforge.plugin import Exporter, artifact_meta, dump_meta
+from ganforge.plugin import PRECISIONS, artifact_meta, atomic_write, dump_meta, Exporter, GanforgeError
 
 from .onnx_exporter import DEFAULT_OPSET, write_onnx
 from .precision import in_precision
@@ -120,7 +118,7 @@ class TensorRTExporter(Exporter):
 
     name = "tensorrt"
     suffix = ".engine"
-    precisions = ("fp32", "fp16", "bf16")
+    precisions = PRECISIONS
     devices = ("cuda",)
 
     def unavailable(self, device: str = "cuda") -> str | None:

@@ -11,9 +11,11 @@ import sys
 
 import click
 
-from ganforge.version import __version__
 from ganforge import api
+from ganforge.contracts.exporter import PRECISIONS, TOLERANCES
 from ganforge.errors import GanforgeError
+from ganforge.hooks.manager import KINDS
+from ganforge.version import __version__
 
 
 class Group(click.Group):
@@ -79,6 +81,14 @@ def cli():
     """
 
 
+def device_option(default: str | None = "cpu", note: str = ""):
+    """The one ``--device`` option: every command turns it into a device the same way
+    (``ganforge.devices.choose_device``), so a bad one is the same one line everywhere."""
+    shown = {"show_default": True} if default else {}
+    return click.option("--device", default=default, help=f"auto (CUDA when present), cpu, cuda or cuda:N.{note}",
+                        **shown)
+
+
 def _setting_options(command):
     """One option per engine setting, from its declaration in ``ganforge.training.settings``."""
     from ganforge.training.settings import SETTINGS
@@ -128,7 +138,7 @@ def _recipe_flags(args: list[str]) -> dict:
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory where it stopped.")
 @click.option("--overwrite", is_flag=True, help="Clear --out first if it holds anything (without it, a folder "
               "that is not empty is refused).")
-@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
+@device_option("auto")
 @click.option("--config", "config_file", type=click.Path(), help="TOML or JSON file of settings and parameters.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Set a recipe parameter (see ganforge show NAME); repeatable.")
@@ -195,7 +205,7 @@ SCALE = click.option("--scale", type=click.IntRange(min=1),
 @click.option("--dir", "folder", type=click.Path(), help="Write one PNG per image into this folder.")
 @click.option("--npz", type=click.Path(), help="Write an .npz file with key x: uint8 N x C x H x W.")
 @click.option("--seed", type=int, help="Seed for reproducible images.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@device_option()
 @click.option("--label", type=int, help="Class to draw (class-conditional generators).")
 @click.option("--text", help="Caption to draw (text-to-image generators such as stackgan).")
 @click.option("--per-class", type=click.IntRange(min=1),
@@ -216,7 +226,7 @@ def sample(checkpoint, count, output, folder, npz, seed, device, label, per_clas
 @click.option("--output", "-o", type=click.Path(), help="Output file (for one image) or folder (for a folder).")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="AtoB uses G.ckpt, BtoA the run's G_BA.ckpt.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@device_option()
 @click.option("--force", is_flag=True, help="Replace output files that already exist.")
 def translate(checkpoint, source, output, direction, device, force):
     """Translate an image or a folder of images with a CycleGAN or DiscoGAN run."""
@@ -232,20 +242,19 @@ def translate(checkpoint, source, output, direction, device, force):
 @click.option("--aoti", "fmt", flag_value="aoti", help="AOTInductor package (.pt2), native code for CPU or CUDA.")
 @click.option("--format", "-f", "fmt", help="Any exporter plugin by name (ganforge list exporters).")
 @click.option("--output", "-o", type=click.Path(), help="Artifact to write. Default: beside the checkpoint, G.onnx etc.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
               help="Numeric precision (fp16/bf16 for TensorRT and AOTInductor).")
 @click.option("--max-batch", type=click.IntRange(min=1), default=256, show_default=True,
               help="Largest batch the artifact accepts (the batch dimension is dynamic up to it).")
-@click.option("--device", help="cpu, cuda or cuda:N. Default: cpu, or cuda for TensorRT.")
+@device_option(None, " Default: cpu, or cuda for exporters that run on CUDA only (TensorRT).")
 @click.option("--opset", type=click.IntRange(min=1), help="ONNX opset for onnx and tensorrt. Default: 18.")
 @click.option("--no-verify", is_flag=True, help="Skip running PyTorch and the artifact side by side.")
 def export(checkpoint, fmt, output, precision, max_batch, device, opset, no_verify):
     """Export a trained generator (G.ckpt or its run directory) for fast inference.
 
     The artifact is checked against PyTorch on the same seeded inputs at two batch
-    sizes; if its largest difference exceeds the tolerance for its precision (1e-4
-    for fp32 on CPU, 5e-3 fp32 on CUDA, 5e-2 fp16, 1.5e-1 bf16, on images in
-    [-1, 1]) it is deleted and the command fails.
+    sizes; if its largest absolute difference exceeds the tolerance for its precision
+    ({tolerances}, on images in [-1, 1]) it is deleted and the command fails.
     """
     result = api.export(checkpoint, fmt or "onnx", output, precision=precision, device=device,
                         max_batch=max_batch, verify=not no_verify, **({"opset": opset} if opset else {}))
@@ -285,7 +294,7 @@ class BenchCommand(click.Command):
               "precision suffix (tensorrt-fp16). Default: torch and every installed exporter, plugins' included "
               "(and the CUDA variants on a GPU); for an artifact, torch and that artifact.")
 @click.option("--batch-sizes", default="1,64,256", show_default=True, callback=_int_list, help="Comma-separated.")
-@click.option("--device", help="cpu, cuda or cuda:N. Default: cuda when present.")
+@device_option(None, " Default: cuda when present.")
 @click.option("--repeats", type=click.IntRange(min=1), help="Timed calls per row. Default: about 1 s worth.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def bench(path, backends, batch_sizes, device, repeats, as_json):
@@ -335,7 +344,7 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
               "read from disk). Default: the folder the run trained on.")
 @click.option("--real-split", default="train", show_default=True, help="Split of the real dataset (train or test).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent draws and KID subsets.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the result (metrics, configuration, warnings) as JSON.")
 def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed, device, as_json):
     """Score a generator (run directory, G.ckpt or exported artifact) against real images.
@@ -382,7 +391,7 @@ def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed,
               help="Spherical (keeps the prior's radius) or linear interpolation of z.")
 @click.option("--classes", is_flag=True, help="Walk from class c to c+1 at a fixed z (conditional GANs).")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default="cpu", show_default=True)
+@device_option()
 @SCALE
 def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, device, scale):
     """Walk between latent codes (or classes) and show each walk as a row."""
@@ -404,7 +413,7 @@ def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, devic
 @click.option("--pool", default=2000, show_default=True, type=click.IntRange(min=10),
               help="Samples drawn to find label groups.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default="cpu", show_default=True)
+@device_option()
 @SCALE
 def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, device, scale):
     """Vector arithmetic on average latent codes, e.g. glasses man - man + woman.
@@ -432,7 +441,7 @@ def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, devi
 @click.option("--heldout", default=0, show_default=True, type=click.IntRange(min=0),
               help="Also invert N training and N held-out images of the run's dataset and compare errors.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default="cpu", show_default=True)
+@device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
 @SCALE
 def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, as_json, scale):
@@ -526,7 +535,7 @@ def show(name, as_json):
 @click.argument("kind", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(kind, as_json):
-    """List registered components: gans, networks, losses, upsamplers, datasets, exporters, extractors, loggers."""
+    """List registered components of every kind, or of KIND ({kinds})."""
     found = api.components(kind)
     if as_json:
         click.echo(json.dumps(found, indent=2))
@@ -568,9 +577,10 @@ def plugins(show_all, hook, requirements, as_json):
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table()
+    table = Table(caption="source: the folder of a plugin's components (a built-in's ganforge.builtins.X is "
+                          "the repository's plugins/X or exporters/X)", caption_justify="left")
     table.add_column("plugin", no_wrap=True)
-    for col in ("package", "version", "hooks", "registered"):
+    for col in ("package", "version", "hooks", "registered", "source"):
         table.add_column(col)
     for p in found:
         registered = escape("; ".join(f"{k}: {', '.join(v)}" for k, v in p["registered"].items() if v))
@@ -579,8 +589,23 @@ def plugins(show_all, hook, requirements, as_json):
             registered = "; ".join(filter(None, [registered, f"[red]{state}: {escape(' / '.join(p['problems']))}[/]"]))
         name = escape(p["name"]) + (" [dim](built-in)[/]" if p["builtin"] else "")
         package = "ganforge" if p["builtin"] else escape(p["distribution"] or "?")
-        table.add_row(name, package, escape(p["version"]), ", ".join(p["hooks"]), registered)
+        table.add_row(name, package, escape(p["version"]), ", ".join(p["hooks"]), registered,
+                      escape(_common_folder(p["sources"].values())))
     _console().print(table)
+
+
+def _common_folder(files) -> str:
+    """The folder the files share, shown relative to here when it is below here."""
+    import os
+
+    files = [f for f in files if f]
+    if not files:
+        return ""
+    folder = Path(os.path.commonpath([str(Path(f).parent) for f in files]))
+    try:
+        return str(folder.relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(folder) + "/"
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -607,6 +632,12 @@ def uninstall(packages, yes):
         raise GanforgeError("uninstall asks for confirmation, and there is no terminal to ask on; "
                             "pass -y to uninstall without asking")
     sys.exit(api.pip("uninstall", *(["-y"] if yes else []), *packages))
+
+
+# Help texts that state facts declared elsewhere, filled in from their declarations.
+export.help = export.help.format(tolerances=", ".join(
+    f"{tolerance:g} for {precision} on {device}" for (precision, device), tolerance in TOLERANCES.items()))
+list_.help = list_.help.format(kinds=", ".join(KINDS))
 
 
 def main():

@@ -25,6 +25,7 @@ NAMES = {
     "ADVERSARIAL_HPARAMS": "ganforge.contracts.recipe:ADVERSARIAL_HPARAMS",
     "Param": "ganforge.contracts.params:Param",
     "TrainingContext": "ganforge.contracts.context:TrainingContext",
+    "Statistics": "ganforge.contracts.context:Statistics",
     # the other kinds of component
     "Loss": "ganforge.contracts.loss:Loss",
     "Logger": "ganforge.contracts.logger:Logger",

@@ -43,13 +43,60 @@ def test_translation_moves_the_picture_and_cutout_blanks_half_of_it():
 
 
 def test_ada_raises_p_when_d_is_sure_of_reals_and_lowers_it_otherwise():
-    ada = get("augmentations", "ada")(options="speed=640")
+    from ganforge.contracts.context import Statistics
+
+    ada, stats = get("augmentations", "ada")(options="speed=640"), Statistics()
     for _ in range(10):
-        ada.observe(torch.ones(64))  # r_t = 1 > 0.6: D overfits
+        ada.observe(torch.ones(64), stats)  # r_t = 1 > 0.6: D overfits
     assert ada.p.item() == pytest.approx(1.0)
     for _ in range(5):
-        ada.observe(-torch.ones(64))
+        ada.observe(-torch.ones(64), stats)
     assert ada.p.item() == pytest.approx(0.5)
+    assert stats.take() == {"aug_p": pytest.approx(torch.tensor(0.5))}  # reported through the channel
+
+
+def test_ada_takes_its_statistic_over_the_global_batch_through_the_channel():
+    from ganforge.contracts.context import Statistics
+
+    seen = []
+
+    def everywhere(tensor):  # what a second process with the opposite scores would add
+        seen.append(tensor)
+        return tensor + torch.tensor([-64.0, 64.0])
+
+    ada = get("augmentations", "ada")(options="speed=640")
+    ada.observe(torch.ones(64), Statistics(everywhere))
+    assert seen and ada.p.item() == 0.0  # r_t = 0 over both: below the target, p stays at 0
+
+
+def test_an_adaptive_augmentation_written_before_the_channel_still_logs(add_plugin, tmp_path):
+    import ganforge
+    from ganforge import hookimpl
+
+    class OldStyle:
+        """observe(real_scores) and metrics(), as the guide described them before core v3."""
+
+        def __init__(self, options="", strength=1.0):
+            self.n = 0
+
+        def __call__(self, images, draw):
+            return images
+
+        def observe(self, real_scores):
+            self.n += 1
+
+        def metrics(self):
+            return {"old_n": torch.tensor(float(self.n))}
+
+    class Plugin:
+        @hookimpl
+        def register_augmentations(self, register):
+            register("old-style", OldStyle)
+
+    add_plugin(Plugin(), name="old-style-plugin")
+    run = ganforge.train("dcgan", steps=2, batch_size=4, log_every=2, out=tmp_path / "run", quiet=True,
+                         augment="old-style", params={"g_width": 4, "d_width": 4, "latent_dim": 8})
+    assert run.last_metrics["old_n"] == 1.5  # the mean of 1 and 2 over the logging interval
 
 
 def test_unknown_options_are_one_line_before_anything_loads(tmp_path):

@@ -356,3 +356,28 @@ def test_bench_help_names_the_backends_installed_here(tmp_path):
     _write_distribution(tmp_path, "ganforge_flat", EXPORTER_PLUGIN)
     shown = run_cli("bench", "--help", env={"PYTHONPATH": str(tmp_path)}).stdout
     assert "flatbuf" in " ".join(shown.split()) and "onnxruntime" in shown
+
+
+def test_a_broken_exporter_plugin_breaks_no_other_exporter_and_is_reported(add_plugin, tmp_path, tiny_dcgan_run):
+    """An exporter whose module fails to import: ganforge plugins reports it, and exporting,
+    loading and listing another plugin's artifacts works as before."""
+
+    class Broken:
+        @hookimpl
+        def register_exporters(self, register):
+            register("broken-format", "ganforge_no_such_module.exporter:Exporter", "an exporter that cannot import")
+
+    add_plugin(Broken(), name="broken-exporters")
+    result = ganforge.export(tiny_dcgan_run, "onnx", tmp_path / "G.onnx")
+    assert result.verified
+    assert ganforge.load_generator(tmp_path / "G.onnx").generate(2, seed=0).shape[0] == 2
+    listed = {p["name"]: p for p in ganforge.plugins()}
+    assert any("ganforge_no_such_module" in problem for problem in listed["broken-exporters"]["problems"])
+
+
+def test_plugins_all_shows_where_each_builtin_component_lives():
+    found = {p["name"]: p for p in ganforge.plugins(include_builtins=True)}
+    sources = found["ganforge.builtins.gans"]["sources"]
+    assert sources["gans/dcgan"].replace("\\", "/").endswith("plugins/gans/dcgan.py")
+    result = cli("plugins", "--all")
+    assert "plugins/gans/" in result.stdout.replace("\\", "/")

@@ -20,13 +20,10 @@ class Augmentation:
     def __call__(self, images, draw):
         raise NotImplementedError
 
-    def observe(self, real_scores) -> None:
+    def observe(self, real_scores, stats) -> None:
         """D's raw scores on the (augmented) real batch of each D step: an adaptive
-        augmentation adjusts its strength from them."""
-
-    def metrics(self) -> dict:
-        """Figures to log (e.g. the adaptive probability), as tensors on the device."""
-        return {}
+        augmentation adjusts its strength from them, summing over processes with
+        ``stats.sum`` and logging figures with ``stats.report`` (``ganforge.plugin.Statistics``)."""
 
     def state_dict(self) -> dict:
         """What ``--resume`` needs to continue exactly (kept in ``state.ckpt``)."""

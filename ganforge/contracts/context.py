@@ -22,11 +22,36 @@ from ganforge.errors import GanforgeError
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+class Statistics:
+    """The statistics channel: how a plugin (a recipe, an adaptive augmentation) reports a
+    figure for the engine to log, and sums a statistic over every process of a distributed run,
+    without knowing whether there are other processes."""
+
+    def __init__(self, sum_over_processes: Callable | None = None):
+        self._sum = sum_over_processes
+        self._reported: dict[str, torch.Tensor] = {}
+
+    def report(self, name: str, value) -> None:
+        """Log ``value`` (a number or a scalar tensor) as ``name`` at this step; logged steps show
+        its mean over the logging interval and the processes, like the recipe's losses."""
+        self._reported[name] = value.detach().float() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+
+    def sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over every process (itself in a run of one)."""
+        return tensor if self._sum is None else self._sum(tensor)
+
+    def take(self) -> dict[str, torch.Tensor]:
+        """What was reported since the last call (the engine takes it after every step)."""
+        reported, self._reported = self._reported, {}
+        return reported
+
+
 class TrainingContext:
     """The engine's side of a recipe: device, shard, precision, held-out data, network views."""
 
     def __init__(self, device="cpu", *, shard: tuple[int, int] = (0, 1), precision: str = "fp32",
-                 held_out: Callable | None = None, augmentation=None, r1: tuple[float, int] = (0.0, 16)):
+                 held_out: Callable | None = None, augmentation=None, r1: tuple[float, int] = (0.0, 16),
+                 stats: Statistics | None = None):
         self.device = torch.device(device)
         self.shard = shard  # (rank, processes)
         self.precision = precision
@@ -34,6 +59,7 @@ class TrainingContext:
         self.augmentation = augmentation
         self.r1 = r1
         self.step = 0  # the training step under way, set by the engine
+        self.stats = stats or Statistics()  # figures plugins report, and sums over processes
         self._held_out = held_out
         # One gradient scaler per optimizer under fp16, made by the engine once the optimizers exist.
         self.scalers: dict[str, torch.amp.GradScaler] = {}

@@ -4,6 +4,7 @@ training step. The engine (``ganforge.engine``) owns everything else."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -207,9 +208,17 @@ class Recipe:
         return images if augmentation is None else augmentation(images, self.sharded)
 
     def observe_real(self, real_scores: torch.Tensor) -> None:
-        """Tell an adaptive augmentation D's scores on the real batch (each D step)."""
-        if hasattr(self.context.augmentation, "observe"):  # only adaptive ones implement it
-            self.context.augmentation.observe(real_scores)
+        """Tell an adaptive augmentation D's scores on the real batch (each D step), with the
+        run's statistics channel (``self.context.stats``)."""
+        augmentation, stats = self.context.augmentation, self.context.stats
+        if augmentation is None or not hasattr(augmentation, "observe"):
+            return
+        if len(inspect.signature(augmentation.observe).parameters) >= 2:
+            augmentation.observe(real_scores, stats)
+        else:  # written before the statistics channel: observe(real_scores) and metrics()
+            augmentation.observe(real_scores)
+            for name, value in getattr(augmentation, "metrics", dict)().items():
+                stats.report(name, value)
 
     def r1_penalty(self, critic, real_images: torch.Tensor):
         """The lazy R1 penalty (``--r1 GAMMA``) for this step, to add to D's loss, or None when

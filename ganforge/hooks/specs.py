@@ -142,8 +142,9 @@ def register_augmentations(register):
     in G's. It returns images of the same shape in [-1, 1], differentiable with respect to its
     input, unchanged at strength 0, and draws every random number through ``draw(n, fn)``
     (``fn(m)`` gives ``m`` rows; a distributed run draws the global batch, keeping its rows).
-    An adaptive one also implements ``observe(real_scores)`` (D's raw scores on the augmented real
-    batch of each D step), ``metrics()`` (logged) and ``state_dict()`` / ``load_state_dict(tensors)``
-    (kept in ``state.ckpt``).
+    An adaptive one also implements ``observe(real_scores, stats)`` (D's raw scores on the
+    augmented real batch of each D step, and the run's statistics channel: ``stats.sum(tensor)``
+    sums over every process of a distributed run, ``stats.report(name, value)`` logs a figure)
+    and ``state_dict()`` / ``load_state_dict(tensors)`` (kept in ``state.ckpt``).
     Example: ``register("flip", "ganforge_flip:RandomFlip", "Horizontal flips before D")``.
     """

@@ -137,6 +137,15 @@ def average(values: dict[str, torch.Tensor], process: Process) -> dict[str, torc
     return dict(zip(keys, stacked / process.world))
 
 
+def total(tensor: torch.Tensor, process: Process) -> torch.Tensor:
+    """``tensor`` summed over every process (the statistics channel's ``sum``)."""
+    if not process.active:
+        return tensor
+    tensor = tensor.clone()
+    dist.all_reduce(tensor)
+    return tensor
+
+
 def largest(value: int, process: Process, device: torch.device) -> int:
     """The largest of every process's ``value`` (e.g. a stop signal asked for on any of them)."""
     if not process.active:

@@ -25,7 +25,7 @@ from ganforge.training import state
 from ganforge.contracts.augmentation import build as build_augmentation
 from ganforge.training.averaging import ExponentialAverage
 from ganforge.training.batches import Batches
-from ganforge.contracts.context import TrainingContext
+from ganforge.contracts.context import Statistics, TrainingContext
 from ganforge.errors import GanforgeError
 from ganforge.data.images import save_grid
 from ganforge.artifacts.limits import bounded
@@ -96,6 +96,7 @@ class Trainer:
             params["image_size"] = data.image_size  # config.json records the size used
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
                                        augmentation=build_augmentation(engine["augment"]), r1=(engine["r1"], engine["r1_every"]),
+                                       stats=Statistics(lambda t: distributed.total(t, process)),
                                        held_out=lambda: load("test"))
         # A resumed run's configuration is a file like any other: it may not ask for networks
         # larger than its state.ckpt holds.
@@ -192,8 +193,7 @@ class Trainer:
                 self.context.step = step
                 with self.context.autocast():
                     losses = recipe.train_step(images, labels)
-                if hasattr(self.context.augmentation, "metrics"):  # an adaptive one's probability, say
-                    losses = {**losses, **self.context.augmentation.metrics()}
+                losses = {**losses, **self.context.stats.take()}  # figures plugins reported (ADA's aug_p)
                 for average in self.averages.values():
                     average.update()
                 step += 1

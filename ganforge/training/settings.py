@@ -12,6 +12,7 @@ imports torch, so the command line can build its options instantly.
 
 from __future__ import annotations
 
+from ganforge.contracts.exporter import PRECISIONS
 from ganforge.contracts.params import Param, coerce, unknown_setting
 from ganforge.errors import GanforgeError
 
@@ -43,7 +44,7 @@ SETTINGS: tuple[Param, ...] = (
     Setting("num_workers", int, 0, "DataLoader worker processes for datasets read from disk "
             "(in-memory ones need none)", resumable=True, minimum=0),
     Setting("precision", str, "fp32", "fp32, bf16 or fp16: autocast; fp16 adds a gradient scaler per optimizer",
-            choices=("fp32", "bf16", "fp16")),
+            choices=PRECISIONS),
     Setting("ema_images", int, 0, "keep a moving average of each generator whose half-life is this many "
             "images, whatever the batch size (StyleGAN2-ADA's ema_kimg x 1000, e.g. 10000; 0: off); G.ckpt then "
             "holds the average", minimum=0),

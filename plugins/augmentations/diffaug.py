@@ -11,7 +11,6 @@ of a distributed run draw the same global batch and keep their own rows.
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 from ganforge.plugin import Augmentation
@@ -100,17 +99,14 @@ class AdaptiveAugment(DiffAugment):
         if settings:
             raise ValueError(f"unknown ada option {', '.join(settings)}; it takes target and speed")
 
-    def observe(self, real_scores):
+    def observe(self, real_scores, stats):
         signs = torch.stack([real_scores.detach().float().sign().sum(), torch.tensor(real_scores.numel(),
                                                                                       device=real_scores.device)])
-        if dist.is_available() and dist.is_initialized():  # r_t over the global batch: every process agrees
-            dist.all_reduce(signs)
+        signs = stats.sum(signs)  # r_t over the global batch: every process agrees
         r_t = signs[0] / signs[1]
         step = signs[1] / self.speed
         self.p = (self.p.to(real_scores.device) + torch.sign(r_t - self.target) * step).clamp(0, 1)
-
-    def metrics(self):
-        return {"aug_p": self.p}
+        stats.report("aug_p", self.p)
 
     def state_dict(self):
         return {"p": self.p.detach().reshape(1).cpu()}

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.plugin import InMemoryDataset
-from ganforge.plugin import GanforgeError
-from ganforge.plugin import image_files, read_image
+from ganforge.plugin import GanforgeError, image_files, InMemoryDataset, read_image
 
 from .mnist import bundled_mnist
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from ganforge.plugin import GanforgeError
-from ganforge.plugin import IMAGE_EXTENSIONS, image_files, read_image
+from ganforge.plugin import IMAGE_EXTENSIONS, GanforgeError, image_files, read_image
 
 
 class ImageFolder(Dataset):

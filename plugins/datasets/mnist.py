@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganforge.plugin import InMemoryDataset, bundled_file, class_balanced_split
-from ganforge.plugin import GanforgeError
+from ganforge.plugin import bundled_file, class_balanced_split, GanforgeError, InMemoryDataset
 
 SPLITS = ("train", "test", "all")
 DEFAULT_ROOT = Path.home() / ".cache" / "ganforge" / "datasets"

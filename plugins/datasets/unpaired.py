@@ -7,10 +7,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import UnpairedDataset
-from ganforge.plugin import GanforgeError
+from ganforge.plugin import GanforgeError, image_files, read_image, UnpairedDataset
 
-from ganforge.plugin import image_files, read_image
 from .mnist import bundled_mnist
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import DIGIT_CLASSIFIER_SHA256 as SHA256, load_digit_classifier
-from ganforge.plugin import Extractor
+from ganforge.plugin import DIGIT_CLASSIFIER_SHA256 as SHA256, Extractor, load_digit_classifier
 
 
 class DigitFeatures(Extractor):

@@ -16,8 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError, first_line
-from ganforge.plugin import Extractor
+from ganforge.plugin import Extractor, first_line, GanforgeError
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)

@@ -13,10 +13,7 @@ here (the paper trains Stage-I first, then Stage-II on a frozen Stage-I).
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError
-from ganforge.plugin import random_inputs
-from ganforge.plugin import get
-from ganforge.plugin import Recipe
+from ganforge.plugin import GanforgeError, get, random_inputs, Recipe
 
 
 def build_text_encoder(name: str, captions):

@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError
-from ganforge.plugin import Recipe
+from ganforge.plugin import GanforgeError, Recipe
 
 DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
