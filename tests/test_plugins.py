@@ -332,7 +332,7 @@ def test_an_artifact_whose_exporter_plugin_is_missing_says_so(tmp_path):
 
 @pytest.mark.e2e
 def test_bench_times_plugin_exporters_like_builtins(add_plugin, tmp_path):
-    from ganforge.contracts.exporter import default_backends
+    from ganforge.tools.bench import default_backends
 
     add_plugin(TestPlugin())
     assert "raw" in default_backends() and "onnxruntime" in default_backends()

@@ -214,7 +214,7 @@ def test_every_setting_is_a_config_file_key_checked_against_its_declaration(tmp_
         assert cfg.resolve(recipe_cls, {}, {}, path)["engine"][setting.name] == setting.check(value), setting.name
     bad = tmp_path / "bad.toml"
     bad.write_text('precision = "fp8"\n')
-    with pytest.raises(GanforgeError, match="'precision' must be one of fp32, bf16, fp16"):
+    with pytest.raises(GanforgeError, match="'precision' must be one of fp32, fp16, bf16"):
         cfg.resolve(recipe_cls, {}, {}, bad)
 
 
