@@ -19,6 +19,24 @@ from ganforge.plugin import (PRECISIONS, artifact_meta, batch_dynamic_shapes, du
 from .precision import in_precision
 
 
+def check_members(path) -> None:
+    """Refuse a package whose zip members would be written outside the folder torch extracts
+    it to (``../``, absolute paths, drive letters), reading only the zip's directory."""
+    import zipfile
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise GanforgeError(f"'{path}' is not a loadable AOTInductor package: {first_line(exc)[:200]}") from None
+    for name in names:
+        posix, windows = PurePosixPath(name), PureWindowsPath(name)
+        if posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts or ".." in windows.parts:
+            raise GanforgeError(f"'{path}' holds a member named '{name[:80]}', which would be written outside the "
+                                "folder it is extracted to; it was not loaded")
+
+
 class AOTIRunner:
     def __init__(self, compiled, package_device: str, device: str):
         self.compiled, self.package_device, self.device = compiled, package_device, device
@@ -72,6 +90,7 @@ class AOTIExporter(Exporter):
     def load(self, path, device="cpu"):
         import torch._inductor
 
+        check_members(path)  # torch extracts the package: nothing may land outside its folder
         try:
             compiled = torch._inductor.aoti_load_package(str(path))
             metadata = compiled.get_metadata()

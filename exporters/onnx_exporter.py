@@ -151,6 +151,7 @@ class OnnxExporter(Exporter):
 
     name = "onnx"
     suffix = ".onnx"
+    native_code = False  # ONNX Runtime runs no code from the file, and refuses external data outside its folder
     precisions = ("fp32",)
 
     def unavailable(self, device: str = "cpu") -> str | None:

@@ -53,11 +53,27 @@ def _settings_signature(function):
 _settings_signature(train)
 
 
-def load_generator(path, device="cpu"):
-    """A callable generator from a ``G.ckpt`` file or a run directory."""
+def load_generator(path, device="cpu", trust: bool = False):
+    """A callable generator from a ``G.ckpt`` file, a run directory or an exported artifact.
+    A native-code artifact (``.pt2``, a TensorRT engine) that this ganforge did not export
+    loads only with ``trust=True`` (or after ``ganforge.trust(path)``): it runs its own code."""
     from ganforge.artifacts.loading import load_generator as _load
 
-    return _load(path, device=device)
+    return _load(path, device=device, trust=trust)
+
+
+def trust(*paths, forget: bool = False) -> list[dict]:
+    """Record native-code artifacts (``.pt2``, TensorRT engines) as trusted, as they are now
+    (their SHA-256), so that they load without ``trust=True``; ``forget=True`` removes them.
+    Returns every trusted artifact (``path``, ``sha256``, ``how``, ``at``)."""
+    from ganforge.artifacts import trust as store
+    from ganforge.errors import GanforgeError
+
+    for path in paths:
+        if not forget and not Path(path).is_file():
+            raise GanforgeError(f"no such file: '{path}'")
+        store.forget(path) if forget else store.record(path, "trusted")
+    return [{"sha256": sha, **entry} for sha, entry in sorted(store.records().items(), key=lambda i: i[1]["path"])]
 
 
 def load_network(path, device="cpu"):
@@ -69,7 +85,7 @@ def load_network(path, device="cpu"):
 
 def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | None = None,
            device: str = "cpu", per_class: int | None = None, force: bool = False, scale: int | None = None,
-           **fixed) -> dict:
+           trust: bool = False, **fixed) -> dict:
     """Draw ``n`` images and write them as a grid PNG (``out``), one PNG each (``folder``)
     and/or an array file (``npz``, key ``x``: uint8 N x C x H x W). Returns the paths.
 
@@ -84,7 +100,7 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
         raise GanforgeError(f"the number of images must be at least 1, got {n}")
     if out is None and folder is None and npz is None:
         out = "samples.png"
-    G = load_generator(path, device=device)
+    G = load_generator(path, device=device, trust=trust)
     columns, rows = None, None
     count = n if per_class is None else per_class * next(
         (s["num_classes"] for s in G.signature if s["distribution"] == "categorical"), 1)
@@ -107,7 +123,7 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
 
 
 def translate(path, source, out=None, *, direction: str = "AtoB", device: str = "cpu",
-              batch_size: int = 64, force: bool = False) -> list[Path]:
+              batch_size: int = 64, force: bool = False, trust: bool = False) -> list[Path]:
     """Translate an image file or a folder of images with an image-to-image generator
     (CycleGAN, DiscoGAN). ``path`` is a run directory or a generator checkpoint;
     ``direction`` BtoA uses the run's ``G_BA.ckpt``. Returns the files written."""
@@ -125,7 +141,7 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
     ckpt = path / filename if path.is_dir() else (path if direction == "AtoB" else path.with_name("G_BA" + path.suffix))
     if direction == "BtoA" and not ckpt.exists():
         raise GanforgeError(f"no B->A generator next to '{path}' (looked for {ckpt})")
-    G = load_generator(ckpt, device=device)
+    G = load_generator(ckpt, device=device, trust=trust)
     spec = G.signature[0]
     if len(G.signature) != 1 or spec["distribution"] != "image":
         raise GanforgeError(f"'{ckpt}' generates from {', '.join(s['name'] for s in G.signature)}, "
@@ -170,18 +186,18 @@ def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp
 
 
 def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None = None, repeats: int | None = None,
-          progress=None) -> list[dict]:
+          progress=None, trust: bool = False) -> list[dict]:
     """Time the generator in ``path`` (a ``G.ckpt`` or an exported artifact) on each backend
     and batch size; one dict per row (latency p50/p95 in ms, images/s, speed-up over eager),
     with a ``skipped`` reason for backends that cannot run here."""
     from ganforge.tools.bench import bench as _bench
 
-    return _bench(path, backends, batch_sizes, device=device, repeats=repeats, progress=progress)
+    return _bench(path, backends, batch_sizes, device=device, repeats=repeats, progress=progress, trust=trust)
 
 
 def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000, dataset: str | None = None,
              data_root=None, real_split: str = "train", seed: int = 0, device: str = "cpu", progress=None,
-             save: bool = True) -> dict:
+             save: bool = True, trust: bool = False) -> dict:
     """FID, KID, Inception Score and precision/recall of the generator in ``path`` (a run, a
     ``G.ckpt`` or an exported artifact) against a real dataset split, plus class accuracy for
     class-conditional generators; see ``ganforge.evaluation.evaluate``."""
@@ -190,7 +206,7 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
 
     return _evaluate(path, extractor=extractor, weights=weights, n=n, dataset=dataset, data_root=data_root,
                      real_split=real_split, seed=seed, device=device, progress=progress, save=save,
-                     default_dataset=BY_NAME["dataset"].default)
+                     default_dataset=BY_NAME["dataset"].default, trust=trust)
 
 
 def interpolate(path, out="interpolation.png", **options):

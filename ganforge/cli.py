@@ -48,6 +48,9 @@ class Group(click.Group):
             where = f": '{exc.filename}'" if exc.filename else ""
             _error(f"{exc.strerror or exc}{where}")
             sys.exit(1)
+        except MemoryError:  # an address-space cap (ulimit -v) or a machine out of memory
+            _error("out of memory (is the process's memory capped, e.g. by ulimit -v?); nothing was written")
+            sys.exit(1)
 
 
 def _console(stderr=False):
@@ -194,6 +197,10 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
                   f"samples: {escape(str(run_dir / rundir.SAMPLES))}")
 
 
+TRUST = click.option("--trust", is_flag=True, help="Load a native-code artifact (.pt2, TensorRT engine) that this "
+                     "ganforge did not export: it runs its own code, so only for files from someone you trust "
+                     "(ganforge trust FILE records one for good).")
+
 SCALE = click.option("--scale", type=click.IntRange(min=1),
                      help="Enlarge each image N times, pixel for pixel. Default: small images to at least 80 px.")
 
@@ -212,10 +219,11 @@ SCALE = click.option("--scale", type=click.IntRange(min=1),
               help="Draw N images of every class, one grid row per class (instead of -n).")
 @click.option("--force", is_flag=True, help="Replace output files that already exist.")
 @SCALE
-def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text, force, scale):
-    """Draw images from a trained generator (G.ckpt or its run directory)."""
+@TRUST
+def sample(checkpoint, count, output, folder, npz, seed, device, label, per_class, text, force, scale, trust):
+    """Draw images from a trained generator (G.ckpt, its run directory or an exported artifact)."""
     written = api.sample(checkpoint, count, out=output, folder=folder, npz=npz, seed=seed, device=device,
-                         label=label, per_class=per_class, text=text, force=force, scale=scale)
+                         label=label, per_class=per_class, text=text, force=force, scale=scale, trust=trust)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 
@@ -228,9 +236,10 @@ def sample(checkpoint, count, output, folder, npz, seed, device, label, per_clas
               help="AtoB uses G.ckpt, BtoA the run's G_BA.ckpt.")
 @device_option()
 @click.option("--force", is_flag=True, help="Replace output files that already exist.")
-def translate(checkpoint, source, output, direction, device, force):
+@TRUST
+def translate(checkpoint, source, output, direction, device, force, trust):
     """Translate an image or a folder of images with a CycleGAN or DiscoGAN run."""
-    written = api.translate(checkpoint, source, output, direction=direction, device=device, force=force)
+    written = api.translate(checkpoint, source, output, direction=direction, device=device, force=force, trust=trust)
     where = written[0] if len(written) == 1 else written[0].parent
     _console().print(f"translated {len(written)} image(s) {direction}: {where}")
 
@@ -297,7 +306,8 @@ class BenchCommand(click.Command):
 @device_option(None, " Default: cuda when present.")
 @click.option("--repeats", type=click.IntRange(min=1), help="Timed calls per row. Default: about 1 s worth.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
-def bench(path, backends, batch_sizes, device, repeats, as_json):
+@TRUST
+def bench(path, backends, batch_sizes, device, repeats, as_json, trust):
     """Time a generator (G.ckpt or an exported artifact) on each inference backend.
 
     Prints p50/p95 latency, images per second and the speed-up over PyTorch eager
@@ -307,7 +317,7 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
     console = _console(stderr=True)
     with console.status("benchmarking ...") as status:
         rows = api.bench(path, names, batch_sizes, device=device, repeats=repeats,
-                         progress=lambda message: status.update(message))
+                         progress=lambda message: status.update(message), trust=trust)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -346,7 +356,8 @@ def bench(path, backends, batch_sizes, device, repeats, as_json):
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent draws and KID subsets.")
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the result (metrics, configuration, warnings) as JSON.")
-def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed, device, as_json):
+@TRUST
+def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed, device, as_json, trust):
     """Score a generator (run directory, G.ckpt or exported artifact) against real images.
 
     FID and KID (lower is better), Inception Score and precision/recall (higher is
@@ -359,7 +370,7 @@ def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed,
     with console.status("evaluating ...") as status:
         result = api.evaluate(path, extractor=extractor, weights=weights, n=count, dataset=dataset,
                               data_root=data_root, real_split=real_split, seed=seed, device=device,
-                              progress=lambda message: status.update(message))
+                              progress=lambda message: status.update(message), trust=trust)
     from rich.markup import escape
 
     for warning in result["warnings"]:
@@ -393,10 +404,11 @@ def eval_(path, extractor, weights, count, dataset, data_root, real_split, seed,
 @click.option("--seed", default=0, show_default=True, type=int)
 @device_option()
 @SCALE
-def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, device, scale):
+@TRUST
+def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, device, scale, trust):
     """Walk between latent codes (or classes) and show each walk as a row."""
     written = api.interpolate(checkpoint, output, rows=rows, steps=steps, mode=mode, classes=classes, seed=seed,
-                              gif=gif, device=device, scale=scale)
+                              gif=gif, device=device, scale=scale, trust=trust)
     for kind, path in written.items():
         _console().print(f"{kind}: {path}")
 
@@ -415,7 +427,8 @@ def interpolate(checkpoint, output, gif, rows, steps, mode, classes, seed, devic
 @click.option("--seed", default=0, show_default=True, type=int)
 @device_option()
 @SCALE
-def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, device, scale):
+@TRUST
+def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, device, scale, trust):
     """Vector arithmetic on average latent codes, e.g. glasses man - man + woman.
 
     The grid shows each group's average, the combined code, then the samples.
@@ -427,7 +440,7 @@ def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, devi
             raise click.BadParameter(f"expected NAME=label:CLASS or NAME=images:PATH, got '{item}'")
         parsed[name.strip()] = spec.strip()
     path = api.arithmetic(checkpoint, expression, parsed, output, samples=samples, pool=pool, seed=seed,
-                          device=device, scale=scale)
+                          device=device, scale=scale, trust=trust)
     _console().print(f"{expression} with {', '.join(f'{k}={v}' for k, v in parsed.items())}: {path}")
 
 
@@ -444,7 +457,8 @@ def arithmetic(checkpoint, expression, groups, output, samples, pool, seed, devi
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
 @SCALE
-def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, as_json, scale):
+@TRUST
+def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, as_json, scale, trust):
     """Find the latent code that makes G draw each given image (G frozen).
 
     If held-out images are reconstructed about as well as training images, G
@@ -454,7 +468,7 @@ def invert(checkpoint, images, output, steps, restarts, heldout, seed, device, a
         raise click.UsageError("give IMAGES to invert, --heldout N, or both")
     with _console(stderr=True).status("optimizing latent codes ..."):
         result = api.invert(checkpoint, images, output, steps=steps, restarts=restarts, heldout=heldout, seed=seed,
-                            device=device, scale=scale)
+                            device=device, scale=scale, trust=trust)
     if as_json:
         click.echo(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in result.items()}, indent=2))
         return
@@ -592,6 +606,28 @@ def plugins(show_all, hook, requirements, as_json):
         table.add_row(name, package, escape(p["version"]), ", ".join(p["hooks"]), registered,
                       escape(_common_folder(p["sources"].values())))
     _console().print(table)
+
+
+@cli.command("trust")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--forget", is_flag=True, help="Stop trusting FILES.")
+def trust_(files, forget):
+    """Trust native-code artifacts (.pt2, TensorRT engines) you decided to trust, as they are now.
+
+    Such an artifact runs its own code when it loads, so ganforge loads one only if it
+    exported it here, if it was recorded with this command (by its SHA-256: a changed file
+    is refused again), or with --trust. Without FILES, lists what is trusted.
+    """
+    from rich.markup import escape
+
+    records = api.trust(*files, forget=forget)
+    for path in files:
+        _console().print(f"{'forgot' if forget else 'trusted'}: {escape(str(Path(path)))}")
+    if not files:
+        for entry in records:
+            _console().print(f"{entry['sha256'][:16]}...  {entry['how']:<8}  {escape(entry['path'])}")
+        if not records:
+            _console().print("no artifacts are trusted besides those exported here (ganforge trust FILE adds one)")
 
 
 def _common_folder(files) -> str:

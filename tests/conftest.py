@@ -6,6 +6,11 @@ from ganforge.hooks import manager as plugin_manager
 
 # Tests run on 2 CPU cores; keep torch from oversubscribing them.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Artifacts the tests export are trusted in a store of the test session's own, not the user's.
+if "GANFORGE_TRUST_STORE" not in os.environ:
+    import tempfile
+
+    os.environ["GANFORGE_TRUST_STORE"] = os.path.join(tempfile.mkdtemp(prefix="ganforge-trust-"), "trusted.json")
 
 from support.sizes import TINY_DCGAN
 

@@ -315,11 +315,20 @@ def test_checkpoints_name_every_plugin_they_are_made_of(add_plugin, tmp_path):
     assert made_of[("upsamplers", "double-up")]["distribution"] == "ganforge-hidden"
     assert made_of[("gans", "dcgan")]["plugin"] == "ganforge.builtins.gans"
     plugin_manager.reset_plugins()  # the plugin is gone
-    with pytest.raises(CheckpointError, match=r"needs upsampler 'double-up' from plugin 'hidden', which is not "
-                                              r"installed: pip install 'ganforge-hidden>=0.3.1'"):
+    with pytest.raises(CheckpointError, match=r"this file says it needs upsampler 'double-up' from plugin 'hidden' "
+                                              r"\(distribution ganforge-hidden 0.3.1\), which is not installed"):
         ganforge.load_generator(tmp_path / "run" / "G.ckpt")
     result = cli("sample", str(tmp_path / "run"), "-o", str(tmp_path / "g.png"))
-    assert result.returncode == 1 and "pip install 'ganforge-hidden>=0.3.1'" in result.stderr
+    assert result.returncode == 1 and "distribution ganforge-hidden 0.3.1" in result.stderr
+    assert "pip install" not in result.stderr  # a file is no source of what to install
+
+
+def test_a_files_plugin_names_are_quoted_only_when_they_look_like_package_names():
+    from ganforge.hooks.manager import missing_plugin
+
+    said = missing_plugin([{"kind": "upsamplers", "name": "x-up", "plugin": "p",
+                            "distribution": "evil; rm -rf ~ #", "version": "1.0 && curl"}])
+    assert "evil" not in said and "curl" not in said and "from plugin 'p'" in said
 
 
 def test_an_artifact_whose_exporter_plugin_is_missing_says_so(tmp_path):

@@ -58,12 +58,42 @@ def save(path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
     atomic_write(path, st_save(tensors, metadata={META_KEY: json.dumps(meta)}))
 
 
+MAX_HEADER = 64 << 20  # bytes of JSON header; ganforge's own are a few kB
+
+
+def header(path) -> dict:
+    """A safetensors file's JSON header, read with plain bounded reads and checked against the
+    file's size before anything memory-maps it: a file whose header claims more than it holds,
+    or more header than any checkpoint has, costs two small reads (under ``ulimit -v`` too)."""
+    import struct
+
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        start = f.read(8)
+        if len(start) < 8:
+            raise ValueError("shorter than a safetensors header")
+        (length,) = struct.unpack("<Q", start)
+        if not 2 <= length <= min(MAX_HEADER, size - 8):
+            raise ValueError(f"its header claims {length:,} bytes of a {size:,}-byte file")
+        text = f.read(length)
+    parsed = json.loads(text)
+    if not isinstance(parsed, dict):
+        raise ValueError("its header is not a table")
+    ends = [entry["data_offsets"][1] for key, entry in parsed.items() if key != "__metadata__"
+            and isinstance(entry, dict) and isinstance(entry.get("data_offsets"), list) and entry["data_offsets"]]
+    if 8 + length + max(ends, default=0) != size:
+        raise ValueError(f"its header describes {8 + length + max(ends, default=0):,} bytes, the file has {size:,}")
+    return parsed
+
+
 def load(path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     """Tensors and metadata of a ganforge checkpoint; one-line errors for anything else."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
-    try:  # safetensors' own reader: the header is checked before any tensor is read
+    try:  # safetensors' own reader, after a bounded look at the header: nothing is mapped before it
+        header(path)
         with safe_open(path, framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)
             if raw is None:
@@ -89,9 +119,8 @@ def read_meta(path) -> dict | None:
     """The ganforge metadata of a checkpoint, read from its header alone; None if the file is
     missing or unreadable."""
     try:
-        with safe_open(Path(path), framework="pt") as f:
-            return json.loads((f.metadata() or {})[META_KEY])
-    except (SafetensorError, OSError, KeyError, ValueError):
+        return json.loads(header(path)["__metadata__"][META_KEY])
+    except (OSError, KeyError, TypeError, ValueError, UnicodeDecodeError):
         return None
 
 
@@ -100,9 +129,8 @@ def stored_elements(path) -> int:
     import math
 
     try:
-        with safe_open(Path(path), framework="pt") as f:
-            return sum(math.prod(f.get_slice(key).get_shape()) for key in f.keys())
-    except (SafetensorError, OSError) as exc:
+        return sum(math.prod(entry["shape"]) for key, entry in header(path).items() if key != "__metadata__")
+    except (OSError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"'{path}' is not a readable ganforge checkpoint ({' '.join(str(exc).split())[:120]})") \
             from None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ganforge.artifacts import rundir
+from ganforge.artifacts import rundir, trust
 from ganforge.devices import choose_device
 from ganforge.errors import GanforgeError
 from ganforge.contracts.exporter import get_exporter, tolerance
@@ -75,20 +75,41 @@ def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str 
         if options and "unexpected keyword" in str(exc):
             raise GanforgeError(f"the {exporter.name} exporter does not take {', '.join(options)}") from None
         raise
+    if getattr(exporter, "native_code", True):
+        trust.record(path, "exported")  # ganforge trusts what it wrote itself; a re-export replaces the record
     result = ExportResult(path, exporter.name, precision, device, batch_sizes=tuple(verify_batches))
     if verify:
         try:
             artifact = load_generator(path, device=device)
             result.max_abs_error, result.max_rel_error = compare(generator, artifact, verify_batches, seed)
         except GanforgeError as exc:
-            path.unlink(missing_ok=True)
+            _discard(path)
             raise GanforgeError(f"the {exporter.name} artifact failed verification ({exc}); it was not kept") from None
         result.tolerance = tolerance(precision, device)
         if not result.verified:
-            path.unlink(missing_ok=True)
+            _discard(path)
             raise GanforgeError(f"the {exporter.name} artifact differs from PyTorch by up to {result.max_abs_error:.3g} "
                                 f"(absolute; {result.tolerance:g} allowed for {precision}); it was not kept")
+    _note_export(source, path, result, generator)
     return result
+
+
+def _discard(path: Path) -> None:
+    """An artifact that failed verification: removed, and no longer trusted."""
+    if path.is_file():
+        trust.forget(path)
+    path.unlink(missing_ok=True)
+
+
+def _note_export(source: Path, path: Path, result: "ExportResult", generator) -> None:
+    """Inside a run directory, the run's export record (``exports.json``) says what was
+    exported from which step, with each artifact's SHA-256."""
+    run = source.parent
+    if not (run / rundir.CONFIG).is_file():
+        return
+    rundir.record_export(run, path, {"format": result.format, "precision": result.precision,
+                                     "device": result.device, "step": generator.meta.get("step"),
+                                     "sha256": trust.sha256_of(path), "max_abs_error": result.max_abs_error})
 
 
 def compare(reference, artifact, batch_sizes=(1, 5), seed: int = 0) -> tuple[float, float]:

@@ -14,6 +14,7 @@ from ganforge.artifacts.limits import bounded, check_signature, elements
 from ganforge.contracts.networks import random_inputs
 from ganforge.hooks.manager import get, missing_plugin
 from ganforge.artifacts import rundir
+from ganforge.artifacts import trust as trust_module
 
 
 # What ``label=`` and ``text=`` (``--label``, ``--text``) fix when no input has that name: the one
@@ -125,9 +126,14 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
     return module
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
+def load_generator(path: str | Path, device: str | torch.device = "cpu", trust: bool = False) -> Generator:
     """The generator in ``G.ckpt`` (or a run directory holding one), or in an exported
-    artifact (``.onnx``, ``.engine``, ``.pt2``): the same interface whatever the backend."""
+    artifact (``.onnx``, ``.engine``, ``.pt2``): the same interface whatever the backend.
+
+    An artifact whose exporter says it is native code (``.pt2``, TensorRT engines) loads only
+    when trusted (``ganforge.artifacts.trust``): exported by this ganforge, recorded with
+    ``ganforge trust FILE``, or loaded with ``trust=True``; anything else is refused before
+    any byte of it reaches torch's or TensorRT's loader."""
     device = choose_device(device)
     path = rundir.generator_file(path)
     exporter = exporter_for(path)
@@ -136,6 +142,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
     if exporter is not None:
         if not path.is_file():
             raise GanforgeError(f"no such file: '{path}'")
+        if getattr(exporter, "native_code", True):
+            trust_module.require(path, f"{exporter.name} artifact", trust)
         reason = exporter.unavailable(str(device))
         if reason:
             raise GanforgeError(f"cannot load '{path}': {reason}")

@@ -117,3 +117,17 @@ def evaluation_file(run_dir, extractor: str, evaluated: str, real_split: str) ->
 def read_evaluations(run_dir) -> dict[str, dict]:
     """Saved ``ganforge eval`` results by label (what follows ``eval-`` in the file name)."""
     return {p.stem[len("eval-"):]: json.loads(p.read_text()) for p in sorted(Path(run_dir).glob("eval-*.json"))}
+
+
+EXPORTS = "exports.json"
+
+
+def record_export(run_dir, artifact, entry: dict) -> None:
+    """Add what ``ganforge export`` wrote to the run's ``exports.json`` (by artifact path)."""
+    path = Path(run_dir) / EXPORTS
+    try:
+        exports = json.loads(path.read_text()) if path.is_file() else {}
+    except (ValueError, UnicodeDecodeError):
+        exports = {}
+    exports[str(artifact)] = entry
+    checkpoint.atomic_write(path, json.dumps(exports, indent=2).encode())

@@ -29,6 +29,10 @@ class Exporter:
 
     name = "exporter"
     suffix = ".bin"
+    # Whether loading an artifact may run code from it (a shared library, engine plugins). Such
+    # artifacts load only when trusted (``ganforge.artifacts.trust``); an exporter whose artifacts
+    # are data that its runtime cannot execute (ONNX) sets False.
+    native_code = True
     precisions: tuple[str, ...] = ("fp32",)
     devices: tuple[str, ...] = ("cpu", "cuda")
 

@@ -145,7 +145,8 @@ def real_images(dataset: str, split: str, image_size: int | None, root=None) -> 
 
 def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000, dataset: str | None = None,
              data_root=None, real_split: str = "train", seed: int = 0, device: str = "cpu", batch_size: int = 250,
-             progress=None, save: bool = True, default_dataset: str | None = None) -> dict:
+             progress=None, save: bool = True, default_dataset: str | None = None,
+             trust: bool = False) -> dict:
     """Score the generator in ``path`` (run directory, ``G.ckpt`` or an exported artifact)
     against the real images of ``dataset``/``real_split`` (default: the run's dataset, read from
     ``data_root`` or else from the folder the run trained on).
@@ -174,7 +175,7 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
     else:
         path = Path(path)
         run_dir = rundir.run_of(path)
-        G = load_generator(path, device=device)
+        G = load_generator(path, device=device, trust=trust)
         run_config = rundir.read_config(rundir.run_of(path), required=False)
         trained_on = run_config.get("engine", {})
         config_dataset = dataset or trained_on.get("dataset") or default_dataset

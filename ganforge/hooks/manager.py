@@ -19,6 +19,7 @@ import importlib
 import importlib.metadata
 import os
 import pkgutil
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -404,15 +405,33 @@ def provenance(components) -> list[dict]:
     return out
 
 
+# What a distribution name and a version may look like (PEP 508 names, PEP 440 versions): a file
+# naming anything else is not quoted at all.
+_PACKAGE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
+_VERSION = re.compile(r"^[0-9][0-9A-Za-z.+!-]{0,30}$")
+
+
 def missing_plugin(components) -> str | None:
-    """One line naming the first recorded component that is not registered now, and the
-    package to install; None when all are there."""
+    """One line naming the first component a file records that is not registered now; None
+    when all are there. It reports what the file says (plugin and distribution names, when they
+    look like package names) and gives no instruction: a file is no source of what to install."""
     names = load_plugins().registry.components
     for c in components if isinstance(components, list) else []:
         if not isinstance(c, dict) or c.get("kind") not in names or c.get("name") in names[c["kind"]]:
             continue
-        package = c.get("distribution") or c.get("plugin") or "?"
-        install = f"pip install '{package}>={c['version']}'" if c.get("version") else f"pip install '{package}'"
-        return (f"it needs {SINGULAR[c['kind']]} '{c['name']}' from plugin '{c.get('plugin')}', which is not "
-                f"installed: {install}")
+        what = f"{SINGULAR[c['kind']]} '{_shown(c.get('name'))}'"
+        plugin = c.get("plugin") if isinstance(c.get("plugin"), str) and _PACKAGE.match(c.get("plugin", "")) else None
+        dist = c.get("distribution") if isinstance(c.get("distribution"), str) and _PACKAGE.match(
+            c.get("distribution", "")) else None
+        version = c.get("version") if isinstance(c.get("version"), str) and _VERSION.match(c.get("version", "")) else None
+        origin = "".join([f" from plugin '{plugin}'" if plugin else "",
+                          f" (distribution {dist}{' ' + version if version else ''})" if dist else ""])
+        return (f"this file says it needs {what}{origin}, which is not installed here; install that plugin if you "
+                "know and trust it")
     return None
+
+
+def _shown(value) -> str:
+    """A name read from a file, as safe to print in one line."""
+    text = str(value)
+    return text[:60] if _PACKAGE.match(text) else repr(text[:60])

@@ -97,7 +97,8 @@ def register_gans(register):
 def register_exporters(register):
     """Register exporters: subclasses of ``ganforge.plugin.Exporter``, with ``name``,
     ``suffix`` (artifacts are matched to exporters by how their file name ends),
-    ``precisions``, ``devices``, ``unavailable(device)``,
+    ``precisions``, ``devices``, ``native_code`` (True unless loading an artifact can run no code
+    from it: such artifacts load only when trusted), ``unavailable(device)``,
     ``export(generator, path, *, precision, max_batch, device, **options)`` and
     ``load(path, device) -> (forward, meta)``.
 

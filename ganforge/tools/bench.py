@@ -112,8 +112,19 @@ def _torch_variant(module, variant: str, device: torch.device):
     return torch.compile(module, mode="reduce-overhead" if variant == "torch-cudagraphs" else None, dynamic=False)
 
 
+class _Refused(Exception):
+    pass
+
+
+def _load_given(path, device, trust):
+    try:
+        return load_generator(path, device=str(device), trust=trust)
+    except GanforgeError as exc:
+        raise _Refused(str(exc)) from None
+
+
 def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None = None, repeats: int | None = None,
-          progress=None) -> list[dict]:
+          progress=None, trust: bool = False) -> list[dict]:
     path = rundir.generator_file(path)
     if not path.exists():
         raise GanforgeError(f"no such file: '{path}'")
@@ -146,7 +157,8 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
                     if name != artifact.name:
                         runners[backend] = f"only the given {artifact.name} artifact can be timed"
                         continue
-                    runners[backend] = load_generator(path, device=str(device))
+                    # the artifact the user asked to time: if it cannot load (untrusted, say), that is the answer
+                    runners[backend] = _load_given(path, device, trust)
                 else:
                     say(f"exporting to {backend} ...")
                     result = export(checkpoint, name, Path(tmp) / f"G-{backend}{get_exporter(name).suffix}",
@@ -154,8 +166,14 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
                     runners[backend] = load_generator(result.path, device=str(device))
             except GanforgeError as exc:
                 runners[backend] = str(exc)
+            except _Refused as exc:
+                raise GanforgeError(str(exc)) from None
 
-        signature = (reference or next(r for r in runners.values() if not isinstance(r, str))).signature
+        loaded = [r for r in runners.values() if not isinstance(r, str)]
+        if reference is None and not loaded:  # nothing to time: say why, in one line
+            reasons = [r for b, r in runners.items() if b not in TORCH_VARIANTS] or list(runners.values())
+            raise GanforgeError(reasons[0] if reasons else f"nothing to time in '{path}'")  # the artifact's own reason
+        signature = (reference or loaded[0]).signature
         rows, eager = [], {}
         for batch in batch_sizes:
             inputs = random_inputs(signature, batch, torch.Generator().manual_seed(0), device)

@@ -46,7 +46,7 @@ def _save_gif(frames: list[torch.Tensor], output_range, path: Path, nrow: int, m
 
 def interpolate(path, out="interpolation.png", *, rows: int = 6, steps: int = 10, mode: str = "slerp",
                 classes: bool = False, seed: int = 0, gif=None, device: str = "cpu",
-                scale: int | None = None) -> dict[str, Path]:
+                scale: int | None = None, trust: bool = False) -> dict[str, Path]:
     """A grid with one walk per row: between two random codes (``mode`` slerp or linear), or with
     ``classes`` between class c and c+1 at a fixed code (conditional generators)."""
     from ganforge.artifacts.loading import load_generator
@@ -55,7 +55,7 @@ def interpolate(path, out="interpolation.png", *, rows: int = 6, steps: int = 10
         raise GanforgeError(f"mode must be slerp or linear, got '{mode}'")
     if steps < 2 or rows < 1:
         raise GanforgeError("interpolation needs at least 2 steps and 1 row")
-    G = load_generator(path, device=device)
+    G = load_generator(path, device=device, trust=trust)
     zi = _latent_index(G)
     start, end = G.random_inputs(rows, seed), G.random_inputs(rows, seed + 1)
     ts = torch.linspace(0, 1, steps).tolist()
@@ -123,13 +123,13 @@ def _output_shape(G) -> tuple[int, int]:
 
 def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.png", *, samples: int = 8,
                noise: float = 0.25, pool: int = 2000, seed: int = 0, device: str = "cpu",
-               scale: int | None = None) -> Path:
+               scale: int | None = None, trust: bool = False) -> Path:
     """DCGAN-style arithmetic: each group's codes are averaged, ``expression`` (e.g. ``A - B + C``)
     combines the averages, and the result is drawn with small noise added, ``samples`` times.
     The grid shows one row: the group averages' images, then the results."""
     from ganforge.artifacts.loading import load_generator
 
-    G = load_generator(path, device=device)
+    G = load_generator(path, device=device, trust=trust)
     if any(s["distribution"] != "normal" for s in G.signature):
         raise GanforgeError("latent arithmetic works on generators whose only input is z (gan, dcgan, lsgan)")
     terms = re.findall(r"([+-]?)\s*([A-Za-z_]\w*)", expression)
@@ -191,14 +191,14 @@ def invert_codes(G, target: torch.Tensor, *, steps: int = 300, restarts: int = 4
 
 
 def invert(path, images, out="inversion.png", *, steps: int = 300, restarts: int = 4, heldout: int = 0,
-           seed: int = 0, device: str = "cpu", scale: int | None = None) -> dict:
+           seed: int = 0, device: str = "cpu", scale: int | None = None, trust: bool = False) -> dict:
     """Recover the codes of ``images`` (a file or folder), save originals beside reconstructions,
     and with ``heldout`` N also compare the reconstruction error of N training images with that of
     N held-out ones from the run's dataset (the generalization test)."""
     from ganforge.artifacts.loading import load_generator
     from ganforge.data.images import image_files, read_image
 
-    G = load_generator(path, device=device)
+    G = load_generator(path, device=device, trust=trust)
     c, size = _output_shape(G)
     result = {}
     if images is not None:
