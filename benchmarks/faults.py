@@ -153,6 +153,9 @@ def crafted(tmp: Path) -> None:
               f"({seconds:4.2f} s with start-up), +{(peak - baseline) / 1e3:4.0f} MB: {err.strip()[6:80]}")
     ran = (tmp / "crafted" / "code-ran").exists()
     print(f"  {refused} of {len(table)} refused in one line; code from a file ran: {'YES' if ran else 'no'}")
+    capped = sum(code == 1 and expected in err and len(err.strip().splitlines()) == 1
+                 for what, args, expected in table for code, err, _, _ in [run_measured(args, 4_000_000 * 1024)])
+    print(f"  under ulimit -v 4000000: {capped} of {len(table)} refused in one line")
 
 
 def in_process(args) -> float:

@@ -336,4 +336,17 @@ def test_crafted_files_are_refused_in_one_line_quickly_with_bounded_memory(tmp_p
         assert peak - baseline < 400_000, f"{what}: {(peak - baseline) / 1e3:.0f} MB beyond start-up"
         assert elapsed < 30, what  # a fresh interpreter's start-up included
     assert not (tmp_path / "crafted" / "code-ran").exists()
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_crafted_files_are_refused_in_one_line_under_an_address_space_cap(tmp_path):
+    """ulimit -v 4000000, common on shared clusters: every crafted file, the 40 GB one included,
+    is still one Error: line (headers are read with plain bounded reads before any memory map)."""
+    gan = tmp_path / "gan"
+    ganforge.train("gan", steps=1, out=gan, batch_size=8, params={"hidden": 16, "latent_dim": 8}, quiet=True)
+    for what, args, expected in crafted_files(tmp_path / "crafted", gan):
+        code, err, _, _ = run_measured(args, address_space=4_000_000 * 1024)
+        lines = err.strip().splitlines()
+        assert code == 1 and len(lines) == 1 and lines[0].startswith("Error: ") and expected in err, (what, err)
+        assert "Traceback" not in err
 

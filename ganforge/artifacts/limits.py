@@ -48,9 +48,12 @@ def bounded(max_elements: int, what: str):
         yield
     except TooLarge as exc:
         raise CheckpointError(f"{what} asks for a network with {exc}, more than its file holds; refused") from None
-    except (RuntimeError, MemoryError) as exc:  # an allocation that failed outright
-        raise CheckpointError(f"{what} asks for a network this machine cannot hold "
-                              f"({' '.join(str(exc).split())[:100]}); refused") from None
+    except MemoryError:  # an allocation that failed outright
+        raise CheckpointError(f"{what} asks for a network this machine cannot hold (out of memory); refused") from None
+    except RuntimeError as exc:
+        text = " ".join(str(exc).split())
+        reason = "out of memory" if "allocate" in text or "memory" in text.lower() else text[:100]
+        raise CheckpointError(f"{what} asks for a network this machine cannot hold ({reason}); refused") from None
     finally:
         for handle in handles:
             handle.remove()

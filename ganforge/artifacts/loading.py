@@ -116,8 +116,16 @@ def _rebuild(path: Path, tensors: dict, meta: dict) -> torch.nn.Module:
     if missing:
         raise CheckpointError(f"cannot load '{path}': {missing}")
     builder = get("networks", meta["network"])
+    limit = elements(tensors.values()) + 1_000_000
     try:
-        with bounded(elements(tensors.values()) + 1_000_000, f"'{path}'"):
+        try:  # first on the meta device, which allocates nothing: an oversized network is refused before any memory
+            with bounded(limit, f"'{path}'"), torch.device("meta"):
+                builder(**meta["network_kwargs"])
+        except CheckpointError:
+            raise
+        except Exception:  # a builder that cannot run on the meta device: the bounded build below still guards
+            pass
+        with bounded(limit, f"'{path}'"):
             module = builder(**meta["network_kwargs"])
         module.load_state_dict(tensors)
     except (KeyError, RuntimeError, TypeError, ValueError) as exc:

@@ -24,14 +24,21 @@ _MEASURE = ("import os, subprocess, sys\n"
             "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n")
 
 
-def run_measured(args) -> tuple[int, str, int, float]:
-    """``ganforge ARGS`` in a fresh process: exit status, stderr, peak memory (kB) and seconds."""
+def run_measured(args, address_space: int | None = None) -> tuple[int, str, int, float]:
+    """``ganforge ARGS`` in a fresh process: exit status, stderr, peak memory (kB) and seconds.
+    ``address_space``: a cap in bytes on the ganforge process's virtual memory (``ulimit -v``)."""
+    import resource
     import subprocess
     import sys
     import time
 
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True)
+    # the cap is inherited by the ganforge process that the small measuring interpreter starts
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True,
+                          preexec_fn=cap if address_space else None)
     code, peak = map(int, done.stdout.split())
     return code, done.stderr, peak, time.perf_counter() - began
 
@@ -76,6 +83,39 @@ def _onnx_identity(path: Path, meta: dict | None, output="output", elem="FLOAT",
     if meta is not None:
         entry = model.metadata_props.add()
         entry.key, entry.value = "ganforge", meta if isinstance(meta, str) else json.dumps(meta)
+    onnx.save(model, str(path))
+    return path
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _onnx_outside(folder: Path) -> Path:
+    """An ONNX model whose weight is external data at ../secret.bin: outside the model's folder."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    (folder / "secret.bin").write_bytes(np.ones(16, dtype=np.float32).tobytes())
+    inner = folder / "onnx-model"
+    inner.mkdir(exist_ok=True)
+    weight = numpy_helper.from_array(np.zeros(16, dtype=np.float32), "w")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("raw_data")
+    for key, value in (("location", "../secret.bin"), ("offset", "0"), ("length", "64")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph([helper.make_node("Add", ["z", "w"], ["output"])], "g",
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", 16])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 16])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = inner / "G.onnx"
     onnx.save(model, str(path))
     return path
 
@@ -132,4 +172,23 @@ def crafted_files(folder: Path, gan_run: Path) -> list[tuple[str, list[str], str
                                            "-o", out], "must have one output 'output'"),
         ("ONNX with a wrong input type", ["sample", str(_onnx_identity(folder / "type.onnx", meta, elem="DOUBLE")),
                                           "-o", out], "input 'z' is tensor(double)"),
+        ("ONNX with external data outside its folder", ["sample", str(_onnx_outside(folder)), "-o", out],
+         "not a readable ONNX model"),
+        (".pt2 with a swapped library (not exported here)",
+         ["sample", str(_zip(folder / "swapped.pt2", {"G/data/aotinductor/model/model.so": b"\x7fELF stand-in"})),
+          "-o", out], "runs native code when it loads"),
+        (".pt2 with a ../ member, even with --trust",
+         ["sample", str(_zip(folder / "escape.pt2", {"../../escaped.txt": b"outside"})), "--trust", "-o", out],
+         "outside the folder"),
+        ("TensorRT engine not exported here", ["sample", str(_stand_in_engine(folder)), "-o", out],
+         "runs native code when it loads"),
     ]
+
+
+def _stand_in_engine(folder: Path) -> Path:
+    engine = folder / "G.engine"
+    engine.write_bytes(b"a stand-in: a real engine may embed plugin libraries")
+    (folder / "G.engine.json").write_text(json.dumps({"format": "tensorrt", "max_batch": 1, "output_range": [-1, 1],
+                                                      "signature": [{"name": "z", "shape": [4], "dtype": "float32",
+                                                                     "distribution": "normal"}]}))
+    return engine
