@@ -324,3 +324,41 @@ def test_the_engine_shows_recipes_views_without_replacing_their_networks(tmp_pat
     ganforge.train("watched-dcgan", steps=2, batch_size=4, ema=0.9, params=TINY_DCGAN, out=tmp_path, quiet=True)
     assert seen["train"] == {id(built["G"])}
     assert len(seen["grid"]) == 1 and seen["grid"] != seen["train"]
+
+
+@pytest.mark.e2e
+def test_the_guides_recipe_example_runs_as_written(tmp_path, add_plugin):
+    import re
+    import types
+
+    guide = (CORE.parent / "docs" / "plugins.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.*?)```", guide, re.S) if "class HingeCGAN" in block)
+    module = types.ModuleType("guide_example")
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+    add_plugin(module, name="guide-example")
+    run = ganforge.train("hinge-cgan", steps=2, batch_size=8, out=tmp_path / "run", quiet=True,
+                         params={"width": 4, "latent_dim": 8})
+    assert run.step == 2
+    assert ganforge.load_generator(tmp_path / "run").generate(2, seed=0, label=3).shape == (2, 1, 28, 28)
+    assert "one of" not in ganforge.show("hinge-cgan")["types"]["params"]["width"]
+
+
+def test_a_recipe_parameter_declared_resumable_may_change_on_resume_and_others_may_not(tmp_path, add_plugin):
+    from ganforge import hookimpl
+    from ganforge.contracts.params import Param
+    from ganforge.hooks.manager import get
+
+    class Noted(get("gans", "dcgan")):
+        hparams = {**get("gans", "dcgan").hparams, "note": Param(str, "a", "a label for the run", resumable=True)}
+
+    class Plugin:
+        @hookimpl
+        def register_gans(self, register):
+            register("noted", Noted)
+
+    add_plugin(Plugin(), name="noted-plugin")
+    ganforge.train("noted", steps=1, batch_size=4, out=tmp_path / "run", quiet=True, params=TINY_DCGAN)
+    planned = plan("noted", {"steps": 2}, resume=tmp_path / "run", params={"note": "b"})
+    assert planned.params["note"] == "b"
+    with pytest.raises(GanforgeError, match=r"only .*note.* can change \(got g_width\)"):
+        plan("noted", {"steps": 2}, resume=tmp_path / "run", params={"g_width": 16})

@@ -151,7 +151,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", trust: 
         if not path.is_file():
             raise GanforgeError(f"no such file: '{path}'")
         if getattr(exporter, "native_code", True):
-            trust_module.require(path, f"{exporter.name} artifact", trust)
+            article = "an" if exporter.name[:1].lower() in "aeiou" else "a"
+            trust_module.require(path, f"{article} {exporter.name} artifact", trust)
         reason = exporter.unavailable(str(device))
         if reason:
             raise GanforgeError(f"cannot load '{path}': {reason}")

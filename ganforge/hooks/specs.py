@@ -21,8 +21,9 @@ def register_networks(register):
     """Register network builders: callables ``(**kwargs) -> torch.nn.Module``.
 
     A generator also has ``signature`` (its inputs: a list of dicts with ``name``, ``shape``,
-    ``dtype`` and ``distribution``, one of ``normal``, ``categorical`` with ``num_classes``,
-    ``image`` or ``text``) and ``output_range``; helpers are in ``ganforge.plugin``. The
+    ``dtype`` and ``distribution``, one of ``normal``, ``categorical`` with ``num_classes``
+    (an int64 tensor of shape ``(N,)``, whatever its name: ``--label`` fixes it), ``image`` or
+    ``text``) and ``output_range``; helpers are in ``ganforge.plugin``. The
     keyword arguments must be JSON-serializable: ``G.ckpt`` keeps them, so the file alone
     rebuilds the network. A network that takes another plugin by name (an upsampler) looks it
     up with ``ganforge.plugin.get(kind, name)``, which also records it in the
@@ -126,10 +127,11 @@ def register_extractors(register):
 def register_loggers(register):
     """Register experiment loggers: subclasses of ``ganforge.plugin.Logger``. The training
     process that writes the run (rank 0) builds each chosen logger as ``(run_dir, config,
-    start)`` when a run starts or resumes at step ``start``, then calls
+    start)`` when a run starts (``start`` 0) or resumes at step ``start``, then calls
     ``metrics(step, values, kind)`` at every logging step (``kind`` "train") and evaluation
     ("eval"), ``image(step, name, path)`` for every sample grid, ``saved(step)`` after every
-    checkpoint, and ``close()`` at the end. A classmethod ``unavailable()`` says why the
+    checkpoint, and ``close()`` at the end. A resumed logger receives only steps after
+    ``start``; what an interrupted process logged past its last checkpoint is its own to drop. A classmethod ``unavailable()`` says why the
     logger cannot run (a missing package).
     Example: ``register("wandb", "ganforge_wandb:WandbLogger", "Weights & Biases")``.
     """

@@ -14,6 +14,7 @@ from pathlib import Path
 from ganforge.training import config as cfg
 from ganforge.contracts.augmentation import build as build_augmentation
 from ganforge.artifacts import rundir
+from ganforge.contracts.recipe import parameters
 from ganforge.errors import GanforgeError
 from ganforge.hooks.manager import SINGULAR, get, registry
 from ganforge.training.runlock import user_files
@@ -104,14 +105,19 @@ def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, co
     if saved["recipe"] != recipe_name:
         raise GanforgeError(f"run '{run_dir}' trained '{saved['recipe']}', not '{recipe_name}'")
     changed = set(given) - RESUMABLE
-    if changed or params or config:
-        raise GanforgeError(f"a resumed run keeps its configuration; only {', '.join(sorted(RESUMABLE))} "
-                            f"can change (got {', '.join(sorted(changed)) or 'params/config'})")
+    params = cfg.normalize_keys(params or {})
+    declared = parameters(recipe_cls, saved["params"].get("loss"))
+    resumable_params = {k for k, p in declared.items() if p.resumable}
+    fixed = sorted(set(params) - resumable_params)
+    if changed or fixed or config:
+        allowed = sorted(RESUMABLE | resumable_params)
+        raise GanforgeError(f"a resumed run keeps its configuration; only {', '.join(allowed)} "
+                            f"can change (got {', '.join(sorted(changed) + fixed) or 'a config file'})")
     engine = {canonical(k): v for k, v in saved["engine"].items()}
     if "steps" in given or "epochs" in given:
         engine.update(steps=given.get("steps"), epochs=given.get("epochs"))
     engine.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
-    return Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, engine, saved["params"]), run_dir, True)
+    return Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, engine, {**saved["params"], **params}), run_dir, True)
 
 
 def check_components(planned: Plan) -> None:
