@@ -608,6 +608,41 @@ def plugins(show_all, hook, requirements, as_json):
     _console().print(table)
 
 
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option("--name", help="The model's name in the protocol's URLs. Default: the recipe's (dcgan).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 makes the server reachable from other machines.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@device_option()
+@click.option("--max-batch", default=32, show_default=True, type=click.IntRange(min=1),
+              help="Largest forward pass: concurrent requests are merged up to this many images (1: no batching).")
+@click.option("--max-delay-ms", default=5.0, show_default=True, type=click.FloatRange(min=0),
+              help="How long the first request of a batch waits for others to join it.")
+@click.option("--max-queue", default=1024, show_default=True, type=click.IntRange(min=1),
+              help="Images that may wait for the generator; more are answered 503 with Retry-After.")
+@TRUST
+def serve(path, name, host, port, device, max_batch, max_delay_ms, max_queue, trust):
+    """Serve a generator (run directory, G.ckpt or an exported artifact) over HTTP.
+
+    \b
+    The Open Inference Protocol (KServe v2, as Triton speaks it, binary tensors included):
+      GET  /v2/health/ready, /v2/models/NAME      health and the inputs' names, types, shapes
+      POST /v2/models/NAME/infer                  the generator's inputs as tensors -> images
+    and for people:
+      GET  /api/generate?seed=0&n=16&label=3      a PNG grid (&format=npz: uint8 pixels)
+      POST /api/generate                          an image in the body, for image-to-image GANs
+      GET  /api/describe, /metrics                what is served; Prometheus metrics
+    """
+    from rich.markup import escape
+
+    from ganforge.serving.app import Limits
+
+    api.serve(path, name=name, host=host, port=port, device=device, max_batch=max_batch, max_delay_ms=max_delay_ms,
+              trust=trust, limits=Limits(max_queue=max_queue),
+              announce=lambda line: _console().print(escape(line), soft_wrap=True))
+
+
 @cli.command("trust")
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--forget", is_flag=True, help="Stop trusting FILES.")

@@ -46,6 +46,7 @@ LAYERS = [
     {"evaluation"},  # FID/KID/IS, the digit classifier
     {"training"},  # settings, planning, the engine and its parts, distributed runs
     {"tools"},  # latent tools, reports, bench
+    {"serving"},  # ganforge serve: the inference protocol, dynamic batching, the ASGI application
     {"testing", "plugin"},  # the conformance kit; the plugin authors' surface
     {"api"},
     {"cli", "__main__"},

@@ -1,0 +1,374 @@
+"""The ASGI application of ``ganforge serve``: the Open Inference Protocol's endpoints for one
+generator, convenience endpoints for people, Prometheus metrics, and the limits every request
+meets. Starlette routes it and uvicorn serves it (``ganforge.api.serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ganforge.errors import GanforgeError, first_line
+from ganforge.serving import protocol
+from ganforge.serving.batching import Batcher, QueueFull
+from ganforge.version import __version__
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; beyond it, a 4xx with one JSON message."""
+
+    max_body: int = 16 << 20  # bytes of a request body
+    max_images: int = 256  # images per request
+    max_caption: int = 200  # characters of a caption
+    max_upload_pixels: int = 4096 * 4096  # an uploaded image (a decompression bomb is refused before decoding)
+    max_queue: int = 1024  # images waiting for the generator; beyond: 503 with Retry-After
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def _json(status: int, body: dict, headers: dict | None = None):
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class Service:
+    """One generator behind the protocol: its metadata, its inputs checked, its batcher."""
+
+    def __init__(self, generator, name: str, source: str, batcher: Batcher, limits: Limits):
+        self.G, self.name, self.source, self.batcher, self.limits = generator, name, source, batcher, limits
+        self.started = time.time()
+        self.latency = {"count": 0, "sum": 0.0, "buckets": [0] * len(LATENCY_BUCKETS)}
+        inputs = generator.random_inputs(1, seed=0, **self._fixed_text())
+        try:
+            probe = generator(*inputs)  # warms up, and gives the images' shape
+        except GanforgeError as exc:  # non-finite pixels, say: served anyway, each request a clear 500
+            print(f"ganforge serve: warning: {first_line(exc)}; requests will be answered 500", flush=True)
+            with torch.inference_mode():
+                probe = generator.module(*(x.to(generator.device) for x in inputs))
+        self.output_shape = list(probe.shape[1:])
+
+    def _fixed_text(self) -> dict:
+        text = next((s for s in self.G.signature if s["distribution"] == "text"), None)
+        if text is None:
+            return {}
+        vocabulary = getattr(self._encoder(text), "vocabulary", None) or ["a"]
+        return {"text": vocabulary[0]}
+
+    def _encoder(self, spec):
+        from ganforge.hooks.manager import get
+
+        return get("networks", spec["encoder"]["network"])(**spec["encoder"]["kwargs"])
+
+    # -- the protocol ------------------------------------------------------------------------------
+    def metadata(self) -> dict:
+        inputs = [{"name": s["name"], "datatype": protocol.TORCH_DTYPES.get(s.get("dtype", "float32"), "FP32"),
+                   "shape": [-1, *s["shape"]]} for s in self.G.signature]
+        return {"name": self.name, "versions": ["1"], "platform": f"ganforge_{self.G.backend}", "inputs": inputs,
+                "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, *self.output_shape]}]}
+
+    def tensors(self, arrays: dict[str, np.ndarray]) -> list[torch.Tensor]:
+        """The generator's inputs, in signature order, from the request's tensors, checked."""
+        names = [s["name"] for s in self.G.signature]
+        unknown = sorted(set(arrays) - set(names))
+        missing = [n for n in names if n not in arrays]
+        if unknown or missing:
+            raise protocol.BadRequest(f"this generator takes inputs {', '.join(names)}; "
+                                      + (f"missing {', '.join(missing)}" if missing else f"unknown {unknown[0][:40]}"))
+        inputs, n = [], None
+        for spec in self.G.signature:
+            array = arrays[spec["name"]]
+            if array.ndim != 1 + len(spec["shape"]) or list(array.shape[1:]) != list(spec["shape"]):
+                raise protocol.BadRequest(f"input '{spec['name']}' must be [N, {', '.join(map(str, spec['shape']))}]"
+                                          f"{'' if spec['shape'] else ''}, got {list(array.shape)}")
+            n = len(array) if n is None else n
+            if len(array) != n:
+                raise protocol.BadRequest("every input must have the same batch size")
+            if spec["distribution"] == "categorical":
+                if array.dtype.kind not in "iu":
+                    raise protocol.BadRequest(f"input '{spec['name']}' holds class numbers: INT64")
+                if array.size and not (0 <= array.min() and array.max() < spec["num_classes"]):
+                    raise protocol.BadRequest(f"input '{spec['name']}' must be in 0..{spec['num_classes'] - 1}")
+                tensor = torch.from_numpy(array.astype(np.int64))
+            else:
+                if array.dtype.kind != "f":
+                    raise protocol.BadRequest(f"input '{spec['name']}' must be FP32")
+                tensor = torch.from_numpy(np.array(array, dtype=np.float32))
+                if not torch.isfinite(tensor).all():
+                    raise protocol.BadRequest(f"input '{spec['name']}' holds NaN or infinite values")
+            inputs.append(tensor)
+        if not n:
+            raise protocol.BadRequest("the batch is empty")
+        if n > self.limits.max_images:
+            raise protocol.BadRequest(f"{n} images asked for; at most {self.limits.max_images} per request")
+        return inputs
+
+    async def run(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        began = time.perf_counter()
+        try:
+            return await self.batcher.submit(inputs)
+        except QueueFull as exc:
+            raise Problem(503, f"the server is busy ({exc}); try again shortly", {"Retry-After": "1"}) from None
+        except GanforgeError as exc:  # the generator itself failed (non-finite pixels, say): the server goes on
+            raise Problem(500, first_line(exc)) from None
+        finally:
+            self._observe(time.perf_counter() - began)
+
+    def _observe(self, seconds: float) -> None:
+        self.latency["count"] += 1
+        self.latency["sum"] += seconds
+        for i, bound in enumerate(LATENCY_BUCKETS):
+            if seconds <= bound:
+                self.latency["buckets"][i] += 1
+
+    # -- for people ----------------------------------------------------------------------------------
+    def describe(self) -> dict:
+        meta = self.G.meta
+        return {"name": self.name, "source": self.source, "recipe": meta.get("recipe"), "step": meta.get("step"),
+                "backend": self.G.backend, "format": meta.get("format", "checkpoint"),
+                "precision": meta.get("precision", "fp32"), "signature": self.G.signature,
+                "output_shape": self.output_shape, "output_range": list(self.G.output_range),
+                "stale": bool(meta.get("stale", False)), "ganforge": __version__}
+
+    def metrics(self) -> str:
+        s, lines = self.batcher.stats, []
+
+        def metric(name, kind, text, value):
+            lines.extend([f"# HELP ganforge_{name} {text}", f"# TYPE ganforge_{name} {kind}",
+                          f'ganforge_{name}{{model="{self.name}"}} {value}'])
+
+        metric("requests_total", "counter", "Inference requests received", s.requests)
+        metric("images_total", "counter", "Images generated", s.images)
+        metric("batches_total", "counter", "Forward passes of the generator", s.batches)
+        metric("queue_images", "gauge", "Images waiting for the generator", self.batcher.waiting)
+        lines += ["# HELP ganforge_batch_size Images per forward pass", "# TYPE ganforge_batch_size histogram"]
+        running = 0
+        for size in sorted(s.batch_sizes):
+            running += s.batch_sizes[size]
+            lines.append(f'ganforge_batch_size_bucket{{model="{self.name}",le="{size}"}} {running}')
+        lines.append(f'ganforge_batch_size_bucket{{model="{self.name}",le="+Inf"}} {s.batches}')
+        lines.append(f'ganforge_batch_size_count{{model="{self.name}"}} {s.batches}')
+        lines.append(f'ganforge_batch_size_sum{{model="{self.name}"}} '
+                     f'{sum(size * count for size, count in s.batch_sizes.items())}')
+        lines += ["# HELP ganforge_request_seconds Time from a request's arrival in the queue to its images",
+                  "# TYPE ganforge_request_seconds histogram"]
+        for bound, count in zip(LATENCY_BUCKETS, self.latency["buckets"]):
+            lines.append(f'ganforge_request_seconds_bucket{{model="{self.name}",le="{bound}"}} {count}')
+        lines.append(f'ganforge_request_seconds_bucket{{model="{self.name}",le="+Inf"}} {self.latency["count"]}')
+        lines.append(f'ganforge_request_seconds_count{{model="{self.name}"}} {self.latency["count"]}')
+        lines.append(f'ganforge_request_seconds_sum{{model="{self.name}"}} {self.latency["sum"]:.6f}')
+        return "\n".join(lines) + "\n"
+
+    def generation_inputs(self, query, image_bytes: bytes | None) -> tuple[list[torch.Tensor], int]:
+        """Inputs for /api/generate from the query: seeds or a count, a class, a caption, an image."""
+        def integer(key, default=None, low=0, high=2 ** 31):
+            value = query.get(key)
+            if value is None:
+                return default
+            try:
+                number = int(value)
+            except ValueError:
+                raise protocol.BadRequest(f"'{key}' must be a whole number, got {value[:20]!r}") from None
+            if not low <= number <= high:
+                raise protocol.BadRequest(f"'{key}' must be in {low}..{high}")
+            return number
+
+        n = integer("n", 1, 1, self.limits.max_images)
+        seed = integer("seed", 0)
+        fixed = {}
+        label = integer("label")
+        if label is not None:
+            fixed["label"] = label
+        text = query.get("text")
+        if text is not None:
+            if len(text) > self.limits.max_caption:
+                raise protocol.BadRequest(f"captions are at most {self.limits.max_caption} characters")
+            fixed["text"] = text
+        image_spec = next((s for s in self.G.signature if s["distribution"] == "image"), None)
+        if image_spec is not None:
+            if image_bytes is None:
+                raise protocol.BadRequest("this generator translates an image: POST one as the request body")
+            picture = self.uploaded(image_bytes, image_spec)
+            inputs = [picture.expand(n, *picture.shape[1:]).clone()]
+            return inputs, n
+        try:
+            return self.G.random_inputs(n, seed=seed, **fixed), n
+        except GanforgeError as exc:
+            raise protocol.BadRequest(first_line(exc)) from None
+
+    def uploaded(self, data: bytes, spec: dict) -> torch.Tensor:
+        """An uploaded image as the generator's image input, bounded before it is decoded."""
+        from PIL import Image
+        from torchvision.transforms import v2
+
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                if im.width * im.height > self.limits.max_upload_pixels:
+                    raise protocol.BadRequest(f"the image is {im.width} x {im.height}; at most "
+                                              f"{self.limits.max_upload_pixels:,} pixels are accepted")
+                channels, size = spec["shape"][0], spec["shape"][-1]
+                image = im.convert({1: "L", 3: "RGB"}[channels])
+        except protocol.BadRequest:
+            raise
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise protocol.BadRequest("the body is not an image this server can read") from None
+        pixels = v2.CenterCrop(size)(v2.Resize(size, antialias=True)(v2.PILToTensor()(image)))
+        return pixels.float().div(127.5).sub(1.0)[None]
+
+
+async def _body(request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise Problem(413, f"the request body is {int(declared):,} bytes; at most {limit:,} are accepted")
+        except ValueError:
+            raise Problem(400, "Content-Length is not a number") from None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"the request body is over {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_app(service: Service):
+    """The Starlette application serving ``service`` (model name ``service.name``)."""
+    from contextlib import asynccontextmanager
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    def model(request):
+        name = request.path_params["name"]
+        if name != service.name:
+            raise Problem(404, f"no model '{name[:60]}' here; this server serves '{service.name}'")
+
+    async def live(request):
+        return _json(200, {"live": True})
+
+    async def ready(request):
+        return _json(200, {"ready": True})
+
+    async def server_metadata(request):
+        return _json(200, {"name": "ganforge", "version": __version__, "extensions": ["binary_tensor_data"]})
+
+    async def model_metadata(request):
+        model(request)
+        return _json(200, service.metadata())
+
+    async def model_ready(request):
+        model(request)
+        return _json(200, {"name": service.name, "ready": True})
+
+    async def infer(request):
+        model(request)
+        body = await _body(request, service.limits.max_body)
+        parsed, arrays = protocol.parse_request(body, request.headers.get(protocol.HEADER),
+                                                service.limits.max_images * 4096 * 16)
+        images = await service.run(service.tensors(arrays))
+        content, headers = protocol.response(service.name, parsed, {"output": images.float().numpy()})
+        return Response(content, headers=headers)
+
+    async def describe(request):
+        return _json(200, service.describe())
+
+    async def generate(request):
+        body = await _body(request, service.limits.max_body) if request.method == "POST" else None
+        inputs, n = service.generation_inputs(request.query_params, body or None)
+        images = await service.run(inputs)
+        fmt = request.query_params.get("format", "png")
+        from ganforge.data import images as im
+
+        if fmt == "npz":
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, x=im.to_uint8(images, service.G.output_range))
+            return Response(buffer.getvalue(), media_type="application/octet-stream")
+        if fmt != "png":
+            raise protocol.BadRequest("format must be png or npz")
+        picture = im.grid_picture(images, service.G.output_range, scale=1 if n == 1 else None)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        return Response(buffer.getvalue(), media_type="image/png")
+
+    async def metrics(request):
+        return PlainTextResponse(service.metrics(), media_type="text/plain; version=0.0.4")
+
+    routes = [Route("/v2", server_metadata), Route("/v2/health/live", live), Route("/v2/health/ready", ready)]
+    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
+        routes += [Route(prefix, model_metadata), Route(prefix + "/ready", model_ready),
+                   Route(prefix + "/infer", infer, methods=["POST"])]
+    routes += [Route("/api/describe", describe), Route("/api/generate", generate, methods=["GET", "POST"]),
+               Route("/metrics", metrics)]
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await service.batcher.start()
+        try:
+            yield
+        finally:
+            await service.batcher.stop()
+
+    async def answer(request, exc):
+        status, message, headers = _answer(exc)
+        return _json(status, {"error": message}, headers)
+
+    from starlette.exceptions import HTTPException
+
+    handlers = {kind: answer for kind in (HTTPException, Problem, protocol.BadRequest, GanforgeError, Exception)}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    return _Errors(app)
+
+
+class _Errors:
+    """Every failure a JSON ``{"error": ...}`` with its status, never a traceback in the response
+    or the log; an unexpected one is a 500 and one log line, and the server goes on."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001  (what Starlette re-raises after answering it)
+            status, message, headers = _answer(exc)
+            print(f"ganforge serve: error: {message}", flush=True)  # one line, never a traceback
+            if not started:
+                await _json(status, {"error": message}, headers)(scope, receive, send)
+
+
+def _answer(exc: Exception) -> tuple[int, str, dict]:
+    from starlette.exceptions import HTTPException
+
+    if isinstance(exc, Problem):
+        return exc.status, exc.message, exc.headers
+    if isinstance(exc, protocol.BadRequest):
+        return 400, str(exc), {}
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail), {}
+    if isinstance(exc, GanforgeError):
+        return 400, first_line(exc), {}
+    return 500, f"internal error ({type(exc).__name__}: {first_line(exc)[:200]})", {}
