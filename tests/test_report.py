@@ -10,6 +10,7 @@ import pytest
 import ganforge
 
 from support.sizes import TINY_DCGAN
+from support.browser import headless_chromium
 from support.cli import cli
 
 
@@ -52,28 +53,10 @@ def test_report_of_a_run_with_a_corrupt_config_is_a_one_line_error(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def _browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed (pip install -e '.[test]')")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.skip("Chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)")
-    options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    options.binary_location = chromium
-    return webdriver.Chrome(options=options, service=Service(driver))
-
-
 @pytest.mark.e2e
 def test_report_images_load_in_a_headless_browser(evaluated_run, tmp_path):
     path = ganforge.report(evaluated_run, tmp_path / "report.html")
-    browser = _browser()
+    browser = headless_chromium()
     try:
         browser.get(path.resolve().as_uri())
         images = browser.execute_script(

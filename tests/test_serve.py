@@ -226,3 +226,31 @@ def test_it_listens_on_localhost_unless_told_otherwise():
         pass
     first = proc.stdout.readline()
     assert "http://127.0.0.1:" in first
+
+
+def test_the_playground_draws_classes_and_walks_in_a_headless_browser():
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from support.browser import headless_chromium
+
+    browser = headless_chromium()
+    try:
+        with served(CGAN) as (url, proc):
+            browser.get(url + "/")
+            wait = WebDriverWait(browser, 30)
+            loaded = "return [...document.images].map(i => [i.id, i.complete && i.naturalWidth > 0])"
+            wait.until(lambda b: all(ok for _, ok in b.execute_script(loaded)))
+            first = browser.execute_script("return document.getElementById('grid').src")
+            assert "cgan" in browser.find_element("id", "about").text
+            Select(browser.find_element("id", "label")).select_by_value("3")
+            browser.find_element("id", "next").click()
+            wait.until(lambda b: b.execute_script("return document.getElementById('grid').src") != first)
+            walk = browser.execute_script("return document.getElementById('walk').src")
+            browser.execute_script("const t = document.getElementById('t'); t.value = 0.5; t.dispatchEvent(new Event('input'))")
+            wait.until(lambda b: b.execute_script("return document.getElementById('walk').src") != walk)
+            wait.until(lambda b: all(ok for _, ok in b.execute_script(loaded)))
+            assert browser.find_element("id", "t-value").text == "0.5"
+            assert browser.find_element("id", "error").text == ""
+            assert browser.execute_script("return document.getElementById('grid').naturalWidth") > 100
+    finally:
+        browser.quit()

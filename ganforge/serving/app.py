@@ -9,6 +9,7 @@ import io
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +19,8 @@ from ganforge.serving import protocol
 from ganforge.serving.batching import Batcher, QueueFull
 from ganforge.version import __version__
 
+# The playground: one page, everything inline (no build step, nothing from a CDN).
+PLAYGROUND = (Path(__file__).parent / "playground.html").read_text(encoding="utf-8")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -305,6 +308,32 @@ def build_app(service: Service):
         picture.save(buffer, format="PNG")
         return Response(buffer.getvalue(), media_type="image/png")
 
+    async def interpolate(request):
+        """One image on the spherical path between the latent codes of seeds a and b, at t."""
+        from ganforge.tools.latent import slerp
+
+        query = request.query_params
+        inputs_a, _ = service.generation_inputs({**query, "seed": query.get("a", "0"), "n": "1"}, None)
+        inputs_b, _ = service.generation_inputs({**query, "seed": query.get("b", "1"), "n": "1"}, None)
+        try:
+            t = float(query.get("t", "0"))
+        except ValueError:
+            raise protocol.BadRequest("'t' must be a number from 0 to 1") from None
+        if not 0 <= t <= 1:
+            raise protocol.BadRequest("'t' must be a number from 0 to 1")
+        mixed = [slerp(a, b, t) if spec["distribution"] == "normal" else a
+                 for spec, a, b in zip(service.G.signature, inputs_a, inputs_b)]
+        from ganforge.data import images as im
+
+        buffer = io.BytesIO()
+        im.grid_picture(await service.run(mixed), service.G.output_range, scale=1, padding=0).save(buffer, format="PNG")
+        return Response(buffer.getvalue(), media_type="image/png")
+
+    async def page(request):
+        from starlette.responses import HTMLResponse
+
+        return HTMLResponse(PLAYGROUND)
+
     async def metrics(request):
         return PlainTextResponse(service.metrics(), media_type="text/plain; version=0.0.4")
 
@@ -312,7 +341,8 @@ def build_app(service: Service):
     for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
         routes += [Route(prefix, model_metadata), Route(prefix + "/ready", model_ready),
                    Route(prefix + "/infer", infer, methods=["POST"])]
-    routes += [Route("/api/describe", describe), Route("/api/generate", generate, methods=["GET", "POST"]),
+    routes += [Route("/", page), Route("/api/describe", describe),
+               Route("/api/generate", generate, methods=["GET", "POST"]), Route("/api/interpolate", interpolate),
                Route("/metrics", metrics)]
 
     @asynccontextmanager
