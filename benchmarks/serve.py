@@ -4,7 +4,8 @@ a 64 px colour DCGAN, on the torch backend and on each exported backend installe
 
     python benchmarks/serve.py [--seconds 8] [--clients 1,8,32] [--backends torch,onnx]
 
-Each client asks for one image at a time (POST /v2/models/NAME/infer with a fresh z, JSON), over
+Each client asks for one image at a time (POST /v2/models/NAME/infer with a fresh z; binary tensors,
+or JSON numbers with --json), over
 a keep-alive connection, for a bounded time; the server runs on 127.0.0.1 in its own process.
 Run it alone: on 2 cores, anything else running changes every figure.
 """
@@ -50,7 +51,7 @@ def start(path, max_batch: int):
     raise SystemExit(f"the server for {path} did not start")
 
 
-def drive(port: int, z_dim: int, clients: int, seconds: float) -> dict:
+def drive(port: int, z_dim: int, clients: int, seconds: float, binary: bool = True) -> dict:
     latencies, errors = [], []
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
@@ -60,10 +61,18 @@ def drive(port: int, z_dim: int, clients: int, seconds: float) -> dict:
         rng = np.random.default_rng(index)
         mine = []
         while time.perf_counter() < stop_at:
-            body = json.dumps({"inputs": [{"name": "z", "shape": [1, z_dim], "datatype": "FP32",
-                                           "data": rng.standard_normal(z_dim).astype(np.float32).tolist()}]})
+            z = rng.standard_normal(z_dim).astype(np.float32)
+            if binary:  # Triton's binary tensor extension, both ways (what tritonclient sends with binary_data=True)
+                head = json.dumps({"inputs": [{"name": "z", "shape": [1, z_dim], "datatype": "FP32",
+                                               "parameters": {"binary_data_size": z.nbytes}}],
+                                   "outputs": [{"name": "output", "parameters": {"binary_data": True}}]}).encode()
+                body, headers = head + z.tobytes(), {"Inference-Header-Content-Length": str(len(head))}
+            else:
+                body = json.dumps({"inputs": [{"name": "z", "shape": [1, z_dim], "datatype": "FP32",
+                                               "data": z.tolist()}]})
+                headers = {"Content-Type": "application/json"}
             began = time.perf_counter()
-            connection.request("POST", "/v2/models/g/infer", body, {"Content-Type": "application/json"})
+            connection.request("POST", "/v2/models/g/infer", body, headers)
             response = connection.getresponse()
             response.read()
             if response.status != 200:
@@ -109,6 +118,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--backends", default="torch,onnx", help="torch (the G.ckpt) and exporters to serve")
+    parser.add_argument("--json", action="store_true", help="tensors as JSON numbers instead of binary")
+    parser.add_argument("--generators", default="digits,colour")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +127,8 @@ def main() -> None:
         print("| generator | backend | clients | batching | images/s | p50 ms | p99 ms |")
         print("|---|---|---|---|---|---|---|")
         for label, run in runs.items():
+            if not any(g in label for g in args.generators.split(",")):
+                continue
             G = ganforge.load_generator(run)
             z_dim = G.signature[0]["shape"][0]
             for backend in args.backends.split(","):
@@ -124,7 +137,7 @@ def main() -> None:
                     proc, port = start(path, max_batch)
                     try:
                         for n in clients:
-                            r = drive(port, z_dim, n, args.seconds)
+                            r = drive(port, z_dim, n, args.seconds, binary=not args.json)
                             print(f"| {label} | {backend} | {n} | {'on (32)' if max_batch > 1 else 'off'} | "
                                   f"{r['images_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
                                   + (f" {r['errors']} errors" if r["errors"] else ""), flush=True)
