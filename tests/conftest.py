@@ -44,3 +44,15 @@ def tiny_dcgan_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "dcgan"
     ganforge.train("dcgan", steps=4, batch_size=8, out=out, params=TINY_DCGAN, log_every=2, quiet=True)
     return out
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The fixtures written by earlier releases are evidence: no test may change them."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures" / "release-7f62249"
+    extra = sorted(str(p.relative_to(fixtures)) for p in fixtures.rglob("*") if p.is_file()
+                   and p.name not in ("D.ckpt", "G.ckpt", "config.json", "metrics.jsonl", "state.ckpt"))
+    if extra:
+        session.exitstatus = 1
+        print(f"\ntests wrote into tests/fixtures/release-7f62249: {', '.join(extra)}")

@@ -1,6 +1,8 @@
 """A Triton model repository exported for a noise, a conditional and an image-to-image generator
 parses as Triton's ModelConfig, and its model answers to the names and shapes it declares."""
 
+import shutil
+
 import pytest
 
 import ganforge
@@ -32,7 +34,11 @@ def cyclegan(tmp_path_factory):
 def test_a_repository_parses_as_triton_model_config(source, name, inputs, tmp_path, cyclegan):
     import onnxruntime as ort
 
-    path = cyclegan if source == "cyclegan" else source
+    if source == "cyclegan":
+        path = cyclegan
+    else:  # a copy: exporting from a run records the export in it, and the fixtures stay as released
+        path = tmp_path / "run"
+        shutil.copytree(source, path)
     result = cli("export", path, "--triton-repo", tmp_path / "repo", "--max-batch", "16")
     assert result.returncode == 0, result.stderr
     config = parse(tmp_path / "repo" / name / "config.pbtxt")

@@ -18,6 +18,15 @@ from support.plugins import TestPlugin
 RELEASE = "tests/fixtures/release-7f62249/dcgan"
 
 
+def released(tmp_path, name="dcgan"):
+    """A copy of a released G.ckpt outside any run directory: exporting it writes nothing into
+    the repository's fixtures."""
+    target = tmp_path / "released" / name / "G.ckpt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(f"tests/fixtures/release-7f62249/{name}/G.ckpt", target)
+    return target
+
+
 def stand_in_engine(folder):
     """A file named like a TensorRT engine, with the sidecar ganforge writes beside one."""
     engine = folder / "G.engine"
@@ -69,7 +78,7 @@ def test_the_flag_the_keyword_and_the_environment_trust_one_load(tmp_path):
 
 def test_an_artifact_exported_here_loads_without_a_flag_and_a_copy_changed_is_refused(tmp_path, add_plugin):
     add_plugin(TestPlugin())
-    artifact = ganforge.export(RELEASE, "raw", tmp_path / "G.rawgen").path  # a plugin's exporter: native by default
+    artifact = ganforge.export(released(tmp_path), "raw", tmp_path / "G.rawgen").path  # a plugin's exporter: native by default
     assert ganforge.load_generator(artifact).generate(2, seed=0).shape[0] == 2
     tampered = tmp_path / "other.rawgen"
     tampered.write_bytes(artifact.read_bytes()[:-1] + b"\x00")
@@ -80,15 +89,15 @@ def test_an_artifact_exported_here_loads_without_a_flag_and_a_copy_changed_is_re
 def test_re_exporting_over_an_artifact_replaces_its_record(tmp_path, add_plugin):
     add_plugin(TestPlugin())
     path = tmp_path / "G.rawgen"
-    ganforge.export(RELEASE, "raw", path)
+    ganforge.export(released(tmp_path), "raw", path)
     first = trust.sha256_of(path)
-    ganforge.export("tests/fixtures/release-7f62249/cgan", "raw", path)
+    ganforge.export(released(tmp_path, "cgan"), "raw", path)
     digests = {sha for sha, entry in trust.records().items() if entry["path"] == str(path.resolve())}
     assert digests == {trust.sha256_of(path)} and first not in digests
 
 
 def test_onnx_models_are_data_and_load_without_trust(tmp_path):
-    path = ganforge.export(RELEASE, "onnx", tmp_path / "G.onnx").path
+    path = ganforge.export(released(tmp_path), "onnx", tmp_path / "G.onnx").path
     moved = tmp_path / "elsewhere.onnx"
     shutil.copy(path, moved)
     moved.write_bytes(moved.read_bytes())  # a file this user never exported: still fine, it is data
@@ -150,7 +159,7 @@ def test_a_pt2_with_members_outside_its_folder_is_refused_even_when_trusted(tmp_
 def test_a_pt2_whose_library_was_swapped_runs_nothing_unless_trusted(tmp_path):
     if shutil.which("gcc") is None:
         pytest.skip("needs gcc to build the stand-in library")
-    exported = ganforge.export(RELEASE, "aoti", tmp_path / "G.pt2").path
+    exported = ganforge.export(released(tmp_path), "aoti", tmp_path / "G.pt2").path
     assert ganforge.load_generator(exported).generate(1, seed=0).shape[0] == 1  # exported here: loads
     marker = tmp_path / "code-ran"
     evil = _evil_library(tmp_path, marker)

@@ -7,6 +7,8 @@
                         networks beside it (G_BA.ckpt, D.ckpt)
         metrics.jsonl   one JSON line per logging step and evaluation
         samples/        step_0000500.png, ... grids from a fixed latent batch
+        exports.json    what ganforge export wrote from this run (format, step, SHA-256)
+        eval-*.json     what ganforge eval measured
 
 Training writes it; loading, evaluation, reports, ``bench`` and ``translate`` read it, all
 through these functions.
