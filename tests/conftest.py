@@ -51,8 +51,13 @@ def pytest_sessionfinish(session, exitstatus):
     from pathlib import Path
 
     fixtures = Path(__file__).parent / "fixtures" / "release-7f62249"
-    extra = sorted(str(p.relative_to(fixtures)) for p in fixtures.rglob("*") if p.is_file()
-                   and p.name not in ("D.ckpt", "G.ckpt", "config.json", "metrics.jsonl", "state.ckpt"))
+    released = {"expected.json", *(f"{run}/{name}" for run in ("dcgan", "cgan")
+                                    for name in ("D.ckpt", "G.ckpt", "config.json", "metrics.jsonl", "state.ckpt"))}
+    extra = sorted(p.relative_to(fixtures).as_posix() for p in fixtures.rglob("*") if p.is_file()
+                   and "__pycache__" not in p.parts)
+    extra = [name for name in extra if name not in released]
     if extra:
         session.exitstatus = 1
-        print(f"\ntests wrote into tests/fixtures/release-7f62249: {', '.join(extra)}")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"tests wrote into tests/fixtures/release-7f62249: {', '.join(extra)}"
+        reporter.write_line(message, red=True) if reporter else print(message)
