@@ -363,3 +363,23 @@ def test_a_recipe_parameter_declared_resumable_may_change_on_resume_and_others_m
     assert planned.params["note"] == "b"
     with pytest.raises(GanforgeError, match=r"only .*note.* can change \(got g_width\)"):
         plan("noted", {"steps": 2}, resume=tmp_path / "run", params={"g_width": 16})
+
+
+def test_a_parameter_declared_as_naming_a_plugin_is_checked_when_the_run_is_planned(tmp_path, add_plugin):
+    from ganforge import hookimpl
+    from ganforge.contracts.params import Param
+    from ganforge.hooks.manager import get
+
+    class Encoded(get("gans", "dcgan")):
+        components = {}  # nothing listed the old way: the declaration alone says it names a plugin
+        hparams = {**get("gans", "dcgan").hparams,
+                   "encoder": Param(str, "bag-of-words-text-encoder", "a network plugin", component="networks")}
+
+    class Plugin:
+        @hookimpl
+        def register_gans(self, register):
+            register("encoded", Encoded)
+
+    add_plugin(Plugin(), name="encoded-plugin")
+    with pytest.raises(UnknownComponentError, match="unknown network 'bag-of-words'"):
+        plan("encoded", {}, out=tmp_path / "run", params={"encoder": "bag-of-words"})

@@ -31,9 +31,9 @@ def parameters(recipe_cls, loss: str | None = None) -> dict[str, Param]:
 class Recipe:
     """Base class of GAN recipes.
 
-    ``hparams`` maps each hyperparameter to ``(default, help)``; users see them
-    with ``ganforge show NAME`` and override them with ``-p KEY=VALUE`` or a config
-    file. ``train_defaults`` gives the engine's defaults for this recipe
+    ``hparams`` declares each parameter (a ``Param``, or ``(default, help)``); users see
+    them with ``ganforge show NAME`` and set them with ``-p KEY=VALUE``, a flag of their
+    own or a config file. ``train_defaults`` gives the engine's defaults for this recipe
     (dataset, steps, batch size, ...). ``networks`` must hold the generator as
     ``"G"``; ``optimizers`` one optimizer per network that trains.
 
@@ -43,7 +43,7 @@ class Recipe:
     bare device instead.
     """
 
-    hparams: dict[str, tuple[object, str]] = {}
+    hparams: dict[str, Param | tuple[object, str]] = {}
     train_defaults: dict[str, object] = {}
     # The networks the engine saves as self-describing generator checkpoints (``G`` as G.ckpt;
     # a translation recipe adds ``G_BA``); the others are saved as NAME.ckpt too.
@@ -55,7 +55,7 @@ class Recipe:
     image_size_follows_data = True
 
     # Recipe parameters whose values name plugins, by kind: checked when a run is planned,
-    # before anything loads (a recipe with more of them extends this).
+    # before anything loads (also ``Param(component=KIND)``; this list is for tuple parameters).
     components: dict[str, str] = {"loss": "losses", "upsampler": "upsamplers"}
 
     def __init__(self, hp: dict, data, context: TrainingContext | torch.device | str):

@@ -122,7 +122,7 @@ def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, co
 
 def check_components(planned: Plan) -> None:
     """Every plugin the run will use exists: its dataset and the components its recipe
-    parameters name (``Recipe.components``)."""
+    parameters name (declared with ``Param(component=KIND)``, or listed in ``Recipe.components``)."""
     reg = registry()
     for declared in SETTINGS:
         if declared.component:
@@ -135,7 +135,10 @@ def check_components(planned: Plan) -> None:
                 reason = getattr(component, "unavailable", lambda: None)()  # a missing package, say
                 if reason:
                     raise GanforgeError(f"{SINGULAR[declared.component]} '{name}': {reason}")
-    for param, kind in getattr(planned.recipe_cls, "components", {}).items():
+    kinds = {**getattr(planned.recipe_cls, "components", {}),
+             **{k: p.component for k, p in parameters(planned.recipe_cls, planned.params.get("loss")).items()
+                if p.component}}
+    for param, kind in kinds.items():
         value = planned.params.get(param)
         if isinstance(value, str):
             reg.component(kind, value)
