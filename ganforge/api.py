@@ -193,45 +193,14 @@ def serve(path, *, name: str | None = None, host: str = "127.0.0.1", port: int =
     with concurrent requests batched into one forward pass of up to ``max_batch`` images
     (waiting at most ``max_delay_ms`` for more), ``/api/generate`` for PNG or npz images,
     ``/api/describe`` and ``/metrics``. It listens on 127.0.0.1 unless ``host`` says otherwise."""
-    import uvicorn
-
     from ganforge.errors import GanforgeError
-    from ganforge.serving.app import Limits, Service, build_app
-    from ganforge.serving.batching import Batcher
+    from ganforge.serving.app import Limits, run
 
     if max_batch < 1 or max_delay_ms < 0:
         raise GanforgeError("max_batch must be at least 1 and max_delay_ms at least 0")
     G = load_generator(path, device=device, trust=trust)
-    limits = limits or Limits()
-    model = name or G.meta.get("recipe") or "generator"
-    batcher = Batcher(lambda inputs: G(*inputs).float().cpu(), max_batch=max_batch, max_delay=max_delay_ms / 1000,
-                      max_queue=limits.max_queue)
-    service = Service(G, model, str(path), batcher, limits)
-    config = uvicorn.Config(build_app(service), host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=30, limit_concurrency=4 * limits.max_queue)
-    server = _uvicorn_server()(config)
-    announce(f"Serving '{model}' ({G.backend}) at http://{host}:{port}/v2/models/{model} "
-             f"(batches of up to {max_batch} images, {max_delay_ms:g} ms wait); SIGTERM or Ctrl-C stops it "
-             "after the requests in flight")
-    server.run()
-
-
-def _uvicorn_server():
-    import contextlib
-
-    import uvicorn
-
-    class StoppingCleanly(uvicorn.Server):
-        """uvicorn, except that SIGTERM or Ctrl-C, after the requests in flight are finished, is a clean
-        exit (status 0: what Kubernetes expects of a pod it stops), not the signal raised again."""
-
-        @contextlib.contextmanager
-        def capture_signals(self):
-            with super().capture_signals():
-                yield
-                self._captured_signals.clear()
-
-    return StoppingCleanly
+    run(G, name or G.meta.get("recipe") or "generator", str(path), host=host, port=port, max_batch=max_batch,
+        max_delay_ms=max_delay_ms, limits=limits or Limits(), announce=announce)
 
 
 def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None = None, repeats: int | None = None,

@@ -4,7 +4,6 @@ a 4xx with one JSON message, a generator that fails answered 500 while the serve
 and SIGTERM finishing the requests in flight."""
 
 import json
-import os
 import signal
 import socket
 import subprocess

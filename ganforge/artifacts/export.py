@@ -75,8 +75,8 @@ def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str 
         if options and "unexpected keyword" in str(exc):
             raise GanforgeError(f"the {exporter.name} exporter does not take {', '.join(options)}") from None
         raise
-    if getattr(exporter, "native_code", True):
-        trust.record(path, "exported")  # ganforge trusts what it wrote itself; a re-export replaces the record
+    # ganforge trusts what it wrote itself (a re-export replaces the record); the digest is kept for exports.json
+    digest = trust.record(path, "exported") if getattr(exporter, "native_code", True) else None
     result = ExportResult(path, exporter.name, precision, device, batch_sizes=tuple(verify_batches))
     if verify:
         try:
@@ -90,7 +90,7 @@ def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str 
             _discard(path)
             raise GanforgeError(f"the {exporter.name} artifact differs from PyTorch by up to {result.max_abs_error:.3g} "
                                 f"(absolute; {result.tolerance:g} allowed for {precision}); it was not kept")
-    _note_export(source, path, result, generator)
+    _note_export(source, path, result, generator, digest)
     return result
 
 
@@ -101,7 +101,7 @@ def _discard(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _note_export(source: Path, path: Path, result: "ExportResult", generator) -> None:
+def _note_export(source: Path, path: Path, result: "ExportResult", generator, digest: str | None) -> None:
     """Inside a run directory, the run's export record (``exports.json``) says what was
     exported from which step, with each artifact's SHA-256."""
     run = source.parent
@@ -109,7 +109,7 @@ def _note_export(source: Path, path: Path, result: "ExportResult", generator) ->
         return
     rundir.record_export(run, path, {"format": result.format, "precision": result.precision,
                                      "device": result.device, "step": generator.meta.get("step"),
-                                     "sha256": trust.sha256_of(path), "max_abs_error": result.max_abs_error})
+                                     "sha256": digest or trust.sha256_of(path), "max_abs_error": result.max_abs_error})
 
 
 def compare(reference, artifact, batch_sizes=(1, 5), seed: int = 0) -> tuple[float, float]:

@@ -145,8 +145,9 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", trust: 
     device = choose_device(device)
     path = rundir.generator_file(path)
     exporter = exporter_for(path)
-    if exporter is None and unclaimed(path):
-        raise GanforgeError(f"cannot load '{path}': {unclaimed(path)}")
+    why = unclaimed(path) if exporter is None else None
+    if why:
+        raise GanforgeError(f"cannot load '{path}': {why}")
     if exporter is not None:
         if not path.is_file():
             raise GanforgeError(f"no such file: '{path}'")

@@ -89,15 +89,22 @@ def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None,
 def read_image(path, channels: int, size: int) -> torch.Tensor:
     """An image file as C x size x size in [-1, 1] (resized on its short side, center-cropped)."""
     from PIL import Image
-    from torchvision.transforms import v2
 
     from ganforge.errors import GanforgeError
 
     try:
         with Image.open(path) as im:
-            image = im.convert({1: "L", 3: "RGB"}[channels])
+            return picture_tensor(im, channels, size)
     except OSError as exc:
         raise GanforgeError(f"cannot read image '{path}': {' '.join(str(exc).split())}") from None
+
+
+def picture_tensor(picture, channels: int, size: int) -> torch.Tensor:
+    """A PIL image as C x size x size in [-1, 1]: converted to grey (1 channel) or RGB (3),
+    resized on its short side and center-cropped."""
+    from torchvision.transforms import v2
+
+    image = picture.convert({1: "L", 3: "RGB"}[channels])
     pixels = v2.CenterCrop(size)(v2.Resize(size, antialias=True)(v2.PILToTensor()(image)))
     return pixels.float().div(127.5).sub(1.0)
 

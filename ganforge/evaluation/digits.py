@@ -108,7 +108,7 @@ if __name__ == "__main__":
     from safetensors.torch import save_file
 
     model, accuracy = train_digit_classifier()
-    target = bundled_file(WEIGHTS)
+    target = Path(str(bundled_file(WEIGHTS)))  # a file in the source tree, written in place
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, target,
               metadata={"held_out_accuracy": f"{accuracy:.4f}", "train_split": "mnist-5k train (4,500)"})
     print(f"wrote {target}; held-out accuracy {accuracy:.4f}; sha256 {weights_sha256()}")

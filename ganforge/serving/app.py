@@ -4,9 +4,8 @@ meets. Starlette routes it and uvicorn serves it (``ganforge.api.serve``)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +61,8 @@ class Service:
             with torch.inference_mode():
                 probe = generator.module(*(x.to(generator.device) for x in inputs))
         self.output_shape = list(probe.shape[1:])
+        # the most elements one input tensor of a request may hold: max_images samples of the largest input
+        self.max_input_elements = limits.max_images * max(math.prod(s["shape"]) for s in generator.signature)
 
     def _fixed_text(self) -> dict:
         text = next((s for s in self.G.signature if s["distribution"] == "text"), None)
@@ -94,8 +95,8 @@ class Service:
         for spec in self.G.signature:
             array = arrays[spec["name"]]
             if array.ndim != 1 + len(spec["shape"]) or list(array.shape[1:]) != list(spec["shape"]):
-                raise protocol.BadRequest(f"input '{spec['name']}' must be [N, {', '.join(map(str, spec['shape']))}]"
-                                          f"{'' if spec['shape'] else ''}, got {list(array.shape)}")
+                raise protocol.BadRequest(f"input '{spec['name']}' must be [{', '.join(['N', *map(str, spec['shape'])])}], "
+                                          f"got {list(array.shape)}")
             n = len(array) if n is None else n
             if len(array) != n:
                 raise protocol.BadRequest("every input must have the same batch size")
@@ -214,21 +215,19 @@ class Service:
     def uploaded(self, data: bytes, spec: dict) -> torch.Tensor:
         """An uploaded image as the generator's image input, bounded before it is decoded."""
         from PIL import Image
-        from torchvision.transforms import v2
+
+        from ganforge.data.images import picture_tensor
 
         try:
             with Image.open(io.BytesIO(data)) as im:
-                if im.width * im.height > self.limits.max_upload_pixels:
+                if im.width * im.height > self.limits.max_upload_pixels:  # before a pixel is decoded
                     raise protocol.BadRequest(f"the image is {im.width} x {im.height}; at most "
                                               f"{self.limits.max_upload_pixels:,} pixels are accepted")
-                channels, size = spec["shape"][0], spec["shape"][-1]
-                image = im.convert({1: "L", 3: "RGB"}[channels])
+                return picture_tensor(im, spec["shape"][0], spec["shape"][-1])[None]
         except protocol.BadRequest:
             raise
         except (OSError, ValueError, Image.DecompressionBombError):
             raise protocol.BadRequest("the body is not an image this server can read") from None
-        pixels = v2.CenterCrop(size)(v2.Resize(size, antialias=True)(v2.PILToTensor()(image)))
-        return pixels.float().div(127.5).sub(1.0)[None]
 
 
 async def _body(request, limit: int) -> bytes:
@@ -281,8 +280,7 @@ def build_app(service: Service):
     async def infer(request):
         model(request)
         body = await _body(request, service.limits.max_body)
-        parsed, arrays = protocol.parse_request(body, request.headers.get(protocol.HEADER),
-                                                service.limits.max_images * 4096 * 16)
+        parsed, arrays = protocol.parse_request(body, request.headers.get(protocol.HEADER), service.max_input_elements)
         images = await service.run(service.tensors(arrays))
         content, headers = protocol.response(service.name, parsed, {"output": images.float().numpy()})
         return Response(content, headers=headers)
@@ -402,3 +400,31 @@ def _answer(exc: Exception) -> tuple[int, str, dict]:
     if isinstance(exc, GanforgeError):
         return 400, first_line(exc), {}
     return 500, f"internal error ({type(exc).__name__}: {first_line(exc)[:200]})", {}
+
+
+def run(generator, name: str, source: str, *, host: str, port: int, max_batch: int, max_delay_ms: float,
+        limits: Limits, announce=print) -> None:
+    """Serve ``generator`` as model ``name`` with uvicorn until SIGTERM or Ctrl-C, which finish the
+    requests in flight and exit cleanly (status 0: what Kubernetes expects of a pod it stops)."""
+    import contextlib
+
+    import uvicorn
+
+    class StoppingCleanly(uvicorn.Server):
+        """uvicorn, except that a stop signal, once handled, is not raised again at exit."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    batcher = Batcher(lambda inputs: generator(*inputs).float().cpu(), max_batch=max_batch,
+                      max_delay=max_delay_ms / 1000, max_queue=limits.max_queue)
+    service = Service(generator, name, source, batcher, limits)
+    config = uvicorn.Config(build_app(service), host=host, port=port, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=30, limit_concurrency=4 * limits.max_queue)
+    announce(f"Serving '{name}' ({generator.backend}) at http://{host}:{port}/v2/models/{name} "
+             f"(batches of up to {max_batch} images, {max_delay_ms:g} ms wait); SIGTERM or Ctrl-C stops it "
+             "after the requests in flight")
+    StoppingCleanly(config).run()

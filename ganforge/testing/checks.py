@@ -207,10 +207,11 @@ def check_recipe(recipe_cls, params: dict | None = None, *, dataset: str | None 
             f"hparams['{key}'] must be a Param or a (default, help) tuple, got {value!r}"
     for key in recipe_cls.train_defaults:
         assert canonical(key) in BY_NAME, f"train_defaults names '{key}', which is not an engine setting"
-    declared = parameters(recipe_cls, (params or {}).get("loss"))
-    unknown = set(params or {}) - set(declared)
+    params = params or {}
+    declared = parameters(recipe_cls, params.get("loss"))
+    unknown = set(params) - set(declared)
     assert not unknown, f"params {sorted(unknown)} are not parameters of this recipe"
-    hp = {k: p.check(v) for k, p in declared.items() for v in [(params or {}).get(k, p.default)]}
+    hp = {k: p.check(params.get(k, p.default)) for k, p in declared.items()}
     dataset = dataset or recipe_cls.train_defaults.get("dataset", BY_NAME["dataset"].default)
     wanted = hp.get("image_size") if not getattr(recipe_cls, "image_size_follows_data", True) else None
     data = _tiny_data(dataset, wanted)

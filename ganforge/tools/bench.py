@@ -112,17 +112,6 @@ def _torch_variant(module, variant: str, device: torch.device):
     return torch.compile(module, mode="reduce-overhead" if variant == "torch-cudagraphs" else None, dynamic=False)
 
 
-class _Refused(Exception):
-    pass
-
-
-def _load_given(path, device, trust):
-    try:
-        return load_generator(path, device=str(device), trust=trust)
-    except GanforgeError as exc:
-        raise _Refused(str(exc)) from None
-
-
 def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None = None, repeats: int | None = None,
           progress=None, trust: bool = False) -> list[dict]:
     path = rundir.generator_file(path)
@@ -152,27 +141,23 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
                     runners[backend] = _torch_variant(reference.module, backend, device)
                 continue
             name, precision = parse_backend(backend)
+            if artifact is not None:
+                if name != artifact.name:
+                    runners[backend] = f"only the given {artifact.name} artifact can be timed"
+                else:  # the artifact asked for: if it cannot load (untrusted, say), that is the answer
+                    runners[backend] = load_generator(path, device=str(device), trust=trust)
+                continue
             try:
-                if artifact is not None:
-                    if name != artifact.name:
-                        runners[backend] = f"only the given {artifact.name} artifact can be timed"
-                        continue
-                    # the artifact the user asked to time: if it cannot load (untrusted, say), that is the answer
-                    runners[backend] = _load_given(path, device, trust)
-                else:
-                    say(f"exporting to {backend} ...")
-                    result = export(checkpoint, name, Path(tmp) / f"G-{backend}{get_exporter(name).suffix}",
-                                    precision=precision, device=str(device), max_batch=max(batch_sizes))
-                    runners[backend] = load_generator(result.path, device=str(device))
+                say(f"exporting to {backend} ...")
+                result = export(checkpoint, name, Path(tmp) / f"G-{backend}{get_exporter(name).suffix}",
+                                precision=precision, device=str(device), max_batch=max(batch_sizes))
+                runners[backend] = load_generator(result.path, device=str(device))
             except GanforgeError as exc:
                 runners[backend] = str(exc)
-            except _Refused as exc:
-                raise GanforgeError(str(exc)) from None
 
         loaded = [r for r in runners.values() if not isinstance(r, str)]
         if reference is None and not loaded:  # nothing to time: say why, in one line
-            reasons = [r for b, r in runners.items() if b not in TORCH_VARIANTS] or list(runners.values())
-            raise GanforgeError(reasons[0] if reasons else f"nothing to time in '{path}'")  # the artifact's own reason
+            raise GanforgeError(next(iter(runners.values()), f"nothing to time in '{path}'"))
         signature = (reference or loaded[0]).signature
         rows, eager = [], {}
         for batch in batch_sizes:

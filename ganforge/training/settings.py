@@ -13,7 +13,7 @@ imports torch, so the command line can build its options instantly.
 from __future__ import annotations
 
 from ganforge.contracts.exporter import PRECISIONS
-from ganforge.contracts.params import Param, coerce, unknown_setting
+from ganforge.contracts.params import Param, unknown_setting
 from ganforge.errors import GanforgeError
 
 
