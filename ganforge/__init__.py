@@ -24,7 +24,7 @@ logging.getLogger("torch.utils.cpp_extension").addFilter(
 _moved.install()  # import paths of earlier releases keep working, with a deprecation warning
 
 from ganforge.api import (arithmetic, bench, compare, components, evaluate, export, interpolate,  # noqa: E402
-                          invert, load_generator, load_network, plugin_requirements, plugins, report, sample,
+                          invert, load_generator, load_network, plugin_requirements, plugins, prepare, report, sample,
                           serve, show, train, translate, trust)
 from ganforge.errors import GanforgeError  # noqa: E402
 from ganforge.hooks.specs import hookimpl  # noqa: E402
@@ -46,4 +46,4 @@ def __getattr__(name):
 
 __all__ = ["train", "plugin_requirements", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert",
            "report", "compare", "load_generator", "load_network", "sample", "show", "components", "plugins",
-           "translate", "trust", "serve", "hookimpl", "GanforgeError", "__version__"]
+           "translate", "trust", "serve", "prepare", "hookimpl", "GanforgeError", "__version__"]

@@ -185,6 +185,21 @@ def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp
                    **options)
 
 
+def prepare(folder, size: int = 64, *, channels: int = 3, background: str = "white", square: str = "crop",
+            out=None, workers: int | None = None, force: bool = False, progress="auto") -> dict:
+    """Decode and resize every image under ``folder`` once into a prepared store (in ganforge's
+    cache unless ``out`` is given), which ``--dataset image-folder --data-root`` trains from
+    without decoding again. Returns the store's ``store.json`` (images used, every file that
+    cannot be used with the reason, conversions) with ``store`` (its folder) and ``summary``
+    (one line) added. An unchanged folder is not prepared twice (``force`` does)."""
+    from ganforge.data import prepared
+
+    store = prepared.prepare(folder, size, channels=channels, background=background, square=square, out=out,
+                             workers=workers, progress=progress, force=force)
+    manifest = prepared.read_manifest(store)
+    return {**manifest, "store": str(store), "summary": prepared.summary(manifest)}
+
+
 def serve(path, *, name: str | None = None, host: str = "127.0.0.1", port: int = 8000, device: str = "cpu",
           max_batch: int = 32, max_delay_ms: float = 5.0, trust: bool = False, limits=None, announce=print) -> None:
     """Serve the generator in ``path`` (a run, ``G.ckpt`` or an exported artifact) over HTTP until

@@ -206,6 +206,48 @@ SCALE = click.option("--scale", type=click.IntRange(min=1),
 
 
 @cli.command()
+@click.argument("folder", type=click.Path())
+@click.option("--size", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Height and width to prepare at (the image_size you will train at).")
+@click.option("--channels", default=3, show_default=True, type=click.Choice(["1", "3"]),
+              help="3 for RGB, 1 for grey.")
+@click.option("--background", default="white", show_default=True,
+              help="Colour transparent pixels are composited onto: white, black, grey, #rrggbb or r,g,b.")
+@click.option("--square", default="crop", show_default=True, type=click.Choice(["crop", "pad", "stretch"]),
+              help="How a non-square image becomes square: crop (keep the centre), pad (with --background) or "
+                   "stretch.")
+@click.option("--out", type=click.Path(), help="Folder to write the store to (default: ganforge's cache, "
+              "named by the folder's contents and the options).")
+@click.option("--workers", type=click.IntRange(min=1), help="Decoding processes (default: the CPU count, at most 8).")
+@click.option("--strict", is_flag=True, help="Exit with an error when any file cannot be used.")
+@click.option("--force", is_flag=True, help="Prepare again even when an up-to-date store exists.")
+def prepare(folder, size, channels, background, square, out, workers, strict, force):
+    """Decode and resize a folder of images once, for training.
+
+    Reads every image file under FOLDER (subfolders become class labels), lists every file
+    it cannot use with the reason (unreadable, truncated, not an image, too large in pixels,
+    too small for SIZE), converts the rest (transparency onto --background, grey, 16-bit,
+    CMYK and palette images to RGB, non-square ones by --square) and keeps them as uint8 in a
+    store. `ganforge train ... --dataset image-folder --data-root FOLDER` prepares the same
+    way by itself and reuses this store while no file changes; --data-root STORE trains from
+    the store directly.
+    """
+    result = api.prepare(folder, size, channels=int(channels), background=background, square=square, out=out,
+                         workers=workers, force=force)
+    from rich.markup import escape
+
+    console = _console()
+    console.print(escape(result["summary"]))
+    for problem in result["problems"][:20]:
+        console.print(f"  skipped {escape(problem['file'])}: {escape(problem['reason'])}")
+    if len(result["problems"]) > 20:
+        console.print(f"  ... and {len(result['problems']) - 20} more (all in {escape(result['store'])}/store.json)")
+    console.print(f"store: {escape(result['store'])}")
+    if strict and result["problems"]:
+        raise GanforgeError(f"{len(result['problems'])} image files under '{folder}' cannot be used (--strict)")
+
+
+@cli.command()
 @click.argument("checkpoint", type=click.Path())
 @click.option("-n", "count", default=64, show_default=True, type=click.IntRange(min=1), help="Number of images.")
 @click.option("--output", "-o", type=click.Path(), help="Grid PNG to write (default samples.png when nothing else is asked).")

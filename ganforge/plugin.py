@@ -52,6 +52,9 @@ NAMES = {
     "dcgan_init": "ganforge.contracts.networks:dcgan_init",
     # datasets and image files
     "InMemoryDataset": "ganforge.data.datasets:InMemoryDataset",
+    "PixelDataset": "ganforge.data.datasets:PixelDataset",
+    "prepare_images": "ganforge.data.prepared:prepare",
+    "open_prepared": "ganforge.data.prepared:open_store",
     "UnpairedDataset": "ganforge.data.datasets:UnpairedDataset",
     "class_balanced_split": "ganforge.data.datasets:class_balanced_split",
     "bundled_file": "ganforge.data:bundled_file",

@@ -7,6 +7,7 @@
                         networks beside it (G_BA.ckpt, D.ckpt)
         metrics.jsonl   one JSON line per logging step and evaluation
         samples/        step_0000500.png, ... grids from a fixed latent batch
+        data.json       what an image folder held: images used, files skipped and why, conversions
         exports.json    what ganforge export wrote from this run (format, step, SHA-256)
         eval-*.json     what ganforge eval measured
 
@@ -119,6 +120,14 @@ def evaluation_file(run_dir, extractor: str, evaluated: str, real_split: str) ->
 def read_evaluations(run_dir) -> dict[str, dict]:
     """Saved ``ganforge eval`` results by label (what follows ``eval-`` in the file name)."""
     return {p.stem[len("eval-"):]: json.loads(p.read_text()) for p in sorted(Path(run_dir).glob("eval-*.json"))}
+
+
+DATA = "data.json"
+
+
+def write_data_report(run_dir, report: dict) -> None:
+    """Keep what the run's image folder held (``store.json`` of its prepared store) as ``data.json``."""
+    checkpoint.atomic_write(Path(run_dir) / DATA, json.dumps(report, indent=1).encode())
 
 
 EXPORTS = "exports.json"

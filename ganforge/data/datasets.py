@@ -7,6 +7,7 @@ int. Datasets also tell the recipe ``channels``, ``image_size`` and
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
@@ -76,3 +77,45 @@ class UnpairedDataset(InMemoryDataset):
         super().__init__(images, labels, num_classes)
         self.other = other
         self.other_labels = other_labels
+
+
+class PixelDataset(Dataset):
+    """uint8 pixels ``N x C x H x W`` (a tensor, or a NumPy memory map of a prepared store)
+    and their labels. The engine never decodes or converts it item by item: it moves the
+    pixels to the training device once when they fit (``in_memory``), else reads a batch at a
+    time from the map, and turns uint8 into [-1, 1] floats on the device.
+
+    ``report`` is the store's ``store.json`` (what was found, skipped and converted): the
+    engine prints its summary line and keeps it in the run directory as ``data.json``."""
+
+    extractor: str | None = None
+
+    def __init__(self, pixels, labels, num_classes: int, report: dict | None = None, in_memory: bool | None = None):
+        self.pixels, self.labels, self.num_classes = pixels, torch.as_tensor(labels).long(), num_classes
+        self.channels, self.image_size = int(pixels.shape[1]), int(pixels.shape[2])
+        self.report, self.in_memory = report, in_memory
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.pixels.shape))
+
+    def __len__(self):
+        return len(self.pixels)
+
+    def __getitem__(self, index):
+        return to_float(torch.from_numpy(np.array(self.pixels[index]))), int(self.labels[index])
+
+    def batch(self, indices) -> torch.Tensor:
+        """The uint8 pixels of ``indices`` as one CPU tensor (rows read in file order)."""
+        if isinstance(self.pixels, torch.Tensor):
+            return self.pixels[torch.as_tensor(indices)]
+        indices = np.asarray(indices)
+        order = np.argsort(indices, kind="stable")
+        rows = np.empty((len(indices), *self.pixels.shape[1:]), dtype=np.uint8)
+        rows[order] = self.pixels[indices[order]]
+        return torch.from_numpy(rows)
+
+
+def to_float(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels as floats in [-1, 1] (x / 127.5 - 1), on the tensor's device."""
+    return pixels.float().div_(127.5).sub_(1.0)

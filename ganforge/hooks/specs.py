@@ -71,7 +71,12 @@ def register_datasets(register):
     cannot resize says so by keeping its own ``image_size`` (the run then stops with one
     line). ``split`` is ``"train"`` or ``"test"`` (held-out data for evaluation). ganforge
     passes these three keywords; options of a dataset's own take defaults (the built-in
-    digit datasets take ``channels=None``, 3 for RGB copies).
+    digit datasets take ``channels=None``, 3 for RGB copies). A dataset that reads image
+    files may also take ``background`` and ``square`` (the ``--background`` and ``--square``
+    settings, passed only to datasets that take them), and may return the
+    ``PixelDataset`` that ``open_prepared(prepare_images(folder, size))`` gives: uint8 pixels
+    decoded once, which train without a DataLoader, and a ``report`` of the files found,
+    skipped and converted, which the run prints in one line and keeps as ``data.json``.
     Example: ``register("my-faces", "ganforge_faces:faces", "Faces from --data-root")``.
     """
 

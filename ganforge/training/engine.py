@@ -10,6 +10,7 @@ evaluation, checkpoints, and Ctrl-C as "save and stop" (``ganforge.stopping``).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import shutil
 import time
@@ -27,13 +28,14 @@ from ganforge.training.averaging import ExponentialAverage
 from ganforge.training.batches import Batches
 from ganforge.contracts.context import Statistics, TrainingContext
 from ganforge.errors import GanforgeError
+from ganforge.data import prepared
 from ganforge.data.images import save_grid
 from ganforge.artifacts.limits import bounded
 from ganforge.training.planning import Plan, plan
 from ganforge.hooks.manager import get
 from ganforge.training.progress import TrainingProgress
 from ganforge.training.runlock import RunLock, remove_leftovers, user_files
-from ganforge.training.settings import ema_decay
+from ganforge.training.settings import BY_NAME, ema_decay
 from ganforge.training.stopping import StopRequest
 
 
@@ -71,6 +73,24 @@ def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, p
     return result
 
 
+IMAGE_FILE_OPTIONS = ("background", "square")  # settings handed to datasets that read image files
+
+
+def file_options(dataset, engine: dict) -> dict:
+    """The image-file settings the dataset takes (``--background``, ``--square``); one changed
+    from its default for a dataset that takes none is refused, not ignored."""
+    try:
+        takes = inspect.signature(dataset).parameters
+    except (TypeError, ValueError):
+        takes = {}
+    options = {name: engine[name] for name in IMAGE_FILE_OPTIONS if name in takes}
+    refused = [name for name in IMAGE_FILE_OPTIONS if name not in takes and engine[name] != BY_NAME[name].default]
+    if refused:
+        raise GanforgeError(f"dataset '{engine['dataset']}' does not read image files and takes no "
+                            f"--{refused[0].replace('_', '-')} (image-folder does)")
+    return options
+
+
 class Trainer:
     """One run: the recipe, the engine's views of its networks, the batches and the loop."""
 
@@ -85,10 +105,18 @@ class Trainer:
         if getattr(planned.recipe_cls, "image_size_follows_data", True) and not planned.set_by_user("image_size"):
             wanted = None
 
+        options = file_options(dataset, engine)
+
         def load(split: str):
-            return dataset(root=engine["data_root"], image_size=wanted, split=split)
+            return dataset(root=engine["data_root"], image_size=wanted, split=split, **options)
 
         data = load("train")
+        self.data_report = getattr(data, "report", None)
+        unusable = (self.data_report or {}).get("problems") or []
+        if engine["strict_data"] and unusable:
+            named = "; ".join(f"{p['file']} ({p['reason']})" for p in unusable[:3])
+            more = f" and {len(unusable) - 3} more" if len(unusable) > 3 else ""
+            raise GanforgeError(f"--strict-data: {len(unusable)} image files cannot be used: {named}{more}")
         if wanted is not None and data.image_size != wanted:
             raise GanforgeError(f"dataset '{engine['dataset']}' gives {data.image_size} px images and does not resize "
                                 f"them to image_size {wanted}; leave image_size unset to train at {data.image_size} px")
@@ -119,7 +147,8 @@ class Trainer:
         self.training = distributed.wrapped(built, device, engine["sync_bn"]) if process.active else dict(built)
         self.inference = {**built, **{name: average.module for name, average in self.averages.items()}}
         self.batches = Batches(data, engine["batch_size"], engine["seed"], device, engine["num_workers"],
-                               shard=(process.rank, process.world), channels_last=engine["channels_last"])
+                               shard=(process.rank, process.world), channels_last=engine["channels_last"],
+                               mirror=engine["mirror"])
         self.total = engine["steps"] if engine["epochs"] is None else engine["epochs"] * self.batches.per_epoch
         self.run_config = {"recipe": planned.recipe_name, "engine": engine, "params": params, "device": str(device),
                            "processes": process.world}
@@ -140,6 +169,8 @@ class Trainer:
                 if self.plan.resuming:
                     rundir.trim_metrics(run_dir, start)
                 rundir.write_config(run_dir, self.run_config)
+                if self.data_report is not None:
+                    rundir.write_data_report(run_dir, self.data_report)
                 if not self.plan.resuming or not rundir.consistent(run_dir, start):
                     self.save(start)  # resumable from its first seconds; files of an interrupted save made whole
             fixed = self.recipe.fixed_inputs(self.plan.engine["grid_size"],
@@ -181,7 +212,11 @@ class Trainer:
         loggers = [get("loggers", name)(run_dir, self.run_config, start) for name in engine["loggers"]] if main else []
         if main and (start == 0 or not rundir.sample_grids(run_dir)):
             self.write_grid(fixed, start, loggers)
-        shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main)
+        notes = []
+        if self.data_report:
+            listed = f" (listed in {run_dir / rundir.DATA})" if self.data_report.get("problems") else ""
+            notes.append(prepared.summary(self.data_report) + listed)
+        shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main, notes=notes)
         began = time.perf_counter()
         with _closing(loggers), StopRequest(patient=process.active) as stop, shown as progress, \
                 self.context.using(self.training):

@@ -21,10 +21,11 @@ class TrainingProgress:
     """``with TrainingProgress(...) as progress``: ``progress.step(n)`` after every step,
     ``progress.logged(record)`` at every logging step."""
 
-    def __init__(self, name: str, run_dir, start: int, total: int, quiet: bool = False):
+    def __init__(self, name: str, run_dir, start: int, total: int, quiet: bool = False, notes=()):
         from rich.console import Console
 
         self.name, self.run_dir, self.start, self.total = name, run_dir, start, total
+        self.notes = list(notes)  # lines said once, under the first (what the data held)
         self.console = Console(quiet=quiet, highlight=False, soft_wrap=True)
         self.terminal = self.console.is_terminal
         self.began = time.perf_counter()
@@ -35,6 +36,8 @@ class TrainingProgress:
 
         self.console.print(f"{escape(self.name)}: training in {escape(str(self.run_dir))} "
                            f"(step {self.start} of {self.total})")
+        for note in self.notes:
+            self.console.print(escape(note))
         if self.terminal and not self.console.quiet:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)

@@ -26,6 +26,15 @@ SETTINGS: tuple[Param, ...] = (
     Setting("dataset", str, "mnist-5k", "dataset plugin (ganforge list datasets)", component="datasets",
             short="-d"),
     Setting("data_root", str, None, "folder of the dataset (image-folder) or its download cache"),
+    Setting("background", str, "white", "image files: the colour transparent pixels are composited onto "
+            "(white, black, grey, #rrggbb or r,g,b); also fills --square pad"),
+    Setting("square", str, "crop", "image files: how a non-square image becomes square: crop (resize the short "
+            "side, keep the centre), pad (resize the long side, fill with --background) or stretch",
+            choices=("crop", "pad", "stretch")),
+    Setting("strict_data", bool, False, "refuse to start when any image file cannot be used (by default such "
+            "files are skipped, counted in one line and listed in the run's data.json)"),
+    Setting("mirror", bool, False, "flip training images horizontally at random (each by a draw from seed, epoch "
+            "and index: exact under --resume); doubles a small dataset of things that have no left and right"),
     Setting("steps", int, 1000, "training iterations (one batch each)", resumable=True, minimum=0,
             optional=True),
     Setting("epochs", int, None, "passes over the data, instead of steps", resumable=True, minimum=0),

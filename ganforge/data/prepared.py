@@ -1,0 +1,419 @@
+"""Prepared image stores: a folder of the user's images decoded and resized once.
+
+``prepare(folder, size)`` reads every image file under ``folder`` once (in parallel worker
+processes, with a progress bar on a terminal), converts each to ``size x size`` pixels and
+keeps them in a store::
+
+    ~/.cache/ganforge/prepared/faces-64px-3c-1f0e.../
+        images.npy    N x C x size x size uint8 (NumPy's own format: memory-mappable)
+        labels.npy    N int64 class indices (immediate subfolders, sorted; 0 without any)
+        store.json    what was read: the folder, its classes, the options, every file that
+                      could not be used and why, and how many images were converted
+
+The store's name holds a key of the folder's contents (every file's path, size and
+modification time) and of the options, so a changed folder, size or option is prepared
+again and an unchanged one is read back at once. Training from a store needs no decoding:
+it fits in memory (on the training device, as uint8) or is memory-mapped and read a batch at
+a time (``ganforge.data.datasets.PixelDataset``).
+
+Files that cannot be used are listed with the reason, never raised while training:
+unreadable, truncated, not an image, too large in pixels (refused from the header, before
+anything is decoded) or too small for the size (a short side under a quarter of it).
+Conversions are stated: transparency is composited onto ``background`` (white by default),
+grey, 16-bit, CMYK and palette images are converted to the channels asked for, and
+non-square images become square by ``square``: ``crop`` (resize the short side, keep the
+centre; the default), ``pad`` (resize the long side, fill with ``background``) or
+``stretch``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ganforge.errors import GanforgeError
+
+FORMAT = 1  # of the store; a different one is prepared again
+SQUARE = ("crop", "pad", "stretch")
+MAX_PIXELS = 64_000_000  # an image's width x height, read from its header before decoding
+SMALL_FRACTION = 4  # a short side under size / 4 is unusable: blown up that far it is a blur
+UPSCALE_WARNING = 0.10  # warn when more than this share of the images had to be enlarged
+NAMED_COLOURS = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128), "gray": (128, 128, 128)}
+IMAGES, LABELS, MANIFEST = "images.npy", "labels.npy", "store.json"
+CONVERSIONS = {  # what store.json and the summary call each conversion
+    "transparency": "transparency composited onto the background",
+    "grey": "grey to colour",
+    "colour": "colour to grey",
+    "16-bit": "16-bit to 8-bit",
+    "CMYK": "CMYK to RGB",
+    "palette": "palette to RGB",
+    "other mode": "other colour modes converted",
+    "non-square": "non-square made square",
+    "upscaled": "smaller than the size, enlarged",
+}
+
+
+class Unusable(Exception):
+    """A file that cannot be trained on; the message is the reason."""
+
+
+def background_colour(value) -> tuple[int, int, int]:
+    """``white``, ``black``, ``grey``, ``#rrggbb`` or ``r,g,b`` as an RGB triple."""
+    text = str(value).strip().lower()
+    if text in NAMED_COLOURS:
+        return NAMED_COLOURS[text]
+    try:
+        if text.startswith("#") and len(text) == 7:
+            return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
+        parts = tuple(int(p) for p in text.split(","))
+        if len(parts) == 3 and all(0 <= p <= 255 for p in parts):
+            return parts
+    except ValueError:
+        pass
+    raise GanforgeError(f"background '{value}' is not a colour: use white, black, grey, #rrggbb or r,g,b")
+
+
+def convert(picture, size: int, channels: int = 3, background=(255, 255, 255), square: str = "crop",
+            max_pixels: int = MAX_PIXELS, min_side: int | None = None):
+    """A PIL image as ``channels x size x size`` uint8 pixels and the conversions it needed
+    (names from ``CONVERSIONS``). Raises ``Unusable`` for an image too large or too small."""
+    from PIL import Image
+
+    width, height = picture.size
+    if width * height > max_pixels:
+        raise Unusable(f"too large: {width:,} x {height:,} pixels (more than {max_pixels:,})")
+    min_side = max(1, size // SMALL_FRACTION) if min_side is None else min_side
+    if min(width, height) < min_side:
+        raise Unusable(f"too small: {width} x {height} pixels (a side under {min_side})")
+    notes = []
+    if width != height:
+        notes.append("non-square")
+    if min(width, height) < size:
+        notes.append("upscaled")
+    if picture.format == "JPEG" and square != "stretch":  # decode at a reduced scale: far less work
+        picture.draft(picture.mode, (size, size))
+    picture.load()
+    mode = picture.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        pixels = np.asarray(picture, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or (mode == "I" and pixels.max(initial=0) > 255) else 255.0
+        picture = Image.fromarray(np.clip(pixels / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        notes.append("16-bit" if peak > 255 else "other mode")
+    elif mode == "P":
+        notes.append("palette")
+        picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+    elif mode == "CMYK":
+        notes.append("CMYK")
+        picture = picture.convert("RGB")
+    elif mode not in ("RGB", "RGBA", "L", "LA", "1", "PA", "La", "RGBa"):
+        notes.append("other mode")
+        picture = picture.convert("RGBA" if "A" in mode else "RGB")
+    if "transparency" in picture.info and picture.mode in ("L", "RGB"):
+        picture = picture.convert("RGBA")
+    if picture.mode in ("LA", "PA", "La", "RGBa", "RGBA"):
+        picture = picture.convert("RGBA")
+        if picture.getchannel("A").getextrema()[0] < 255:
+            notes.append("transparency")
+        plate = Image.new("RGBA", picture.size, tuple(background) + (255,))
+        picture = Image.alpha_composite(plate, picture).convert("RGB")
+    if channels == 3 and picture.mode in ("L", "1"):
+        notes.append("grey")
+        picture = picture.convert("RGB")
+    elif channels == 1 and picture.mode != "L":
+        if picture.mode == "RGB":
+            notes.append("colour")
+        picture = picture.convert("L")
+    picture = square_up(picture, size, square, background)
+    pixels = np.asarray(picture, dtype=np.uint8)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return np.ascontiguousarray(pixels), notes
+
+
+def square_up(picture, size: int, square: str, background):
+    """``size x size``: by ``crop`` (short side to size, centre kept), ``pad`` (long side to
+    size, the rest ``background``) or ``stretch``."""
+    from PIL import Image
+
+    width, height = picture.size
+    resample = Image.Resampling.LANCZOS
+    if square == "stretch" or width == height:
+        return picture.resize((size, size), resample) if picture.size != (size, size) else picture
+    if square == "crop":
+        scale = size / min(width, height)
+        w, h = max(size, round(width * scale)), max(size, round(height * scale))
+        resized = picture.resize((w, h), resample)
+        left, top = (w - size) // 2, (h - size) // 2
+        return resized.crop((left, top, left + size, top + size))
+    if square == "pad":
+        scale = size / max(width, height)
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
+        fill = tuple(background) if picture.mode == "RGB" else round(sum(background) / 3)
+        canvas = Image.new(picture.mode, (size, size), fill)
+        canvas.paste(picture.resize((w, h), resample), ((size - w) // 2, (size - h) // 2))
+        return canvas
+    raise GanforgeError(f"square '{square}' is not one of {', '.join(SQUARE)}")
+
+
+def read_file(path, size: int, channels: int = 3, background=(255, 255, 255), square: str = "crop",
+              max_pixels: int = MAX_PIXELS):
+    """One file through ``convert``; ``Unusable`` with the reason when it cannot be used."""
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the size is checked here
+        try:
+            with Image.open(path) as picture:
+                return convert(picture, size, channels, background, square, max_pixels)
+        except Unusable:
+            raise
+        except UnidentifiedImageError:
+            raise Unusable("not an image: Pillow cannot identify it") from None
+        except Image.DecompressionBombError:
+            raise Unusable(f"too large: more than {max_pixels:,} pixels") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            kind = "truncated" if "truncat" in message.lower() else "unreadable"
+            raise Unusable(f"{kind}: {message[:160]}") from None
+
+
+def _read_job(job):
+    """A worker's share: ``(index, pixels or None, notes or the reason)``."""
+    index, path, options = job
+    try:
+        pixels, notes = read_file(path, **options)
+        return index, pixels, notes
+    except Unusable as exc:
+        return index, None, str(exc)
+    except Exception as exc:  # a decoder's own bug must not end the preparation of 100,000 files
+        return index, None, f"unreadable: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+
+
+def cache_root() -> Path:
+    """Where stores are kept: ``$GANFORGE_CACHE/prepared``, else the user's cache folder."""
+    import platformdirs
+
+    base = os.environ.get("GANFORGE_CACHE") or platformdirs.user_cache_dir("ganforge")
+    return Path(base) / "prepared"
+
+
+def is_store(path) -> bool:
+    return (Path(path) / MANIFEST).is_file() and (Path(path) / IMAGES).is_file()
+
+
+def folder_key(files: list[Path], root: Path, options: dict) -> str:
+    """A digest of what a store is made from: every file's path, size and modification time,
+    and the options. A changed file changes it."""
+    digest = hashlib.sha256(json.dumps({"format": FORMAT, **options}, sort_keys=True).encode())
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def labels_of(files: list[Path], root: Path) -> tuple[list[str], list[int]]:
+    """Class names (the immediate subfolders, sorted) and each file's class index (0 for files
+    at the top, when there are no subfolders)."""
+    parts = [p.relative_to(root).parts for p in files]
+    classes = sorted({q[0] for q in parts if len(q) > 1})
+    index = {c: i for i, c in enumerate(classes)}
+    return classes, [index.get(q[0], 0) if len(q) > 1 else 0 for q in parts]
+
+
+def prepare(folder, size: int = 64, *, channels: int = 3, background="white", square: str = "crop",
+            max_pixels: int = MAX_PIXELS, out=None, workers: int | None = None, progress="auto",
+            force: bool = False) -> Path:
+    """Prepare ``folder`` at ``size`` px and return the store's folder: ``out`` if given, else
+    one in the cache named by the folder's key (reused when it is there already; ``force``
+    prepares it again). ``progress`` is a callable ``(done, total)``, ``"auto"`` (a bar on a
+    terminal) or None."""
+    from filelock import FileLock
+
+    from ganforge.data.images import image_files
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise GanforgeError(f"image folder '{root}' does not exist or is not a folder")
+    if is_store(root):
+        return root
+    if square not in SQUARE:
+        raise GanforgeError(f"square '{square}' is not one of {', '.join(SQUARE)}")
+    if channels not in (1, 3):
+        raise GanforgeError(f"images can be prepared with 1 or 3 channels, not {channels}")
+    if size < 1:
+        raise GanforgeError(f"the size must be at least 1 pixel, not {size}")
+    colour = background_colour(background)
+    files = image_files(root)
+    if not files:
+        from ganforge.data.images import IMAGE_EXTENSIONS
+        raise GanforgeError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under '{root}'")
+    options = {"size": size, "channels": channels, "background": list(colour), "square": square,
+               "max_pixels": max_pixels}
+    key = folder_key(files, root, options)
+    store = Path(out) if out else cache_root() / f"{root.resolve().name}-{size}px-{channels}c-{key[:16]}"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(store) + ".lock"):  # two runs preparing the same folder: the second waits, then reads
+        if is_store(store) and not force:
+            manifest = json.loads((store / MANIFEST).read_text())
+            if manifest.get("key") == key:
+                return store
+            if out is None:
+                raise GanforgeError(f"'{store}' holds another preparation; remove it or pass another --out")
+        elif store.exists() and any(store.iterdir()) and not is_store(store):
+            raise GanforgeError(f"'{store}' exists and is not a prepared store; choose another --out")
+        _write(store, root, files, key, options, workers, progress)
+    return store
+
+
+def _write(store: Path, root: Path, files: list[Path], key: str, options: dict, workers, progress) -> None:
+    """Decode every file into a temporary folder beside ``store``, then rename it into place:
+    an interrupted or failed preparation leaves no half-written store behind."""
+    classes, labels = labels_of(files, root)
+    size, channels = options["size"], options["channels"]
+    job_options = {"size": size, "channels": channels, "background": tuple(options["background"]),
+                   "square": options["square"], "max_pixels": options["max_pixels"]}
+    tmp = store.parent / f".{store.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    report = _reporter(progress, len(files))
+    try:
+        pixels = np.lib.format.open_memmap(tmp / "all.npy", mode="w+", dtype=np.uint8,
+                                           shape=(len(files), channels, size, size))
+        kept, problems, converted = [], [], Counter()
+        for index, image, notes in _decode(files, job_options, workers):
+            if image is None:
+                problems.append({"file": files[index].relative_to(root).as_posix(), "reason": notes})
+            else:
+                pixels[len(kept)] = image
+                kept.append(index)
+                converted.update(notes)
+            report(1)
+        if not kept:
+            raise GanforgeError(f"none of the {len(files):,} image files under '{root}' can be used "
+                                f"(first: {problems[0]['file']}: {problems[0]['reason']})")
+        final = np.lib.format.open_memmap(tmp / IMAGES, mode="w+", dtype=np.uint8,
+                                          shape=(len(kept), channels, size, size))
+        for start in range(0, len(kept), 4096):
+            end = min(start + 4096, len(kept))
+            final[start:end] = pixels[start:end]
+        final.flush()
+        del final, pixels
+        (tmp / "all.npy").unlink()
+        np.save(tmp / LABELS, np.asarray([labels[i] for i in kept], dtype=np.int64))
+        manifest = {"format": FORMAT, "key": key, "folder": str(root.resolve()), **options,
+                    "found": len(files), "images": len(kept), "classes": classes,
+                    "num_classes": max(len(classes), 1), "converted": dict(sorted(converted.items())),
+                    "problems": problems}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        if store.exists():
+            shutil.rmtree(store)
+        tmp.rename(store)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise GanforgeError(f"cannot write the prepared images to '{store.parent}': "
+                            f"{exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        report(None)
+
+
+def _decode(files: list[Path], options: dict, workers: int | None):
+    """``(index, pixels, notes)`` for every file, in order; in worker processes when there are
+    enough files for them to pay."""
+    jobs = [(i, str(p), options) for i, p in enumerate(files)]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if workers <= 1 or len(files) < 64:
+        yield from map(_read_job, jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(_read_job, jobs, chunksize=32)
+
+
+def _reporter(progress, total: int):
+    """``report(n)`` after ``n`` more files, ``report(None)`` at the end."""
+    if progress == "auto":
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            return lambda n: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("preparing images"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=console, transient=True)
+        task = bar.add_task("prepare", total=total)
+        bar.start()
+
+        def report(n):
+            if n is None:
+                bar.stop()
+            else:
+                bar.advance(task, n)
+        return report
+    if callable(progress):
+        done = [0]
+
+        def report(n):
+            if n is not None:
+                done[0] += n
+                progress(done[0], total)
+        return report
+    return lambda n: None
+
+
+def read_manifest(store) -> dict:
+    """A store's ``store.json``, checked against its arrays' headers (never their contents)."""
+    store = Path(store)
+    try:
+        manifest = json.loads((store / MANIFEST).read_text())
+        pixels = np.load(store / IMAGES, mmap_mode="r")
+        labels = np.load(store / LABELS, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise GanforgeError(f"'{store}' is not a readable prepared store: {' '.join(str(exc).split())[:160]}") from None
+    if (pixels.dtype != np.uint8 or pixels.ndim != 4 or labels.shape != (len(pixels),)
+            or len(pixels) != manifest.get("images")):
+        raise GanforgeError(f"'{store}' is damaged: its arrays do not match its store.json; prepare it again")
+    return manifest
+
+
+def summary(manifest: dict) -> str:
+    """One line: how many images were found, used, skipped (by reason) and converted."""
+    found, used = manifest["found"], manifest["images"]
+    line = f"{used:,} of {found:,} images used at {manifest['size']} px"
+    problems = manifest.get("problems") or []
+    if problems:
+        reasons = Counter(p["reason"].split(":")[0] for p in problems)
+        line += f"; skipped {len(problems):,} ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})"
+    converted = {k: v for k, v in (manifest.get("converted") or {}).items() if k != "non-square" or v}
+    if converted:
+        square = manifest.get("square", "crop")
+        names = {**CONVERSIONS, "non-square": f"non-square by {square}"}
+        line += "; converted: " + ", ".join(f"{n:,} {names.get(k, k)}" for k, n in converted.items())
+    if used and converted.get("upscaled", 0) > UPSCALE_WARNING * used:
+        line += f" (warning: {converted['upscaled'] / used:.0%} are smaller than {manifest['size']} px)"
+    return line
+
+
+def open_store(store, in_memory: bool | None = None):
+    """A prepared store as a ``PixelDataset``: memory-mapped, so opening it costs nothing;
+    the engine decides whether it fits in memory (``in_memory``: None decides by size)."""
+    from ganforge.data.datasets import PixelDataset
+
+    store = Path(store)
+    manifest = read_manifest(store)
+    pixels = np.load(store / IMAGES, mmap_mode="r")
+    labels = np.load(store / LABELS)
+    return PixelDataset(pixels, labels, manifest["num_classes"], report=manifest, in_memory=in_memory)
