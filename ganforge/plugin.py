@@ -58,9 +58,9 @@ NAMES = {
     "UnpairedDataset": "ganforge.data.datasets:UnpairedDataset",
     "class_balanced_split": "ganforge.data.datasets:class_balanced_split",
     "bundled_file": "ganforge.data:bundled_file",
-    "IMAGE_EXTENSIONS": "ganforge.data.images:IMAGE_EXTENSIONS",
-    "image_files": "ganforge.data.images:image_files",
-    "read_image": "ganforge.data.images:read_image",
+    "IMAGE_EXTENSIONS": "ganforge.data.pictures:IMAGE_EXTENSIONS",
+    "image_files": "ganforge.data.pictures:image_files",
+    "read_image": "ganforge.data.pictures:read_image",
     # files: atomic writes, bounds on what a file may ask for, trained networks
     "atomic_write": "ganforge.artifacts.checkpoint:atomic_write",
     "MAX_INPUT_ELEMENTS": "ganforge.artifacts.limits:MAX_INPUT_ELEMENTS",

@@ -8,13 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-
-
-def image_files(folder) -> list[Path]:
-    """Image files under ``folder``, recursively, in a stable order."""
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-
+from ganforge.data.pictures import IMAGE_EXTENSIONS, image_files, picture_tensor, read_image  # noqa: F401 (read here before)
 
 def to_unit(images: torch.Tensor, output_range) -> torch.Tensor:
     """Map a generator's output range to [0, 1]."""
@@ -84,29 +78,6 @@ def save_grid(images: torch.Tensor, output_range, path, nrow: int | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     grid_picture(images, output_range, nrow, padding, scale, row_labels, column_labels).save(path)
     return path
-
-
-def read_image(path, channels: int, size: int) -> torch.Tensor:
-    """An image file as C x size x size in [-1, 1] (resized on its short side, center-cropped)."""
-    from PIL import Image
-
-    from ganforge.errors import GanforgeError
-
-    try:
-        with Image.open(path) as im:
-            return picture_tensor(im, channels, size)
-    except OSError as exc:
-        raise GanforgeError(f"cannot read image '{path}': {' '.join(str(exc).split())}") from None
-
-
-def picture_tensor(picture, channels: int, size: int) -> torch.Tensor:
-    """A PIL image as C x size x size in [-1, 1]: converted to grey (1 channel) or RGB (3),
-    resized on its short side and center-cropped."""
-    from torchvision.transforms import v2
-
-    image = picture.convert({1: "L", 3: "RGB"}[channels])
-    pixels = v2.CenterCrop(size)(v2.Resize(size, antialias=True)(v2.PILToTensor()(image)))
-    return pixels.float().div(127.5).sub(1.0)
 
 
 def each_path(folder, count: int) -> list[Path]:

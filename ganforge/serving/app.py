@@ -216,7 +216,7 @@ class Service:
         """An uploaded image as the generator's image input, bounded before it is decoded."""
         from PIL import Image
 
-        from ganforge.data.images import picture_tensor
+        from ganforge.data.pictures import picture_tensor
 
         try:
             with Image.open(io.BytesIO(data)) as im:

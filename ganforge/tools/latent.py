@@ -105,7 +105,7 @@ def _group_codes(G, spec: str, pool: int, seed: int, device) -> torch.Tensor:
             raise GanforgeError(f"none of {pool} samples was classified as {value}; raise --pool")
         return chosen
     if kind == "images":
-        from ganforge.data.images import image_files, read_image
+        from ganforge.data.pictures import image_files, read_image
 
         files = image_files(value) if Path(value).is_dir() else [Path(value)]
         if not files:
@@ -196,7 +196,7 @@ def invert(path, images, out="inversion.png", *, steps: int = 300, restarts: int
     and with ``heldout`` N also compare the reconstruction error of N training images with that of
     N held-out ones from the run's dataset (the generalization test)."""
     from ganforge.artifacts.loading import load_generator
-    from ganforge.data.images import image_files, read_image
+    from ganforge.data.pictures import image_files, read_image
 
     G = load_generator(path, device=device, trust=trust)
     c, size = _output_shape(G)
