@@ -11,6 +11,11 @@ if "GANFORGE_TRUST_STORE" not in os.environ:
     import tempfile
 
     os.environ["GANFORGE_TRUST_STORE"] = os.path.join(tempfile.mkdtemp(prefix="ganforge-trust-"), "trusted.json")
+# Prepared image stores go to the session's own cache, never the user's.
+if "GANFORGE_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["GANFORGE_CACHE"] = tempfile.mkdtemp(prefix="ganforge-cache-")
 
 from support.sizes import TINY_DCGAN
 

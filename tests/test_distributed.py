@@ -222,3 +222,21 @@ def test_augmented_runs_in_two_processes_match_one(tmp_path, monkeypatch):
     p = [[json.loads(line)["aug_p"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
          for run in ("one", "two")]
     assert p[0] == pytest.approx(p[1], abs=1e-6) and max(p[0]) > 0  # D grew sure of reals: p rose, alike in both
+
+
+def test_two_processes_from_a_prepared_store_with_mirror_match_one(tmp_path, monkeypatch):
+    """Each process reads its share of every global batch from the store, flipped by the same
+    per-item draws: two processes train as one."""
+    from support.picture_files import good_images
+
+    for key, value in TWO_PROCESSES.items():
+        monkeypatch.setenv(key, value)
+    good_images(tmp_path / "folder", 40)
+    common = dict(recipe_name="gan", batch_size=16, seed=3, params={**EXACT, "image_size": 16}, device="cpu",
+                  quiet=True, log_every=4, steps=6, dataset="image-folder", data_root=str(tmp_path / "folder"),
+                  mirror=True)
+    ganforge.train(**common, out=tmp_path / "one")
+    ganforge.train(**common, out=tmp_path / "two", nproc=2)
+    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+    ganforge.train(**{**common, "mirror": False}, out=tmp_path / "plain")
+    assert max_difference(tmp_path / "one", tmp_path / "plain") > 1e-4  # the flips took effect

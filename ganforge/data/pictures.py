@@ -139,8 +139,10 @@ def read_file(path, size: int, channels: int = 3, background=(255, 255, 255), sq
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the size is checked here
+        bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # convert refuses from the header
         try:
             with Image.open(path) as picture:
+                Image.MAX_IMAGE_PIXELS = bound
                 return convert(picture, size, channels, background, square, max_pixels)
         except Unusable:
             raise
@@ -152,6 +154,8 @@ def read_file(path, size: int, channels: int = 3, background=(255, 255, 255), sq
             message = " ".join(str(exc).split()) or type(exc).__name__
             kind = "truncated" if "truncat" in message.lower() else "unreadable"
             raise Unusable(f"{kind}: {message[:160]}") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = bound
 
 
 def read_image(path, channels: int, size: int):
