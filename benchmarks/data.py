@@ -142,14 +142,17 @@ def main():
         print(f"\n{label}: prepared in {time.perf_counter() - start:.1f} s with {min(os.cpu_count(), 8)} "
               f"processes ({prepared.summary(manifest)})")
         print("| feed | loader alone, images/s | training, images/s | vs memory |\n|---|---|---|---|")
-        rates = {}
-        for name, dataset in (("memory", "bench-memory"), ("store", "bench-store"), ("files", "bench-files")):
-            loader = loader_rate(dataset, folder, args.loader_batches, args.num_workers)
-            trained = [train_rate(dataset, folder, args.steps, work / "run", args.num_workers)
-                       for _ in range(args.repeats)]
-            rates[name] = (loader, max(trained), statistics.median(trained))
-        for name, (loader, best, _) in rates.items():
-            print(f"| {name} | {loader:,.0f} | {best:,.0f} | {best / rates['memory'][1]:.2f}x |", flush=True)
+        feeds = {"memory": "bench-memory", "store": "bench-store", "files": "bench-files"}
+        loader = {name: loader_rate(dataset, folder, args.loader_batches, args.num_workers)
+                  for name, dataset in feeds.items()}
+        trained = {name: [] for name in feeds}
+        for _ in range(args.repeats):  # alternating, so that the machine's moods hit every feed alike
+            for name, dataset in feeds.items():
+                trained[name].append(train_rate(dataset, folder, args.steps, work / "run", args.num_workers))
+        best = {name: max(rates) for name, rates in trained.items()}
+        for name in feeds:
+            print(f"| {name} | {loader[name]:,.0f} | {best[name]:,.0f} (median {statistics.median(trained[name]):,.0f}) "
+                  f"| {best[name] / best['memory']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

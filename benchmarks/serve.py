@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -36,10 +37,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(path, max_batch: int):
+def start(path, max_batch: int, max_delay_ms: float = 5.0):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ganforge", "serve", str(path), "--port", str(port),
-                             "--max-batch", str(max_batch), "--max-delay-ms", "5", "--name", "g"],
+                             "--max-batch", str(max_batch), "--max-delay-ms", str(max_delay_ms), "--name", "g"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     for _ in range(300):
         try:
@@ -120,9 +121,12 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,onnx", help="torch (the G.ckpt) and exporters to serve")
     parser.add_argument("--json", action="store_true", help="tensors as JSON numbers instead of binary")
     parser.add_argument("--generators", default="digits,colour")
+    parser.add_argument("--max-batch", type=int, default=32, help="of the batching server (the other has 1)")
+    parser.add_argument("--max-delay-ms", type=float, default=5.0)
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["GANFORGE_CACHE"] = str(Path(tmp) / "cache")  # the colour images' store: not the user's cache
         runs = generators(Path(tmp))
         print("| generator | backend | clients | batching | images/s | p50 ms | p99 ms |")
         print("|---|---|---|---|---|---|---|")
@@ -133,12 +137,12 @@ def main() -> None:
             z_dim = G.signature[0]["shape"][0]
             for backend in args.backends.split(","):
                 path = run / "G.ckpt" if backend == "torch" else ganforge.export(run, backend).path
-                for max_batch in (32, 1):
-                    proc, port = start(path, max_batch)
+                for max_batch in (args.max_batch, 1):
+                    proc, port = start(path, max_batch, args.max_delay_ms)
                     try:
                         for n in clients:
                             r = drive(port, z_dim, n, args.seconds, binary=not args.json)
-                            print(f"| {label} | {backend} | {n} | {'on (32)' if max_batch > 1 else 'off'} | "
+                            print(f"| {label} | {backend} | {n} | {f'on ({max_batch}, {args.max_delay_ms:g} ms)' if max_batch > 1 else 'off'} | "
                                   f"{r['images_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
                                   + (f" {r['errors']} errors" if r["errors"] else ""), flush=True)
                     finally:

@@ -201,19 +201,33 @@ def prepare(folder, size: int = 64, *, channels: int = 3, background: str = "whi
 
 
 def serve(path, *, name: str | None = None, host: str = "127.0.0.1", port: int = 8000, device: str = "cpu",
-          max_batch: int = 32, max_delay_ms: float = 5.0, trust: bool = False, limits=None, announce=print) -> None:
+          max_batch: int = 32, max_delay_ms: float = 5.0, trust: bool = False, limits=None, announce=print,
+          backend: str = "given") -> None:
     """Serve the generator in ``path`` (a run, ``G.ckpt`` or an exported artifact) over HTTP until
     SIGTERM or Ctrl-C, which finish the requests in flight first: the Open Inference Protocol
     (``/v2/models/NAME/infer``, what Triton and KServe speak; ``tritonclient`` works against it)
     with concurrent requests batched into one forward pass of up to ``max_batch`` images
     (waiting at most ``max_delay_ms`` for more), ``/api/generate`` for PNG or npz images,
-    ``/api/describe`` and ``/metrics``. It listens on 127.0.0.1 unless ``host`` says otherwise."""
+    ``/api/describe`` and ``/metrics``. It listens on 127.0.0.1 unless ``host`` says otherwise.
+    ``backend="auto"`` serves the fastest of the checkpoint and the artifacts exported beside
+    it, timed at ``max_batch`` images (``"given"``: the file ``path`` names)."""
     from ganforge.errors import GanforgeError
     from ganforge.serving.app import Limits, run
 
     if max_batch < 1 or max_delay_ms < 0:
         raise GanforgeError("max_batch must be at least 1 and max_delay_ms at least 0")
-    G = load_generator(path, device=device, trust=trust)
+    if backend == "auto":
+        from ganforge.tools.bench import fastest
+
+        G, rows = fastest(path, max_batch, device=device, trust=trust)
+        for row in rows:
+            timed = (f"{row['p50_ms']:.1f} ms at batch {max_batch}" if "p50_ms" in row
+                     else f"not used: {row['skipped']}")
+            announce(f"backend auto: {row['backend']} ({Path(row['file']).name}) {timed}")
+    elif backend == "given":
+        G = load_generator(path, device=device, trust=trust)
+    else:
+        raise GanforgeError(f"backend '{backend}' is not auto or given")
     run(G, name or G.meta.get("recipe") or "generator", str(path), host=host, port=port, max_batch=max_batch,
         max_delay_ms=max_delay_ms, limits=limits or Limits(), announce=announce)
 

@@ -674,8 +674,11 @@ def plugins(show_all, hook, requirements, as_json):
               help="How long the first request of a batch waits for others to join it.")
 @click.option("--max-queue", default=1024, show_default=True, type=click.IntRange(min=1),
               help="Images that may wait for the generator; more are answered 503 with Retry-After.")
+@click.option("--backend", default="given", show_default=True, type=click.Choice(["given", "auto"]),
+              help="given: serve the file PATH names; auto: time the checkpoint and every artifact exported beside "
+                   "it at --max-batch images and serve the fastest.")
 @TRUST
-def serve(path, name, host, port, device, max_batch, max_delay_ms, max_queue, trust):
+def serve(path, name, host, port, device, max_batch, max_delay_ms, max_queue, trust, backend):
     """Serve a generator (run directory, G.ckpt or an exported artifact) over HTTP.
 
     \b
@@ -692,7 +695,7 @@ def serve(path, name, host, port, device, max_batch, max_delay_ms, max_queue, tr
     from ganforge.serving.app import Limits
 
     api.serve(path, name=name, host=host, port=port, device=device, max_batch=max_batch, max_delay_ms=max_delay_ms,
-              trust=trust, limits=Limits(max_queue=max_queue),
+              trust=trust, limits=Limits(max_queue=max_queue), backend=backend,
               announce=lambda line: _console().print(escape(line), soft_wrap=True))
 
 

@@ -75,3 +75,23 @@ def test_a_full_queue_refuses_more():
         await batcher.stop()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.e2e
+def test_backend_auto_times_the_checkpoint_and_its_exports_and_serves_the_fastest(tiny_dcgan_run, tmp_path):
+    import shutil
+
+    import ganforge
+    from ganforge.tools.bench import fastest
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_dcgan_run, run)
+    ganforge.export(run / "G.ckpt", "onnx", run / "G.onnx")
+    (run / "G.pt2").write_bytes(b"not an archive")  # a native-code artifact ganforge did not write
+    G, rows = fastest(run, 8)
+    by_backend = {row["backend"]: row for row in rows}
+    assert set(by_backend) == {"torch", "onnxruntime", "aoti"}
+    assert "p50_ms" in by_backend["torch"] and "p50_ms" in by_backend["onnxruntime"]
+    assert "trust" in by_backend["aoti"]["skipped"]  # never loaded, never chosen
+    quickest = min((r for r in rows if "p50_ms" in r), key=lambda r: r["p50_ms"])
+    assert (G.backend == "torch") == (quickest["backend"] == "torch")  # the fastest one was kept

@@ -188,3 +188,47 @@ def bench(path, backends=None, batch_sizes=(1, 64, 256), *, device: str | None =
             if "p50_ms" in row and row["batch"] in eager:
                 row["speedup"] = eager[row["batch"]] / (row["p50_ms"] / 1e3)
     return rows
+
+
+def fastest(path, batch: int, *, device: str = "cpu", trust: bool = False, budget_s: float = 0.5):
+    """The quickest of the files that hold the generator in ``path`` (its ``G.ckpt`` and the
+    artifacts exported beside it, or the artifact given and the ``.ckpt`` beside it), timed
+    at ``batch`` images: the batch size dynamic batching reaches under load. An artifact
+    that cannot load (untrusted, a runtime not installed) or is stale (of an older step than
+    the checkpoint) is listed with the reason and not chosen. Returns the loaded generator
+    and one row per file (``backend``, ``file``, ``p50_ms`` or ``skipped``)."""
+    from ganforge.hooks.manager import loaded
+
+    path = rundir.generator_file(path)
+    checkpoint = path if exporter_for(path) is None else path.with_suffix(SUFFIX)
+    files = [checkpoint] + [checkpoint.with_suffix(exporter.suffix) for _, exporter in loaded("exporters")]
+    files = list(dict.fromkeys(f for f in [path, *files] if f.is_file()))
+    if not files:
+        raise GanforgeError(f"no such file: '{path}'")
+    dev = choose_device(device)
+    step = load_generator(checkpoint, device="cpu").meta.get("step") if checkpoint.is_file() else None
+    rows, best = [], None
+    for file in files:
+        artifact = exporter_for(file)
+        row = {"backend": "torch" if artifact is None else backend_name(artifact.name), "file": str(file)}
+        try:
+            G = load_generator(file, device=str(dev), trust=trust)
+        except GanforgeError as exc:
+            rows.append({**row, "skipped": first_line(exc)})
+            continue
+        if step is not None and G.meta.get("step") not in (None, step):
+            rows.append({**row, "skipped": f"stale: of step {G.meta.get('step')}, the checkpoint is of step {step}"})
+            continue
+        inputs = random_inputs(G.signature, batch, torch.Generator().manual_seed(0), dev)
+        try:
+            with torch.inference_mode():
+                p50 = statistics.median(time_calls(G, inputs, dev, budget_s=budget_s))
+        except Exception as exc:  # a runtime failing at this batch size is a result, not a crash
+            rows.append({**row, "skipped": f"{type(exc).__name__}: {first_line(exc)[:160]}"})
+            continue
+        rows.append({**row, "p50_ms": p50 * 1e3, "images_per_s": batch / p50})
+        if best is None or p50 < best[0]:
+            best = (p50, G)
+    if best is None:
+        raise GanforgeError(f"no backend could run the generator in '{path}': {rows[0]['skipped']}")
+    return best[1], rows
