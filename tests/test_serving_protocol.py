@@ -66,6 +66,29 @@ def test_the_batcher_merges_concurrent_requests_and_returns_each_its_rows():
     assert stats.requests == 7 and stats.images == 16
 
 
+def test_with_no_delay_what_queued_during_a_forward_pass_is_the_next_batch():
+    import time
+
+    calls = []
+
+    def slow(inputs):
+        calls.append(len(inputs[0]))
+        time.sleep(0.05)  # the generator busy: requests pile up meanwhile
+        return inputs[0]
+
+    async def scenario():
+        batcher = Batcher(slow, max_batch=32, max_delay=0.0)
+        await batcher.start()
+        first = asyncio.ensure_future(batcher.submit([torch.zeros(1, 2)]))
+        await asyncio.sleep(0.01)  # the first one is being computed
+        rest = [asyncio.ensure_future(batcher.submit([torch.ones(1, 2)])) for _ in range(10)]
+        await asyncio.gather(first, *rest)
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert calls == [1, 10]  # not ten passes of one: the lone first request did not wait either
+
+
 def test_a_full_queue_refuses_more():
     async def scenario():
         batcher = Batcher(lambda inputs: inputs[0], max_batch=4, max_queue=4)

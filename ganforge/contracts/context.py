@@ -51,13 +51,14 @@ class TrainingContext:
 
     def __init__(self, device="cpu", *, shard: tuple[int, int] = (0, 1), precision: str = "fp32",
                  held_out: Callable | None = None, augmentation=None, r1: tuple[float, int] = (0.0, 16),
-                 stats: Statistics | None = None):
+                 stats: Statistics | None = None, r2: float = 0.0):
         self.device = torch.device(device)
         self.shard = shard  # (rank, processes)
         self.precision = precision
-        # --augment: applied to every batch D sees (None: off); --r1 GAMMA every N steps.
+        # --augment: applied to every batch D sees (None: off); --r1 GAMMA every N steps, and
+        # --r2 GAMMA (at generated images) at the same steps.
         self.augmentation = augmentation
-        self.r1 = r1
+        self.r1, self.r2 = r1, r2
         self.step = 0  # the training step under way, set by the engine
         self.stats = stats or Statistics()  # figures plugins report, and sums over processes
         self._held_out = held_out

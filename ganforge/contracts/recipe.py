@@ -225,9 +225,17 @@ class Recipe:
         none is due: gamma/2 E||grad_x D(x)||^2 at real images, every ``--r1-every`` steps,
         multiplied by that interval so that its average weight is gamma."""
         gamma, every = self.context.r1
+        return self._gradient_penalty(critic, real_images, gamma, every)
+
+    def r2_penalty(self, critic, fake_images: torch.Tensor):
+        """The R2 penalty (``--r2 GAMMA``): R1's formula at generated images (detached), at the
+        same steps and with the same scaling (Huang et al. 2024 use R1 + R2 at every D step)."""
+        return self._gradient_penalty(critic, fake_images, getattr(self.context, "r2", 0.0), self.context.r1[1])
+
+    def _gradient_penalty(self, critic, images: torch.Tensor, gamma: float, every: int):
         if not gamma or self.context.step % every:
             return None
-        x = real_images.detach().requires_grad_(True)
+        x = images.detach().requires_grad_(True)
         grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
         return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * every
 
@@ -240,7 +248,7 @@ class Recipe:
         augmentation. The result is the loss plugin's ``d_loss`` on each pair of scores (left out
         where ``real_scores`` is None: a recipe whose D has a loss of its own passes it as
         ``base``), plus ``base``, plus each critic's ``Loss.penalty`` (fakes detached) and the R1
-        penalty when one is due, every term times ``weight``. What it returns is what the run
+        and R2 penalties when due, every term times ``weight``. What it returns is what the run
         logs as ``d_loss``: penalties included."""
         scale = (lambda x: x) if weight == 1 else (lambda x: weight * x)
         total = None
@@ -252,7 +260,7 @@ class Recipe:
         for real_scores, _, critic, real_images, fake_images in critics:
             penalties = (self.loss.penalty(critic, real_images, fake_images.detach())
                          if self.loss is not None and real_scores is not None else None,
-                         self.r1_penalty(critic, real_images))
+                         self.r1_penalty(critic, real_images), self.r2_penalty(critic, fake_images))
             for penalty in penalties:
                 if penalty is not None:
                     total = total + scale(penalty)

@@ -1,9 +1,12 @@
 """Dynamic batching: concurrent requests merged into one forward pass of the generator.
 
 Each request hands in its inputs (one tensor per input of the generator's signature, batch
-first). A single worker takes requests off the queue until it holds ``max_batch`` images or
-``max_delay`` seconds have passed since the first, runs the generator once in a worker
-thread (so the event loop keeps accepting requests), and hands each request its own rows.
+first). A single worker takes every request already queued (up to ``max_batch`` images), then
+waits for more until ``max_delay`` seconds have passed since the first of them *arrived*
+(Triton's queue delay: a request that waited while the generator was busy does not wait
+again), runs the generator once in a worker thread (so the event loop keeps accepting
+requests), and hands each request its own rows. With ``max_delay`` 0 this is continuous
+batching: whatever queued up during one forward pass is the next batch.
 A request larger than ``max_batch`` is split into several. A queue holding ``max_queue``
 images refuses more (the server answers 503 with Retry-After).
 
@@ -73,7 +76,7 @@ class Batcher:
         futures = []
         for start in range(0, n, self.max_batch):
             future = loop.create_future()
-            await self._queue.put(([x[start:start + self.max_batch] for x in inputs], future))
+            await self._queue.put(([x[start:start + self.max_batch] for x in inputs], future, loop.time()))
             futures.append(future)
         try:
             return torch.cat(await asyncio.gather(*futures))
@@ -81,31 +84,34 @@ class Batcher:
             self.waiting -= n
 
     async def _next(self, timeout: float | None):
+        """The next request: the one carried over, one already queued, or (within ``timeout``
+        seconds; None: however long it takes) one that arrives."""
         if self._carry is not None:
             item, self._carry = self._carry, None
             return item
+        if not self._queue.empty():
+            return self._queue.get_nowait()
         if timeout is None:
             return await self._queue.get()
+        if timeout <= 0:
+            raise asyncio.TimeoutError
         return await asyncio.wait_for(self._queue.get(), timeout)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             first = await self._next(None)
-            batch, size = [first], len(first[0][0])
-            deadline = loop.time() + self.max_delay
+            batch, size = [first[:2]], len(first[0][0])
+            deadline = first[2] + self.max_delay  # from when the first request arrived
             while size < self.max_batch:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
                 try:
-                    item = await self._next(remaining)
+                    item = await self._next(deadline - loop.time())
                 except asyncio.TimeoutError:
                     break
                 if size + len(item[0][0]) > self.max_batch:
                     self._carry = item
                     break
-                batch.append(item)
+                batch.append(item[:2])
                 size += len(item[0][0])
             inputs = [torch.cat([chunk[i] for chunk, _ in batch]) for i in range(len(first[0]))]
             self.stats.batched(size)

@@ -93,9 +93,10 @@ def check_sync_bn(sync_bn: bool, device: torch.device) -> None:
         raise GanforgeError("--sync-bn needs CUDA devices (torch's SyncBatchNorm runs on GPUs only)")
 
 
-def check_r1(r1: float, world: int) -> None:
-    if r1 and world > 1:
-        raise GanforgeError("--r1 does not work in a distributed run yet: DistributedDataParallel cannot "
+def check_r1(penalty: float, world: int) -> None:
+    """R1 and R2 differentiate D's gradient again, which DDP's reducer cannot."""
+    if penalty and world > 1:
+        raise GanforgeError("--r1 and --r2 do not work in a distributed run yet: DistributedDataParallel cannot "
                             "differentiate D's gradient again; train it in one process")
 
 

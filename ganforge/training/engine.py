@@ -97,7 +97,7 @@ class Trainer:
     def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
-        distributed.check_r1(engine["r1"], process.world)
+        distributed.check_r1(engine["r1"] or engine["r2"], process.world)
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
         # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.
@@ -124,6 +124,7 @@ class Trainer:
             params["image_size"] = data.image_size  # config.json records the size used
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
                                        augmentation=build_augmentation(engine["augment"]), r1=(engine["r1"], engine["r1_every"]),
+                                       r2=engine["r2"],
                                        stats=Statistics(lambda t: distributed.total(t, process)),
                                        held_out=lambda: load("test"))
         # A resumed run's configuration is a file like any other: it may not ask for networks

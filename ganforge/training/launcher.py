@@ -42,7 +42,7 @@ def launch(recipe_name: str, nproc: int, options: dict):
                    overwrite=options.get("overwrite", False), params=options.get("params"),
                    config=options.get("config"))
     check_sync_bn(planned.engine["sync_bn"], choose_device(options.get("device")))
-    check_r1(planned.engine["r1"], nproc)
+    check_r1(planned.engine["r1"] or planned.engine["r2"], nproc)
     if planned.engine["batch_size"] % nproc:
         raise GanforgeError(f"the batch size {planned.engine['batch_size']} does not split evenly over "
                             f"{nproc} processes")

@@ -73,7 +73,10 @@ SETTINGS: tuple[Param, ...] = (
             "none: off", component="augmentations"),
     Setting("r1", float, 0.0, "R1 penalty weight (gamma) on D's gradient at real images (Mescheder et al. 2018), "
             "applied lazily every --r1-every steps and scaled up to match; 0: off", minimum=0.0),
-    Setting("r1_every", int, 16, "steps between R1 penalties, each scaled by the interval (lazy regularization "
+    Setting("r2", float, 0.0, "R2 penalty weight (gamma) on D's gradient at generated images, R1's twin "
+            "(Huang et al. 2024, R3GAN, use both at every D step: --r1 G --r2 G --r1-every 1), at the steps of "
+            "--r1-every; 0: off", minimum=0.0),
+    Setting("r1_every", int, 16, "steps between R1 (and R2) penalties, each scaled by the interval (lazy regularization "
             "like StyleGAN2's, but added to that step's D update and without its Adam correction)", minimum=1),
 )
 

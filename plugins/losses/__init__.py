@@ -17,3 +17,5 @@ def register_losses(register):
              "Wasserstein loss with gradient penalty (WGAN-GP, weight 10 on interpolates)")
     register("relativistic", "ganforge.builtins.losses.relativistic:RelativisticAverageLoss",
              "Relativistic average GAN (RaSGAN): D judges reals against the average fake and back")
+    register("rpgan", "ganforge.builtins.losses.relativistic:RelativisticPairingLoss",
+             "Relativistic pairing GAN (RpGAN, R3GAN's loss): each real judged against one fake; use with --r1 and --r2")
