@@ -30,6 +30,7 @@ RUNS = {
     "cyclegan": ("cyclegan", {"g_width": 4, "d_width": 4}),
     "discogan": ("discogan", {"g_width": 4, "d_width": 4}),
     "stackgan": ("stackgan", {"g_width": 8, "d_width": 8, "latent_dim": 8}),
+    "r3gan": ("r3gan", {"g_width": 4, "d_width": 4, "max_width": 8, "group_size": 4, "latent_dim": 8}),
 }
 
 

@@ -152,15 +152,6 @@ def test_diffaug_from_the_command_line_and_show_lists_the_options(tmp_path):
     assert all(word in shown for word in ("--augment", "--r1", "d_norm", "spectral"))
 
 
-def test_r1_under_nproc_is_refused_before_any_process_starts(tmp_path):
-    from ganforge.training.launcher import launch
-
-    for penalty in ("r1", "r2"):
-        with pytest.raises(GanforgeError, match="--r1 and --r2 do not work in a distributed run yet"):
-            launch("dcgan", 2, {"out": tmp_path / "run", penalty: 1.0})
-    assert not (tmp_path / "run").exists()
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("recipe,params,discriminators", [
     ("cyclegan", {"g_width": 4, "d_width": 4}, ("D_A", "D_B")),

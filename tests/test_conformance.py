@@ -9,7 +9,7 @@ from ganforge import testing
 from ganforge.contracts.loss import Loss
 from ganforge.hooks.manager import get, registry
 
-from support.sizes import TINY_DCGAN
+from support.sizes import TINY_DCGAN, TINY_R3GAN
 
 GENERATORS = {
     "mlp-generator": dict(latent_dim=8, hidden=16),
@@ -18,6 +18,8 @@ GENERATORS = {
     "resnet-generator": dict(channels=1, image_size=28, width=4, blocks=1),
     "encoder-decoder-generator": dict(channels=1, image_size=32, width=4),
     "stackgan-generator": dict(text_dim=12, latent_dim=8, condition_dim=4, width=8),
+    "r3gan-generator": dict(latent_dim=8, width=4, max_width=8, group_size=4),
+    "r3gan-generator+classes": dict(latent_dim=8, width=4, max_width=8, group_size=4, num_classes=10),
 }
 ONLINE_DATASETS = {"mnist", "fashion-mnist", "cifar10"}  # need a download; their offline error is tested elsewhere
 
@@ -139,7 +141,8 @@ def test_fixtures_are_offered_to_plugin_tests(check_generator, check_loss, check
 
 
 RECIPE_SIZES = {"gan": {"hidden": 16, "latent_dim": 8}, "cyclegan": {"g_width": 4, "d_width": 4},
-                "discogan": {"g_width": 4, "d_width": 4}, "stackgan": {"g_width": 8, "d_width": 8, "latent_dim": 8}}
+                "discogan": {"g_width": 4, "d_width": 4}, "stackgan": {"g_width": 8, "d_width": 8, "latent_dim": 8},
+                "r3gan": TINY_R3GAN, "r3gan-conditional": TINY_R3GAN}
 
 
 @pytest.mark.parametrize("name", [n for n in registry().names("gans")

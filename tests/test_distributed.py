@@ -102,8 +102,8 @@ def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_p
     result = torchrun("recipes", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     runs = sorted(p.name for p in tmp_path.iterdir())
-    assert runs == ["acgan", "cgan", "cyclegan", "dcgan", "dcgan-wgan-gp", "discogan", "gan", "lsgan", "sgan",
-                    "stackgan"]
+    assert runs == ["acgan", "cgan", "cyclegan", "dcgan", "dcgan-wgan-gp", "discogan", "gan", "lsgan", "r3gan",
+                    "sgan", "stackgan"]
     for name in runs:
         run = tmp_path / name
         ranks = [json.loads((run / f"rank-{r}.json").read_text()) for r in (0, 1)]
@@ -240,3 +240,17 @@ def test_two_processes_from_a_prepared_store_with_mirror_match_one(tmp_path, mon
     assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
     ganforge.train(**{**common, "mirror": False}, out=tmp_path / "plain")
     assert max_difference(tmp_path / "one", tmp_path / "plain") > 1e-4  # the flips took effect
+
+
+def test_r1_and_r2_in_two_processes_match_one(tmp_path, monkeypatch):
+    """R1 and R2 differentiate D's gradient again, which DDP cannot: such runs average the
+    gradients by hand, and two processes still train as one."""
+    for key, value in TWO_PROCESSES.items():
+        monkeypatch.setenv(key, value)
+    common = dict(recipe_name="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4,
+                  steps=6, r1=1.0, r2=1.0, r1_every=2)
+    ganforge.train(**common, out=tmp_path / "one")
+    ganforge.train(**common, out=tmp_path / "two", nproc=2)
+    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+    ganforge.train(**{**common, "r1": 0.0, "r2": 0.0}, out=tmp_path / "plain")
+    assert max_difference(tmp_path / "one", tmp_path / "plain") > 1e-4  # the penalties took effect

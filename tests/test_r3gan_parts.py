@@ -74,3 +74,52 @@ def test_rpgan_with_r1_and_r2_trains_the_dcgan_family_and_the_penalty_counts(tmp
     lsgan = cli("train", "lsgan", "--loss", "rpgan", "--r2", "0.5", "--steps", "2", "-b", "8",
                 *[f"-p{k}={v}" for k, v in TINY_DCGAN.items()], "--out", tmp_path / "lsgan", "-q")
     assert lsgan.returncode == 0, lsgan.stderr
+
+
+def test_r3gan_networks_start_as_the_identity_and_resample_without_aliasing():
+    from ganforge.builtins.networks.r3gan import R3GANDiscriminator, R3GANGenerator, Resample, ResidualBlock
+
+    block = ResidualBlock(8, 2, 4, total_blocks=16)
+    x = torch.randn(2, 8, 6, 6)
+    assert torch.equal(block(x), x)  # fix-up: the last convolution starts at zero
+    assert block.grouped.groups == 4  # 16 inner channels in groups of 4
+    assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.InstanceNorm2d)) for m in
+                   list(R3GANGenerator(image_size=32).modules()) + list(R3GANDiscriminator(image_size=32).modules()))
+    flat = torch.ones(1, 3, 8, 8)
+    assert torch.allclose(Resample(3, up=True)(flat)[..., 1:-1, 1:-1], torch.ones(1, 3, 14, 14))  # mean kept
+    assert torch.allclose(Resample(3, up=False)(flat)[..., 1:-1, 1:-1], torch.ones(1, 3, 2, 2))
+    for size, channels in ((16, 3), (28, 1), (64, 4)):
+        G, D = R3GANGenerator(latent_dim=8, channels=channels, image_size=size, width=4, max_width=8, group_size=4), \
+            R3GANDiscriminator(channels=channels, image_size=size, width=4, max_width=8, group_size=4)
+        images = G(torch.randn(2, 8))
+        assert images.shape == (2, channels, size, size) and D(images).shape == (2,)
+    with pytest.raises(ValueError, match="image sizes"):
+        R3GANGenerator(image_size=48)
+
+
+def test_r3gan_schedules_depend_on_the_step_only():
+    from ganforge.builtins.gans.r3gan import cosine
+
+    assert cosine(1.0, 0.1, 0) == 1.0 and cosine(1.0, 0.1, 1) == pytest.approx(0.1)
+    assert cosine(1.0, 0.1, 0.5) == pytest.approx(0.55) and cosine(1.0, 0.1, 7) == pytest.approx(0.1)
+
+
+@pytest.mark.e2e
+def test_r3gan_trains_resumes_exactly_exports_and_samples(tmp_path):
+    from ganforge.artifacts import checkpoint
+    from support.sizes import TINY_R3GAN
+
+    common = dict(batch_size=8, params=TINY_R3GAN, quiet=True, checkpoint_every=100, log_every=1)
+    ganforge.train("r3gan", steps=4, out=tmp_path / "straight", **common)
+    ganforge.train("r3gan", steps=2, out=tmp_path / "split", **common)
+    ganforge.train("r3gan", steps=4, resume=tmp_path / "split", quiet=True)
+    for net in ("G", "D"):
+        a, b = (checkpoint.load(tmp_path / run / f"{net}.ckpt")[0] for run in ("straight", "split"))
+        assert all(torch.equal(a[k], b[k]) for k in a), net
+    config = json.loads((tmp_path / "straight" / "config.json").read_text())
+    assert config["params"]["loss"] == "rpgan" and config["params"]["beta1"] == 0.0
+    for fmt in ("onnx", "aoti"):
+        result = ganforge.export(tmp_path / "straight", fmt)  # verified against PyTorch by the exporter
+        assert result.path.is_file()
+    grid = ganforge.sample(tmp_path / "straight" / "G.onnx", 4, out=tmp_path / "grid.png", seed=0)
+    assert (tmp_path / "grid.png").is_file() and grid

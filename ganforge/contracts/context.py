@@ -51,7 +51,7 @@ class TrainingContext:
 
     def __init__(self, device="cpu", *, shard: tuple[int, int] = (0, 1), precision: str = "fp32",
                  held_out: Callable | None = None, augmentation=None, r1: tuple[float, int] = (0.0, 16),
-                 stats: Statistics | None = None, r2: float = 0.0):
+                 stats: Statistics | None = None, r2: float = 0.0, gradient_sync: Callable | None = None):
         self.device = torch.device(device)
         self.shard = shard  # (rank, processes)
         self.precision = precision
@@ -59,12 +59,20 @@ class TrainingContext:
         # --r2 GAMMA (at generated images) at the same steps.
         self.augmentation = augmentation
         self.r1, self.r2 = r1, r2
+        # In a distributed run without DDP (R1/R2 penalties): averages gradients over the processes.
+        self.gradient_sync = gradient_sync
         self.step = 0  # the training step under way, set by the engine
         self.stats = stats or Statistics()  # figures plugins report, and sums over processes
         self._held_out = held_out
         # One gradient scaler per optimizer under fp16, made by the engine once the optimizers exist.
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self._views: list[dict] = []
+
+    def sync_gradients(self, optimizer) -> None:
+        """Average ``optimizer``'s gradients over the processes, where the engine does not leave it
+        to DDP (a distributed run with R1/R2); nothing otherwise. ``Recipe.update`` calls it."""
+        if self.gradient_sync is not None:
+            self.gradient_sync([p for group in optimizer.param_groups for p in group["params"]])
 
     def autocast(self):
         """The context manager a training step runs in (autocast under bf16/fp16)."""

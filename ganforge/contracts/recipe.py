@@ -92,6 +92,15 @@ class Recipe:
         """Called before every step; set learning rates here (it must depend on the step only,
         so that a resumed run follows the same schedule)."""
 
+    # True when D's loss differentiates D's gradient (R1/R2 at every step): a distributed run
+    # then averages gradients by hand instead of through DDP, which cannot.
+    gradient_penalties = False
+
+    def ema_half_life(self, step: int, total: int) -> float | None:
+        """The generators' moving-average half-life in images at ``step``, for a recipe that
+        schedules it (a function of the step only); None: the run's ``--ema-images``."""
+        return None
+
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Tensors besides weights and optimizers that resume needs (e.g. an image pool)."""
         return {}
@@ -173,9 +182,11 @@ class Recipe:
         scaler = self.context.scalers.get(optimizer)
         if scaler is None:
             loss.backward()
+            self.context.sync_gradients(opt)
             opt.step()
             return
         scaler.scale(loss).backward()
+        self.context.sync_gradients(opt)
         scaler.step(opt)
         scaler.update()
 

@@ -15,6 +15,14 @@ class ExponentialAverage:
         self.network, self.decay = network, decay
         self.averaged = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
+    def set_decay(self, decay: float) -> None:
+        """Change the decay from this step on (a recipe's EMA schedule: ``Recipe.ema_half_life``)."""
+        from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+        if decay != self.decay:
+            self.decay = decay
+            self.averaged.multi_avg_fn = get_ema_multi_avg_fn(decay)
+
     def update(self) -> None:
         self.averaged.update_parameters(self.network)
 

@@ -93,18 +93,46 @@ def check_sync_bn(sync_bn: bool, device: torch.device) -> None:
         raise GanforgeError("--sync-bn needs CUDA devices (torch's SyncBatchNorm runs on GPUs only)")
 
 
-def check_r1(penalty: float, world: int) -> None:
-    """R1 and R2 differentiate D's gradient again, which DDP's reducer cannot."""
-    if penalty and world > 1:
-        raise GanforgeError("--r1 and --r2 do not work in a distributed run yet: DistributedDataParallel cannot "
-                            "differentiate D's gradient again; train it in one process")
+def average_gradients(parameters, process: Process) -> None:
+    """Every process's gradients of ``parameters`` replaced by their mean over the processes,
+    in one all-reduce of one flat buffer: what DDP's reducer does, done by hand for runs whose
+    losses differentiate a gradient again (R1 and R2), which DDP cannot (as StyleGAN2-ADA's
+    training loop does). Parameters without a gradient are left out; every process has the
+    same ones, as every process runs the same code."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not process.active or not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= process.world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
 
 
-def wrapped(networks: dict[str, nn.Module], device: torch.device, sync_bn: bool) -> dict[str, nn.Module]:
+def broadcast_buffers(networks: dict[str, nn.Module], process: Process) -> None:
+    """Rank 0's buffers (batch norm's running statistics) to every process, as DDP does before
+    each forward pass: the networks then agree on what they save and sample with."""
+    if not process.active:
+        return
+    for net in networks.values():
+        for buffer in net.buffers():
+            dist.broadcast(buffer, 0)
+
+
+def wrapped(networks: dict[str, nn.Module], device: torch.device, sync_bn: bool,
+            penalties: bool = False) -> dict[str, nn.Module]:
     """The networks as training calls them in a distributed run: every network with trainable
     weights in DDP (its batch norm made synchronized first, if asked); the rest as they are.
-    The networks themselves stay what checkpoints save."""
+    The networks themselves stay what checkpoints save. With gradient ``penalties`` (R1, R2)
+    nothing is wrapped: the recipe's updates average the gradients themselves
+    (``average_gradients``), because DDP cannot differentiate a gradient a second time."""
     check_sync_bn(sync_bn, device)
+    if penalties:
+        if sync_bn:
+            raise GanforgeError("--sync-bn does not combine with R1/R2 penalties in a distributed run")
+        return dict(networks)
     # A performance note about gradient layouts (CPU convolutions trigger it); nothing to act on.
     warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     view = {}

@@ -27,6 +27,7 @@ from ganforge.contracts.augmentation import build as build_augmentation
 from ganforge.training.averaging import ExponentialAverage
 from ganforge.training.batches import Batches
 from ganforge.contracts.context import Statistics, TrainingContext
+from ganforge.contracts.recipe import Recipe
 from ganforge.errors import GanforgeError
 from ganforge.data import prepared
 from ganforge.data.images import save_grid
@@ -97,7 +98,10 @@ class Trainer:
     def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
-        distributed.check_r1(engine["r1"] or engine["r2"], process.world)
+        # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
+        # gradients by hand (distributed.average_gradients) instead.
+        self.manual_sync = process.active and bool(engine["r1"] or engine["r2"]
+                                                   or getattr(planned.recipe_cls, "gradient_penalties", False))
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
         # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.
@@ -125,6 +129,8 @@ class Trainer:
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
                                        augmentation=build_augmentation(engine["augment"]), r1=(engine["r1"], engine["r1_every"]),
                                        r2=engine["r2"],
+                                       gradient_sync=((lambda params: distributed.average_gradients(params, process))
+                                                      if self.manual_sync else None),
                                        stats=Statistics(lambda t: distributed.total(t, process)),
                                        held_out=lambda: load("test"))
         # A resumed run's configuration is a file like any other: it may not ask for networks
@@ -141,11 +147,13 @@ class Trainer:
         built = self.recipe.built
         _prepare(built, engine)
         decay = ema_decay(engine)
+        scheduled = type(self.recipe).ema_half_life is not Recipe.ema_half_life
         self.averages = ({name: ExponentialAverage(built[name], decay) for name in self.recipe.generators}
-                         if decay else {})
+                         if decay or scheduled else {})
         # What the recipe's networks are while training (DDP wrappers in a distributed run) and
         # while drawing grids or evaluating (the generators' moving averages, when kept).
-        self.training = distributed.wrapped(built, device, engine["sync_bn"]) if process.active else dict(built)
+        self.training = (distributed.wrapped(built, device, engine["sync_bn"], penalties=self.manual_sync)
+                         if process.active else dict(built))
         self.inference = {**built, **{name: average.module for name, average in self.averages.items()}}
         self.batches = Batches(data, engine["batch_size"], engine["seed"], device, engine["num_workers"],
                                shard=(process.rank, process.world), channels_last=engine["channels_last"],
@@ -226,10 +234,17 @@ class Trainer:
             while step < total:
                 images, labels = next(batch_iter)
                 recipe.schedule(step, total)
+                half_life = recipe.ema_half_life(step, total)
+                if half_life is not None:
+                    decay = 0.5 ** (self.batches.batch_size / half_life) if half_life > 0 else 0.0
+                    for average in self.averages.values():
+                        average.set_decay(decay)
                 self.context.step = step
                 with self.context.autocast():
                     losses = recipe.train_step(images, labels)
                 losses = {**losses, **self.context.stats.take()}  # figures plugins reported (ADA's aug_p)
+                if self.manual_sync:
+                    distributed.broadcast_buffers(self.recipe.built, process)
                 for average in self.averages.values():
                     average.update()
                 step += 1

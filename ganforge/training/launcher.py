@@ -31,7 +31,7 @@ def launch(recipe_name: str, nproc: int, options: dict):
     failing processes. Ctrl-C reaches every process; they agree to stop, rank 0 saves,
     and the result says ``interrupted``. An error in any process stops all of them."""
     from ganforge.devices import choose_device
-    from ganforge.training.distributed import check_r1, check_sync_bn, launched_by_torchrun
+    from ganforge.training.distributed import check_sync_bn, launched_by_torchrun
     from ganforge.training.planning import new_run_dir, plan
 
     if launched_by_torchrun():
@@ -42,7 +42,6 @@ def launch(recipe_name: str, nproc: int, options: dict):
                    overwrite=options.get("overwrite", False), params=options.get("params"),
                    config=options.get("config"))
     check_sync_bn(planned.engine["sync_bn"], choose_device(options.get("device")))
-    check_r1(planned.engine["r1"] or planned.engine["r2"], nproc)
     if planned.engine["batch_size"] % nproc:
         raise GanforgeError(f"the batch size {planned.engine['batch_size']} does not split evenly over "
                             f"{nproc} processes")

@@ -21,5 +21,9 @@ def register_gans(register):
              "CycleGAN (Zhu et al.): unpaired image-to-image translation with cycle consistency")
     register("discogan", "ganforge.builtins.gans.discogan:DiscoGAN",
              "DiscoGAN (Kim et al.): two encoder-decoder generators tied by reconstruction losses")
+    register("r3gan", "ganforge.builtins.gans.r3gan:R3GAN",
+             "R3GAN (Huang et al. 2024): relativistic pairing loss with R1 and R2, a modern ResNet, no normalization")
+    register("r3gan-conditional", "ganforge.builtins.gans.r3gan:ConditionalR3GAN",
+             "R3GAN with a class input: class embedding in G, projection discriminator")
     register("stackgan", "ganforge.builtins.gans.stackgan:StackGAN",
              "StackGAN (Zhang et al.): text to image in two stages with conditioning augmentation")

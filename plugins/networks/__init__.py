@@ -1,4 +1,4 @@
-"""Built-in networks: the MLP pair of the seed notes and the DCGAN pair."""
+"""Built-in networks: the MLP pair of the seed notes, the DCGAN pair, the translation, text and R3GAN networks."""
 
 from ganforge.plugin import hookimpl
 
@@ -25,3 +25,7 @@ def register_networks(register):
              "StackGAN generator: conditioning augmentation, Stage-I low-res image, Stage-II refinement")
     register("text-discriminator", "ganforge.builtins.networks.text:TextConditionedDiscriminator",
              "Matching-aware discriminator that sees an image and a text embedding")
+    register("r3gan-generator", "ganforge.builtins.networks.r3gan:R3GANGenerator",
+             "R3GAN generator: modulated 4x4 basis, grouped-convolution residual blocks, no normalization")
+    register("r3gan-discriminator", "ganforge.builtins.networks.r3gan:R3GANDiscriminator",
+             "R3GAN discriminator: residual blocks, low-pass downsampling, depthwise 4x4 and linear head")

@@ -1,0 +1,118 @@
+"""R3GAN (Huang, Gokaslan, Kuleshov, Tompkin, NeurIPS 2024): the relativistic pairing loss
+with the zero-centred gradient penalties R1 (at real images) and R2 (at generated ones),
+both at every D step, and a plain modern ResNet for both players (``r3gan-generator``,
+``r3gan-discriminator``), Adam with beta1 = 0.
+
+Written from the paper: the loss and its regularization (section 3), the networks (section
+4). The schedules follow its configurations: the learning rate and gamma decay from a start
+to an end value, Adam's beta2 grows from 0.9 to 0.99 and the moving average's half-life from
+0, each along half a cosine over ``decay_steps`` (then constant); they depend on the step
+alone, so a resumed run follows them exactly, however many ``--steps`` it is given. The defaults are small, for the bundled
+digits on a CPU; the paper's own configurations are larger (wider networks, more blocks,
+much longer runs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ganforge.plugin import ADVERSARIAL_HPARAMS, AdversarialRecipe, Param
+
+
+def cosine(start: float, end: float, progress: float) -> float:
+    """From ``start`` at progress 0 to ``end`` at 1 along half a cosine."""
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+class R3GAN(AdversarialRecipe):
+    """R3GAN: RpGAN + R1 + R2, modern ResNet networks, scheduled over the run."""
+
+    gradient_penalties = True  # R1 and R2 at every D step: no DDP under --nproc (gradients averaged by hand)
+
+    hparams = {
+        "latent_dim": Param(int, 64, "size of the latent vector z", minimum=1),
+        "image_size": Param(int, 28, "image height and width (16, 28, 32, 64, 128 or 256); unless set, the "
+                                     "dataset's own", minimum=1),
+        "g_width": Param(int, 16, "G's channels at full resolution, doubling towards the 4x4 basis", minimum=1),
+        "d_width": Param(int, 16, "D's channels at full resolution, doubling with depth", minimum=1),
+        "max_width": Param(int, 128, "the most channels any stage has", minimum=1),
+        "blocks": Param(int, 1, "residual blocks per resolution, in G and in D", minimum=1),
+        "expansion": Param(int, 2, "how much a block's 1x1 convolution widens its channels (the paper: 2)",
+                           minimum=1),
+        "group_size": Param(int, 16, "channels per group of a block's 3x3 grouped convolution (the paper "
+                                     "fixes the channels per group, not the number of groups)", minimum=1),
+        **ADVERSARIAL_HPARAMS,
+        "loss": Param(str, "rpgan", "adversarial loss plugin: the relativistic pairing loss of the paper",
+                      component="losses"),
+        "gamma": Param(float, 1.0, "R1 and R2 weight at the start (the paper uses one gamma for both)", minimum=0),
+        "gamma_end": Param(float, 0.1, "R1 and R2 weight at the end of the schedule", minimum=0),
+        "lr": Param(float, 1e-3, "Adam learning rate of G and D at the start", minimum=0),
+        "lr_end": Param(float, 2.5e-4, "learning rate at the end of the schedule", minimum=0),
+        "beta1": Param(float, 0.0, "Adam beta1 (the paper: 0)", minimum=0, below=1),
+        "beta2_start": Param(float, 0.9, "Adam beta2 at the start of the schedule", minimum=0, below=1),
+        "beta2": Param(float, 0.99, "Adam beta2 at the end of the schedule", minimum=0, below=1),
+        "ema_half_life": Param(int, 5000, "half-life in images of G's moving average at the end of the schedule, "
+                                          "growing from 0 (what G.ckpt, grids and evaluation use)", minimum=0),
+        "decay_steps": Param(int, 2000, "steps over which every schedule runs from its start value to its end "
+                                        "value (half a cosine), then stays: a number of its own, not the run's "
+                                        "length, so that a run resumed with more --steps follows the same schedule",
+                             minimum=1),
+        "real_label": Param(float, 1.0, "not used by rpgan (no real-image target); kept for other losses",
+                            minimum=0),
+    }
+    train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 2000, "sample_every": 500,
+                      "checkpoint_every": 1000, "log_every": 50}
+
+    def build_networks(self):
+        hp, data = self.hp, self.data
+        shared = dict(channels=data.channels, image_size=data.image_size, max_width=hp.max_width, blocks=hp.blocks,
+                      expansion=hp.expansion, group_size=hp.group_size,
+                      num_classes=data.num_classes if self.conditional else 0)
+        return {
+            "G": self.network("r3gan-generator", latent_dim=hp.latent_dim, width=hp.g_width, **shared),
+            "D": self.network("r3gan-discriminator", width=hp.d_width, **shared),
+        }
+
+    def progress(self, step: int, total: int) -> float:
+        """How far the schedules are, 0 to 1: a function of the step alone."""
+        return min(step / self.hp.decay_steps, 1.0)
+
+    def schedule(self, step: int, total: int) -> None:
+        """Learning rate and gamma decay, beta2 grows, each along half a cosine."""
+        hp, progress = self.hp, self.progress(step, total)
+        self.gamma = cosine(hp.gamma, hp.gamma_end, progress)
+        lr, beta2 = cosine(hp.lr, hp.lr_end, progress), cosine(hp.beta2_start, hp.beta2, progress)
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"], group["betas"] = lr, (hp.beta1, beta2)
+
+    def ema_half_life(self, step: int, total: int) -> float:
+        return cosine(0.0, float(self.hp.ema_half_life), self.progress(step, total))
+
+    def d_step(self, images, labels, fake=None):
+        """D's step with R1 at the real batch and R2 at the fake one, both weighted by this
+        step's gamma (on top of any --r1 / --r2 the run asks for)."""
+        n = images.shape[0]
+        y = labels if self.conditional else None
+        if fake is None:
+            with torch.no_grad():
+                fake = self.fake_batch(n, y)
+        fake = fake.detach()
+        critic = lambda x: self.discriminate(x, y)  # noqa: E731
+        d_real, d_fake = critic(images), critic(fake)
+        self.observe_real(d_real)
+        gamma = getattr(self, "gamma", self.hp.gamma)
+        penalty = self._gradient_penalty(critic, images, gamma, 1) if gamma else None
+        if gamma:
+            penalty = penalty + self._gradient_penalty(critic, fake, gamma, 1)
+        d_loss = self.d_objective([(d_real, d_fake, critic, images, fake)], base=penalty)
+        self.update("D", d_loss)
+        return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
+
+
+class ConditionalR3GAN(R3GAN):
+    """R3GAN with a class input: G embeds the class, D projects its embedding onto its features."""
+
+    conditional = True
