@@ -23,7 +23,12 @@ contributors), trained as a user would (``ganforge train dcgan --dataset image-f
 3,786 images on the features of a benchmark-only classifier of emoji subcategories
 (``benchmarks/emoji_features.py``), and writes the default's sample grid.
 
+``--versus SECONDS`` trains r3gan and dcgan with their defaults for the same wall time each,
+on the bundled digits (digit FID/KID/IS) and on the Twemoji folder at 64 px (emoji FID/KID),
+and prints steps, images seen and wall time beside every figure.
+
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
+                                 [--versus 120]
 """
 
 from __future__ import annotations
@@ -111,6 +116,32 @@ def colour(seconds: float, runs: Path, variants: str | None, grid: Path | None) 
             ganforge.sample(out, 64, out=grid, seed=0, force=True)
 
 
+def versus(seconds: float, runs: Path, classifier, grid_dir: Path | None) -> None:
+    from emoji_features import EMOJI, EmojiPlugin, train_classifier
+    from ganforge.hooks import manager
+
+    weights, accuracy = train_classifier()
+    print(f"r3gan against dcgan, each trained {seconds:.0f} s with its defaults, on this machine")
+    print("| data | recipe | wall | steps | images seen | FID | KID | IS |\n|---|---|---|---|---|---|---|---|")
+    for data, extra in (("digits", []), ("twemoji 64 px", ["--dataset", "image-folder", "--data-root", str(EMOJI),
+                                                           "-p", "image_size=64"])):
+        for recipe in ("dcgan", "r3gan"):
+            out = runs / f"versus-{recipe}-{'digits' if not extra else 'colour'}"
+            wall, step = train([recipe, *extra], out, seconds)
+            batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+            if extra:
+                manager.reset_plugins()
+                manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
+                f = ganforge.evaluate(out, extractor="emoji", weights=str(weights), n=2000, save=False)["metrics"]
+                figures = f"{f['fid']:.1f} | {f['kid']:.3f} | -"
+            else:
+                f = digit_figures(out, classifier)
+                figures = f"{f['FID']:.1f} | {f['KID']:.1f} | {f['IS']:.2f}"
+            print(f"| {data} | {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {figures} |", flush=True)
+            if grid_dir is not None:
+                ganforge.sample(out, 64, out=grid_dir / f"{out.name}.png", seed=0, force=True)
+
+
 def digit_figures(run: Path, classifier) -> dict:
     scored = ganforge.evaluate(run, n=5000, save=False)["metrics"]
     G = ganforge.load_generator(run)
@@ -152,6 +183,8 @@ def main():
     parser.add_argument("--colour", type=float, metavar="SECONDS", help="DCGAN variants on the emoji, this long each")
     parser.add_argument("--variants", help="with --colour: only these (comma-separated names)")
     parser.add_argument("--grid", type=Path, help="with --colour: write the default's sample grid here")
+    parser.add_argument("--versus", type=float, metavar="SECONDS", help="r3gan against dcgan, this long each")
+    parser.add_argument("--grids", type=Path, help="with --versus: write each run's sample grid into this folder")
     args = parser.parse_args()
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
@@ -159,6 +192,9 @@ def main():
     os.environ.setdefault("GANFORGE_LOAD_PLUGINS", "")  # the built-ins alone
     if args.colour:
         colour(args.colour, runs, args.variants, args.grid)
+        return
+    if args.versus:
+        versus(args.versus, runs, classifier, args.grids)
         return
     if args.ablation:
         print(f"DCGAN, {args.ablation:.0f} s of training each, on this machine:")

@@ -16,6 +16,7 @@ import ganforge
 from ganforge.artifacts import checkpoint
 
 from support.cli import run_cli
+from support.sizes import TINY_R3GAN
 
 pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
 
@@ -254,3 +255,9 @@ def test_r1_and_r2_in_two_processes_match_one(tmp_path, monkeypatch):
     assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
     ganforge.train(**{**common, "r1": 0.0, "r2": 0.0}, out=tmp_path / "plain")
     assert max_difference(tmp_path / "one", tmp_path / "plain") > 1e-4  # the penalties took effect
+    # R3GAN applies R1 and R2 at every D step itself (its gamma), with its own schedules.
+    r3gan = dict(recipe_name="r3gan", batch_size=8, seed=3, params=TINY_R3GAN, device="cpu", quiet=True,
+                 log_every=2, steps=4)
+    ganforge.train(**r3gan, out=tmp_path / "r3gan-one")
+    ganforge.train(**r3gan, out=tmp_path / "r3gan-two", nproc=2)
+    assert max_difference(tmp_path / "r3gan-one", tmp_path / "r3gan-two") < 1e-5

@@ -22,3 +22,12 @@ def test_a_paper_preset_resolves_to_the_papers_optimizer(preset):
     config = resolve(recipe, {}, {}, preset)
     assert config["params"]["lr"] == 2e-4 and config["params"]["beta1"] == 0.5
     assert resolve(recipe, {}, {})["params"]["lr"] != 2e-4  # the default is the measured one
+
+
+@pytest.mark.parametrize("preset, recipe", [("r3gan-cifar10.toml", "r3gan-conditional"), ("r3gan-ffhq64.toml", "r3gan")])
+def test_the_r3gan_presets_resolve_to_the_papers_configuration(preset, recipe):
+    config = resolve(get("gans", recipe), {}, {}, Path(__file__).resolve().parents[1] / "examples" / preset)
+    params, engine = config["params"], config["engine"]
+    assert params["lr"] == 2e-4 and params["lr_end"] == 5e-5 and params["beta1"] == 0.0 and params["beta2"] == 0.99
+    assert params["blocks"] == 2 and params["group_size"] == 16 and params["max_width"] == 768
+    assert engine["mirror"] is True and engine["batch_size"] * params["decay_steps"] >= 20_000_000 - 512

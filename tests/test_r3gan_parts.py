@@ -123,3 +123,20 @@ def test_r3gan_trains_resumes_exactly_exports_and_samples(tmp_path):
         assert result.path.is_file()
     grid = ganforge.sample(tmp_path / "straight" / "G.onnx", 4, out=tmp_path / "grid.png", seed=0)
     assert (tmp_path / "grid.png").is_file() and grid
+
+
+def test_the_ramped_augmentation_follows_its_schedule_and_resumes():
+    from ganforge.builtins.augmentations.diffaug import RampedAugment
+    from ganforge.contracts.context import Statistics
+
+    ramp, stats = RampedAugment("p=0.4,images=100"), Statistics()
+    assert float(ramp.p) == 0.0
+    ramp.observe(torch.zeros(50), stats)  # half way: half of p, on half a cosine
+    assert float(ramp.p) == pytest.approx(0.2)
+    again = RampedAugment("p=0.4,images=100")
+    again.load_state_dict(ramp.state_dict())
+    for augment in (ramp, again):
+        augment.observe(torch.zeros(80), stats)
+        assert float(augment.p) == pytest.approx(0.4)  # past the ramp: fixed
+    with pytest.raises(ValueError, match="takes p and images"):
+        RampedAugment("speed=3")

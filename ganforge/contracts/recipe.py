@@ -330,9 +330,16 @@ class AdversarialRecipe(Recipe):
         fake = fake.detach()
         d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
         self.observe_real(d_real)
-        d_loss = self.d_objective([(d_real, d_fake, lambda x: self.discriminate(x, y), images, fake)])
+        critic = lambda x: self.discriminate(x, y)  # noqa: E731
+        d_loss = self.d_objective([(d_real, d_fake, critic, images, fake)],
+                                  base=self.d_regularization(critic, images, fake))
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
+
+    def d_regularization(self, critic, real_images, fake_images):
+        """A recipe's own term for D's loss at this step (R3GAN's scheduled R1 + R2), added to
+        what ``d_objective`` assembles; None by default."""
+        return None
 
     def g_step(self, images, real_labels, fake=None, labels=None):
         """One update of G through D, on ``fake`` (drawn for ``labels``) if given, else on a

@@ -91,7 +91,9 @@ def register_gans(register):
     ``train_defaults``, and implements ``build_networks() -> dict`` (the generator under ``"G"``,
     each network built with ``self.network(name, **kwargs)``, which records how ``G.ckpt``
     rebuilds it) and ``train_step(images, labels) -> dict`` (detached scalars to log), and may
-    override ``build_optimizers()`` and ``schedule(step, total)``. A conditional
+    override ``build_optimizers()``, ``schedule(step, total)`` and ``ema_half_life(step, total)``
+    (a scheduled moving average), and sets ``gradient_penalties = True`` when D's loss
+    differentiates D's gradient (no DDP under ``--nproc``). A conditional
     ``AdversarialRecipe`` sets ``conditional = True`` and then calls ``G(z, labels)`` and
     ``D(images, labels)``. Bad input is reported by raising ``GanforgeError`` (one line for the
     user). ``ganforge.testing.check_recipe`` and ``check_resume`` check a recipe.

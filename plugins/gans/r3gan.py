@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from ganforge.plugin import ADVERSARIAL_HPARAMS, AdversarialRecipe, Param
 
 
@@ -91,25 +89,14 @@ class R3GAN(AdversarialRecipe):
     def ema_half_life(self, step: int, total: int) -> float:
         return cosine(0.0, float(self.hp.ema_half_life), self.progress(step, total))
 
-    def d_step(self, images, labels, fake=None):
-        """D's step with R1 at the real batch and R2 at the fake one, both weighted by this
+    def d_regularization(self, critic, real_images, fake_images):
+        """R1 at the real batch and R2 at the fake one, at every D step, both weighted by this
         step's gamma (on top of any --r1 / --r2 the run asks for)."""
-        n = images.shape[0]
-        y = labels if self.conditional else None
-        if fake is None:
-            with torch.no_grad():
-                fake = self.fake_batch(n, y)
-        fake = fake.detach()
-        critic = lambda x: self.discriminate(x, y)  # noqa: E731
-        d_real, d_fake = critic(images), critic(fake)
-        self.observe_real(d_real)
         gamma = getattr(self, "gamma", self.hp.gamma)
-        penalty = self._gradient_penalty(critic, images, gamma, 1) if gamma else None
-        if gamma:
-            penalty = penalty + self._gradient_penalty(critic, fake, gamma, 1)
-        d_loss = self.d_objective([(d_real, d_fake, critic, images, fake)], base=penalty)
-        self.update("D", d_loss)
-        return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
+        if not gamma:
+            return None
+        return (self._gradient_penalty(critic, real_images, gamma, 1)
+                + self._gradient_penalty(critic, fake_images, gamma, 1))
 
 
 class ConditionalR3GAN(R3GAN):
