@@ -225,36 +225,24 @@ def test_augmented_runs_in_two_processes_match_one(tmp_path, monkeypatch):
     assert p[0] == pytest.approx(p[1], abs=1e-6) and max(p[0]) > 0  # D grew sure of reals: p rose, alike in both
 
 
-def test_two_processes_from_a_prepared_store_with_mirror_match_one(tmp_path, monkeypatch):
-    """Each process reads its share of every global batch from the store, flipped by the same
-    per-item draws: two processes train as one."""
+def test_r1_and_r2_from_a_prepared_store_with_mirror_in_two_processes_match_one(tmp_path, monkeypatch):
+    """R1 and R2 differentiate D's gradient again, which DDP cannot: such runs average the
+    gradients by hand. Each process reads its share of every global batch from the prepared
+    store, flipped by the same per-item draws. Two processes still train as one."""
     from support.picture_files import good_images
 
     for key, value in TWO_PROCESSES.items():
         monkeypatch.setenv(key, value)
     good_images(tmp_path / "folder", 40)
     common = dict(recipe_name="gan", batch_size=16, seed=3, params={**EXACT, "image_size": 16}, device="cpu",
-                  quiet=True, log_every=4, steps=6, dataset="image-folder", data_root=str(tmp_path / "folder"),
-                  mirror=True)
+                  quiet=True, log_every=4, steps=6, r1=1.0, r2=1.0, r1_every=2, dataset="image-folder",
+                  data_root=str(tmp_path / "folder"), mirror=True)
     ganforge.train(**common, out=tmp_path / "one")
     ganforge.train(**common, out=tmp_path / "two", nproc=2)
     assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
-    ganforge.train(**{**common, "mirror": False}, out=tmp_path / "plain")
-    assert max_difference(tmp_path / "one", tmp_path / "plain") > 1e-4  # the flips took effect
-
-
-def test_r1_and_r2_in_two_processes_match_one(tmp_path, monkeypatch):
-    """R1 and R2 differentiate D's gradient again, which DDP cannot: such runs average the
-    gradients by hand, and two processes still train as one."""
-    for key, value in TWO_PROCESSES.items():
-        monkeypatch.setenv(key, value)
-    common = dict(recipe_name="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4,
-                  steps=6, r1=1.0, r2=1.0, r1_every=2)
-    ganforge.train(**common, out=tmp_path / "one")
-    ganforge.train(**common, out=tmp_path / "two", nproc=2)
-    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
-    ganforge.train(**{**common, "r1": 0.0, "r2": 0.0}, out=tmp_path / "plain")
-    assert max_difference(tmp_path / "one", tmp_path / "plain") > 1e-4  # the penalties took effect
+    for changed in ({"r1": 0.0, "r2": 0.0}, {"mirror": False}):  # the penalties and the flips took effect
+        ganforge.train(**{**common, **changed}, out=tmp_path / "changed", overwrite=True)
+        assert max_difference(tmp_path / "one", tmp_path / "changed") > 1e-4, changed
     # R3GAN applies R1 and R2 at every D step itself (its gamma), with its own schedules.
     r3gan = dict(recipe_name="r3gan", batch_size=8, seed=3, params=TINY_R3GAN, device="cpu", quiet=True,
                  log_every=2, steps=4)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import run_cli
+from support.cli import cli, run_cli
 
 pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
 
@@ -50,7 +50,9 @@ def test_example_package_works_with_every_command(tmp_path):
         ("sample", str(run / "G.onnx"), "-n", "4", "-o", str(tmp_path / "o.png")),
         ("eval", str(run), "-n", "100", "--real-split", "test", "--json"),
     ]
-    for args in steps:
-        result = run_cli(*args)
+    for i, args in enumerate(steps):
+        # the first in a fresh interpreter (entry points found from scratch), the rest in this
+        # process, which loads plugins the same way (support.cli resets them) without the start-up
+        result = run_cli(*args) if i == 0 else cli(*args)
         assert result.returncode == 0, (args, result.stderr)
     assert json.loads(result.stdout)["metrics"]["fid"] > 0
