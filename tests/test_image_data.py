@@ -210,3 +210,17 @@ def test_resume_from_a_prepared_store_with_mirror_is_bit_exact(tmp_path):
         a = checkpoint.load(tmp_path / "straight" / f"{net}.ckpt")[0]
         b = checkpoint.load(tmp_path / "split" / f"{net}.ckpt")[0]
         assert all(torch.equal(a[k], b[k]) for k in a), net
+
+
+def test_evaluation_reads_the_real_images_as_the_run_converted_them(tmp_path):
+    from ganforge.evaluation.metrics import real_images
+
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[8:24, 8:24] = (255, 0, 0, 255)
+    (tmp_path / "folder").mkdir()
+    for i in range(3):
+        Image.fromarray(rgba, "RGBA").save(tmp_path / "folder" / f"{i}.png")
+    white = real_images("image-folder", "train", 16, tmp_path / "folder")
+    black = real_images("image-folder", "train", 16, tmp_path / "folder", {"background": "black", "square": "crop"})
+    assert white[0, :, 0, 0].tolist() == [1.0, 1.0, 1.0] and black[0, :, 0, 0].tolist() == [-1.0, -1.0, -1.0]
+    assert real_images("mnist-5k", "test", None, None, {"background": "black"}).shape[1:] == (1, 28, 28)

@@ -119,3 +119,18 @@ class PixelDataset(Dataset):
 def to_float(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 pixels as floats in [-1, 1] (x / 127.5 - 1), on the tensor's device."""
     return pixels.float().div_(127.5).sub_(1.0)
+
+
+IMAGE_FILE_OPTIONS = ("background", "square")  # run settings handed to datasets that read image files
+
+
+def file_options(dataset, values: dict) -> dict:
+    """Of the image-file settings in ``values`` (``background``, ``square``), those the dataset
+    callable takes (by its signature): what it is built with, for training and evaluation alike."""
+    import inspect
+
+    try:
+        takes = inspect.signature(dataset).parameters
+    except (TypeError, ValueError):
+        takes = {}
+    return {name: values[name] for name in IMAGE_FILE_OPTIONS if name in takes and name in values}

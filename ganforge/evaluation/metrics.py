@@ -133,11 +133,15 @@ class QualityProbe:
 MAX_REAL_IMAGES = 50_000  # a folder of a million photos is read up to here
 
 
-def real_images(dataset: str, split: str, image_size: int | None, root=None) -> torch.Tensor:
-    """The real images of a dataset split: held in memory, or read item by item from disk."""
+def real_images(dataset: str, split: str, image_size: int | None, root=None, settings=None) -> torch.Tensor:
+    """The real images of a dataset split: held in memory, or read item by item from disk;
+    ``settings`` are the run's (its ``--background`` and ``--square`` reach a dataset that
+    reads image files, so the real images are converted as the run's were)."""
+    from ganforge.data.datasets import file_options
     from ganforge.hooks.manager import get
 
-    data = get("datasets", dataset)(root=root, image_size=image_size, split=split)
+    factory = get("datasets", dataset)
+    data = factory(root=root, image_size=image_size, split=split, **file_options(factory, settings or {}))
     if hasattr(data, "images"):
         return data.images
     return torch.stack([data[i][0] for i in range(min(len(data), MAX_REAL_IMAGES))])
@@ -166,6 +170,7 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
 
     say = progress or (lambda message: None)
     warnings, metrics = [], {}
+    trained_on: dict = {}  # the run's engine settings, when a run is scored
     source = str(path)
     if source.startswith("data:"):
         name, _, split = source[len("data:"):].partition("/")
@@ -204,7 +209,8 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
         elif run_config.get("recipe"):
             warnings.append(f"recipe '{run_config['recipe']}' is not installed; its own figures are left out")
     shape = fake_images.shape
-    real = real_images(config_dataset, real_split, shape[-1], data_root)
+    real = real_images(config_dataset, real_split, shape[-1], data_root,
+                       trained_on if config_dataset == trained_on.get("dataset") else None)
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")
     fake_features, fake_logits = extract(ext, fake_images, batch_size)
     real_features, real_logits = extract(ext, real, batch_size)

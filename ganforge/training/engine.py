@@ -10,7 +10,6 @@ evaluation, checkpoints, and Ctrl-C as "save and stop" (``ganforge.stopping``).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import shutil
 import time
@@ -29,7 +28,7 @@ from ganforge.training.batches import Batches
 from ganforge.contracts.context import Statistics, TrainingContext
 from ganforge.contracts.recipe import Recipe
 from ganforge.errors import GanforgeError
-from ganforge.data import prepared
+from ganforge.data import datasets, prepared
 from ganforge.data.images import save_grid
 from ganforge.artifacts.limits import bounded
 from ganforge.training.planning import Plan, plan
@@ -74,18 +73,12 @@ def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, p
     return result
 
 
-IMAGE_FILE_OPTIONS = ("background", "square")  # settings handed to datasets that read image files
-
-
 def file_options(dataset, engine: dict) -> dict:
     """The image-file settings the dataset takes (``--background``, ``--square``); one changed
     from its default for a dataset that takes none is refused, not ignored."""
-    try:
-        takes = inspect.signature(dataset).parameters
-    except (TypeError, ValueError):
-        takes = {}
-    options = {name: engine[name] for name in IMAGE_FILE_OPTIONS if name in takes}
-    refused = [name for name in IMAGE_FILE_OPTIONS if name not in takes and engine[name] != BY_NAME[name].default]
+    options = datasets.file_options(dataset, engine)
+    refused = [name for name in datasets.IMAGE_FILE_OPTIONS
+               if name not in options and engine[name] != BY_NAME[name].default]
     if refused:
         raise GanforgeError(f"dataset '{engine['dataset']}' does not read image files and takes no "
                             f"--{refused[0].replace('_', '-')} (image-folder does)")
