@@ -168,14 +168,19 @@ def _write(store: Path, root: Path, files: list[Path], key: str, options: dict, 
         if not kept:
             raise GanforgeError(f"none of the {len(files):,} image files under '{root}' can be used "
                                 f"(first: {problems[0]['file']}: {problems[0]['reason']})")
-        final = np.lib.format.open_memmap(tmp / IMAGES, mode="w+", dtype=np.uint8,
-                                          shape=(len(kept), channels, size, size))
-        for start in range(0, len(kept), 4096):
-            end = min(start + 4096, len(kept))
-            final[start:end] = pixels[start:end]
-        final.flush()
-        del final, pixels
-        (tmp / "all.npy").unlink()
+        pixels.flush()
+        if len(kept) == len(files):  # nothing skipped: the array is the store's as it is
+            del pixels
+            (tmp / "all.npy").rename(tmp / IMAGES)
+        else:  # the usable rows, which come first, copied into an array of their own size
+            final = np.lib.format.open_memmap(tmp / IMAGES, mode="w+", dtype=np.uint8,
+                                              shape=(len(kept), channels, size, size))
+            for start in range(0, len(kept), 4096):
+                end = min(start + 4096, len(kept))
+                final[start:end] = pixels[start:end]
+            final.flush()
+            del final, pixels
+            (tmp / "all.npy").unlink()
         np.save(tmp / LABELS, np.asarray([labels[i] for i in kept], dtype=np.int64))
         manifest = {"format": FORMAT, "key": key, "folder": str(root.resolve()), **options,
                     "found": len(files), "images": len(kept), "classes": classes,

@@ -27,7 +27,7 @@ import torch
 from ganforge.devices import choose_device
 from ganforge.errors import GanforgeError, first_line
 from ganforge.artifacts.export import export
-from ganforge.artifacts.checkpoint import SUFFIX
+from ganforge.artifacts.checkpoint import SUFFIX, read_meta
 from ganforge.artifacts import rundir
 from ganforge.artifacts.loading import exporter_for
 from ganforge.contracts.exporter import PRECISIONS, get_exporter
@@ -200,13 +200,13 @@ def fastest(path, batch: int, *, device: str = "cpu", trust: bool = False, budge
     from ganforge.hooks.manager import loaded
 
     path = rundir.generator_file(path)
-    checkpoint = path if exporter_for(path) is None else path.with_suffix(SUFFIX)
-    files = [checkpoint] + [checkpoint.with_suffix(exporter.suffix) for _, exporter in loaded("exporters")]
+    ckpt = path if exporter_for(path) is None else path.with_suffix(SUFFIX)
+    files = [ckpt] + [ckpt.with_suffix(exporter.suffix) for _, exporter in loaded("exporters")]
     files = list(dict.fromkeys(f for f in [path, *files] if f.is_file()))
     if not files:
         raise GanforgeError(f"no such file: '{path}'")
     dev = choose_device(device)
-    step = load_generator(checkpoint, device="cpu").meta.get("step") if checkpoint.is_file() else None
+    step = (read_meta(ckpt) or {}).get("step") if ckpt.is_file() else None  # from the header alone
     rows, best = [], None
     for file in files:
         artifact = exporter_for(file)
