@@ -1,8 +1,15 @@
 """ganforge serve under load: p50/p99 latency and images/s at 1, 8 and 32 concurrent clients,
-with dynamic batching on (--max-batch 32) and off (--max-batch 1), for the 28 px digit DCGAN and
-a 64 px colour DCGAN, on the torch backend and on each exported backend installed.
+with dynamic batching on (--max-batch 32) and off (--max-batch 1), for the 28 px digit DCGAN, a
+64 px colour DCGAN and one of the DCGAN paper's widths, on the torch backend and on each
+exported backend installed.
 
-    python benchmarks/serve.py [--seconds 8] [--clients 1,8,32] [--backends torch,onnx]
+    python benchmarks/serve.py [--seconds 5] [--repeats 3] [--clients 1,8,32] [--backends torch,onnx]
+        [--generators digits,colour,paper]
+
+Both servers run at once (an idle one costs nothing) and are driven in alternating rounds, so
+that the machine's drift over minutes falls on both; the ratio is the median of the rounds'.
+Beside it, the generator's forward pass alone at batch 1 and at --max-batch: what batching can
+gain at most, whatever the server does.
 
 Each client asks for one image at a time (POST /v2/models/NAME/infer with a fresh z; binary tensors,
 or JSON numbers with --json), over
@@ -97,9 +104,18 @@ def drive(port: int, z_dim: int, clients: int, seconds: float, binary: bool = Tr
             "requests": len(latencies)}
 
 
-def generators(folder: Path) -> dict[str, Path]:
-    """The default digit DCGAN's networks, and a 64 px colour DCGAN's (trained two steps on a folder
-    of random colour images: the figures are about speed, not pictures)."""
+GENERATORS = {  # label: (recipe parameters, from a folder of 64 px colour images or the digits)
+    "digits": ("dcgan 28 px digits (default widths)", {}, False),
+    "colour": ("dcgan 64 px colour (default widths)", {"image_size": 64}, True),
+    # Radford et al.'s 64 px generator: 1024-512-256-128 channels (g_width 128); its forward pass,
+    # not HTTP, is most of a request's cost on this CPU.
+    "paper": ("dcgan 64 px colour (paper widths)", {"image_size": 64, "g_width": 128}, True),
+}
+
+
+def generators(folder: Path, which: list[str]) -> dict[str, Path]:
+    """Runs of the generators asked for (trained two steps, on the digits or on a folder of random
+    colour images: the figures are about speed, not pictures)."""
     from PIL import Image
 
     images = folder / "colour-images"
@@ -107,47 +123,84 @@ def generators(folder: Path) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     for i in range(32):
         Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(images / f"{i}.png")
-    runs = {"dcgan 28 px digits": folder / "digits", "dcgan 64 px colour": folder / "colour"}
-    ganforge.train("dcgan", steps=2, batch_size=8, out=runs["dcgan 28 px digits"], quiet=True)
-    ganforge.train("dcgan", steps=2, batch_size=8, out=runs["dcgan 64 px colour"], quiet=True, dataset="image-folder",
-                   data_root=images, params={"image_size": 64})
+    runs = {}
+    for key in which:
+        label, params, colour = GENERATORS[key]
+        runs[label] = folder / key
+        data = {"dataset": "image-folder", "data_root": images} if colour else {}
+        ganforge.train("dcgan", steps=2, batch_size=8, out=runs[label], quiet=True, params=params, **data)
     return runs
+
+
+def forward_alone(G, z_dim: int, batch: int, seconds: float = 2.0) -> float:
+    """Milliseconds per image of the generator's forward pass at ``batch``, no server: the most
+    batching can gain is this at batch 1 over this at --max-batch."""
+    import torch
+
+    z = torch.randn(batch, z_dim)
+    G(z)
+    began, n = time.perf_counter(), 0
+    while time.perf_counter() - began < seconds:
+        G(z)
+        n += 1
+    return 1e3 * (time.perf_counter() - began) / n / batch
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds, batched and unbatched alternating, so that the machine's drift hits both")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--backends", default="torch,onnx", help="torch (the G.ckpt) and exporters to serve")
     parser.add_argument("--json", action="store_true", help="tensors as JSON numbers instead of binary")
-    parser.add_argument("--generators", default="digits,colour")
+    parser.add_argument("--generators", default="digits,colour,paper", help=", ".join(GENERATORS))
     parser.add_argument("--max-batch", type=int, default=32, help="of the batching server (the other has 1)")
-    parser.add_argument("--max-delay-ms", type=float, default=5.0)
+    parser.add_argument("--max-delay-ms", type=float, default=0.0)
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
+    which = args.generators.split(",")
+    if unknown := set(which) - set(GENERATORS):
+        raise SystemExit(f"unknown generators {sorted(unknown)}: choose from {', '.join(GENERATORS)}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["GANFORGE_CACHE"] = str(Path(tmp) / "cache")  # the colour images' store: not the user's cache
-        runs = generators(Path(tmp))
-        print("| generator | backend | clients | batching | images/s | p50 ms | p99 ms |")
-        print("|---|---|---|---|---|---|---|")
+        runs = generators(Path(tmp), which)
+        print(f"batching: --max-batch {args.max_batch} --max-delay-ms {args.max_delay_ms:g}; unbatched: --max-batch 1; "
+              f"medians of {args.repeats} alternating rounds of {args.seconds:g} s; ratio: batched / unbatched images/s "
+              "(median, and the range over rounds)\n")
+        print("| generator | backend | forward alone, ms per image at 1 / " f"{args.max_batch}" " | clients | "
+              "batched images/s | p50 / p99 ms | unbatched images/s | p50 / p99 ms | ratio |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for label, run in runs.items():
-            if not any(g in label for g in args.generators.split(",")):
-                continue
             G = ganforge.load_generator(run)
             z_dim = G.signature[0]["shape"][0]
             for backend in args.backends.split(","):
                 path = run / "G.ckpt" if backend == "torch" else ganforge.export(run, backend).path
-                for max_batch in (args.max_batch, 1):
-                    proc, port = start(path, max_batch, args.max_delay_ms)
-                    try:
-                        for n in clients:
-                            r = drive(port, z_dim, n, args.seconds, binary=not args.json)
-                            print(f"| {label} | {backend} | {n} | {f'on ({max_batch}, {args.max_delay_ms:g} ms)' if max_batch > 1 else 'off'} | "
-                                  f"{r['images_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
-                                  + (f" {r['errors']} errors" if r["errors"] else ""), flush=True)
-                    finally:
+                served = ganforge.load_generator(path)
+                one, many = forward_alone(served, z_dim, 1), forward_alone(served, z_dim, args.max_batch)
+                del served
+                alone = f"{one:.2f} / {many:.2f} ({one / many:.1f}x)"
+                servers = {mb: start(path, mb, args.max_delay_ms) for mb in (args.max_batch, 1)}
+                try:
+                    for n in clients:
+                        rounds = {mb: [] for mb in servers}
+                        for _ in range(args.repeats):
+                            for mb, (_, port) in servers.items():
+                                rounds[mb].append(drive(port, z_dim, n, args.seconds, binary=not args.json))
+                        cells = []
+                        for mb in servers:
+                            r = sorted(rounds[mb], key=lambda r: r["images_per_s"])[len(rounds[mb]) // 2]
+                            errors = sum(x["errors"] for x in rounds[mb])
+                            cells.append(f"{r['images_per_s']:,.0f} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f}"
+                                         + (f" ({errors} errors)" if errors else ""))
+                        ratios = sorted(a["images_per_s"] / b["images_per_s"]
+                                        for a, b in zip(rounds[args.max_batch], rounds[1]))
+                        print(f"| {label} | {backend} | {alone} | {n} | {cells[0]} | {cells[1]} | "
+                              f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}) |", flush=True)
+                finally:
+                    for proc, _ in servers.values():
                         proc.terminate()
-                        proc.wait(timeout=30)
+                        proc.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ganforge import serving
+
 
 def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, overwrite: bool = False,
           params: dict | None = None, config=None, device: str | None = "auto", quiet: bool = False, **settings):
@@ -201,13 +203,14 @@ def prepare(folder, size: int = 64, *, channels: int = 3, background: str = "whi
 
 
 def serve(path, *, name: str | None = None, host: str = "127.0.0.1", port: int = 8000, device: str = "cpu",
-          max_batch: int = 32, max_delay_ms: float = 5.0, trust: bool = False, limits=None, announce=print,
-          backend: str = "given") -> None:
+          max_batch: int = serving.MAX_BATCH, max_delay_ms: float = serving.MAX_DELAY_MS, trust: bool = False,
+          limits=None, announce=print, backend: str = "given") -> None:
     """Serve the generator in ``path`` (a run, ``G.ckpt`` or an exported artifact) over HTTP until
     SIGTERM or Ctrl-C, which finish the requests in flight first: the Open Inference Protocol
     (``/v2/models/NAME/infer``, what Triton and KServe speak; ``tritonclient`` works against it)
     with concurrent requests batched into one forward pass of up to ``max_batch`` images
-    (waiting at most ``max_delay_ms`` for more), ``/api/generate`` for PNG or npz images,
+    (the first waiting at most ``max_delay_ms`` for others; 0: a batch is what queued during the
+    previous forward pass), ``/api/generate`` for PNG or npz images,
     ``/api/describe`` and ``/metrics``. It listens on 127.0.0.1 unless ``host`` says otherwise.
     ``backend="auto"`` serves the fastest of the checkpoint and the artifacts exported beside
     it, timed at ``max_batch`` images (``"given"``: the file ``path`` names)."""

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ganforge import api
+from ganforge import api, serving
 from ganforge.contracts.exporter import PRECISIONS, TOLERANCES
 from ganforge.errors import GanforgeError
 from ganforge.hooks.manager import KINDS
@@ -668,10 +668,12 @@ def plugins(show_all, hook, requirements, as_json):
               help="Address to listen on; 0.0.0.0 makes the server reachable from other machines.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @device_option()
-@click.option("--max-batch", default=32, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-batch", default=serving.MAX_BATCH, show_default=True, type=click.IntRange(min=1),
               help="Largest forward pass: concurrent requests are merged up to this many images (1: no batching).")
-@click.option("--max-delay-ms", default=5.0, show_default=True, type=click.FloatRange(min=0),
-              help="How long the first request of a batch waits for others to join it.")
+@click.option("--max-delay-ms", default=serving.MAX_DELAY_MS, show_default=True, type=click.FloatRange(min=0),
+              help="How long the first request of a batch may wait for others to join it (0: a batch is what "
+                   "queued while the generator was busy; more gives fuller batches under light load, at a lone "
+                   "client's expense).")
 @click.option("--max-queue", default=1024, show_default=True, type=click.IntRange(min=1),
               help="Images that may wait for the generator; more are answered 503 with Retry-After.")
 @click.option("--backend", default="given", show_default=True, type=click.Choice(["given", "auto"]),
