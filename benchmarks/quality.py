@@ -25,10 +25,12 @@ contributors), trained as a user would (``ganforge train dcgan --dataset image-f
 
 ``--versus SECONDS`` trains r3gan and dcgan with their defaults for the same wall time each,
 on the bundled digits (digit FID/KID/IS) and on the Twemoji folder at 64 px (emoji FID/KID),
-and prints steps, images seen and wall time beside every figure.
+and prints steps, images seen and wall time beside every figure. ``--curve 150,300,600``
+trains both on the digits to each cumulative time in turn (stopped by SIGTERM, evaluated,
+resumed exactly), to find the length at which one overtakes the other.
 
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
-                                 [--versus 120]
+                                 [--versus 120] [--curve 150,300,600,1200]
 """
 
 from __future__ import annotations
@@ -64,13 +66,14 @@ ABLATION = [  # (name, arguments after `ganforge train dcgan`): the paper, the d
 ]
 
 
-def train(args: list[str], out: Path, seconds: float | None = None) -> tuple[float, int]:
-    """``ganforge train ARGS --out OUT`` in its own process; with ``seconds``, stopped by
-    SIGTERM then (it saves first). Returns wall time and the step reached."""
+def train(args: list[str], out: Path, seconds: float | None = None, resume: bool = False) -> tuple[float, int]:
+    """``ganforge train ARGS --out OUT`` (``--resume OUT`` with ``resume``) in its own process;
+    with ``seconds``, stopped by SIGTERM then (it saves first). Returns wall time and the step
+    reached."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *args, "--out", str(out), "-q",
-                                "--steps", "1000000"] if seconds else
-                               [sys.executable, "-m", "ganforge", "train", *args, "--out", str(out), "-q"],
+    where = ["--resume", str(out)] if resume else ["--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *args, *where, "-q",
+                                *(["--steps", "1000000"] if seconds else [])],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         process.wait(timeout=seconds)
@@ -142,6 +145,23 @@ def versus(seconds: float, runs: Path, classifier, grid_dir: Path | None) -> Non
                 ganforge.sample(out, 64, out=grid_dir / f"{out.name}.png", seed=0, force=True)
 
 
+def curve(marks: list[float], runs: Path, classifier) -> None:
+    """r3gan and dcgan on the digits, each trained to every mark of wall time in turn (stopped by
+    SIGTERM there, evaluated, resumed exactly), to find where one overtakes the other."""
+    print(f"r3gan against dcgan on the digits along {marks[-1]:.0f} s of training each, on this machine "
+          "(evaluation between the segments is not counted)")
+    print("| recipe | wall | steps | images seen | FID | KID | IS |\n|---|---|---|---|---|---|---|")
+    for recipe in ("dcgan", "r3gan"):
+        out, wall = runs / f"curve-{recipe}", 0.0
+        for i, mark in enumerate(marks):
+            spent, step = train([recipe], out, mark - wall, resume=i > 0)
+            wall += spent
+            batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+            f = digit_figures(out, classifier)
+            print(f"| {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {f['FID']:.1f} | {f['KID']:.1f} | "
+                  f"{f['IS']:.2f} |", flush=True)
+
+
 def digit_figures(run: Path, classifier) -> dict:
     scored = ganforge.evaluate(run, n=5000, save=False)["metrics"]
     G = ganforge.load_generator(run)
@@ -184,6 +204,8 @@ def main():
     parser.add_argument("--variants", help="with --colour: only these (comma-separated names)")
     parser.add_argument("--grid", type=Path, help="with --colour: write the default's sample grid here")
     parser.add_argument("--versus", type=float, metavar="SECONDS", help="r3gan against dcgan, this long each")
+    parser.add_argument("--curve", metavar="S1,S2,...", help="r3gan and dcgan on the digits, evaluated after "
+                        "each of these cumulative training times (seconds)")
     parser.add_argument("--grids", type=Path, help="with --versus: write each run's sample grid into this folder")
     args = parser.parse_args()
     runs = Path(args.runs)
@@ -193,8 +215,11 @@ def main():
     if args.colour:
         colour(args.colour, runs, args.variants, args.grid)
         return
-    if args.versus:
-        versus(args.versus, runs, classifier, args.grids)
+    if args.versus or args.curve:
+        if args.versus:
+            versus(args.versus, runs, classifier, args.grids)
+        if args.curve:
+            curve([float(m) for m in args.curve.split(",")], runs, classifier)
         return
     if args.ablation:
         print(f"DCGAN, {args.ablation:.0f} s of training each, on this machine:")
