@@ -247,7 +247,10 @@ class Recipe:
         if not gamma or self.context.step % every:
             return None
         x = images.detach().requires_grad_(True)
-        grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+        # eager even under --compile: compiled graphs have no double backward (the penalty's
+        # gradient is differentiated again by loss.backward())
+        with torch.compiler.set_stance("force_eager"):
+            grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
         return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * every
 
     def d_objective(self, critics, base=None, weight: float = 1.0) -> torch.Tensor:

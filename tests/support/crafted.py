@@ -120,6 +120,58 @@ def _onnx_outside(folder: Path) -> Path:
     return path
 
 
+# Many commands in one fresh interpreter (started through the same small measurer), each
+# through the real CLI entry point with its stderr captured at the descriptor: exit status,
+# stderr, the process's peak memory after it (kB) and its seconds. Peak memory only grows, so
+# the last peak bounds what every command cost.
+_MEASURE_MANY = ("import json, os, resource, sys, tempfile, time\n"
+                 "from ganforge.cli import cli\n"
+                 "results = []\n"
+                 "for args in json.loads(sys.argv[2]):\n"
+                 "    with tempfile.TemporaryFile() as err, open(os.devnull, 'w') as null:\n"
+                 "        sys.stdout.flush(); sys.stderr.flush(); saved = os.dup(1), os.dup(2)\n"
+                 "        os.dup2(null.fileno(), 1); os.dup2(err.fileno(), 2)\n"
+                 "        began = time.perf_counter()\n"
+                 "        try:\n"
+                 "            cli(args, prog_name='ganforge'); code = 0\n"
+                 "        except SystemExit as e:\n"
+                 "            code = e.code if isinstance(e.code, int) else int(e.code is not None)\n"
+                 "        finally:\n"
+                 "            sys.stdout.flush(); sys.stderr.flush(); os.dup2(saved[0], 1); os.dup2(saved[1], 2)\n"
+                 "        elapsed = time.perf_counter() - began\n"
+                 "        err.seek(0)\n"
+                 "        results.append([code, err.read().decode(errors='replace'),\n"
+                 "                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, elapsed])\n"
+                 "with open(sys.argv[1], 'w') as f:\n"
+                 "    json.dump(results, f)\n")
+
+
+def run_measured_many(commands: list[list[str]], address_space: int | None = None) -> tuple[int, list]:
+    """Every ``ganforge ARGS`` of ``commands`` in one fresh interpreter (under ``address_space``
+    bytes of virtual memory): its peak memory after start-up (kB), and per command the exit
+    status, stderr, the peak memory so far (kB) and seconds."""
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    startup = ("import resource, sys\nimport ganforge.cli, ganforge.artifacts.loading\n"
+               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.json"
+        baseline = subprocess.run([sys.executable, "-c", startup], capture_output=True, text=True, check=True,
+                                  preexec_fn=cap if address_space else None)
+        done = subprocess.run([sys.executable, "-c", _MEASURE_MANY, str(out), json.dumps([list(map(str, c))
+                                                                                        for c in commands])],
+                              capture_output=True, text=True, preexec_fn=cap if address_space else None)
+        if not out.exists():
+            raise AssertionError(f"the measuring interpreter failed: {done.stderr[-2000:]}")
+        return int(baseline.stdout), json.loads(out.read_text())
+
+
 def crafted_files(folder: Path, gan_run: Path) -> list[tuple[str, list[str], str]]:
     """``(what, ganforge arguments, expected words)`` for every crafted file, written into
     ``folder``. ``gan_run`` is a trained run of the MLP GAN (its G.ckpt is edited)."""
