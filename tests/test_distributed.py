@@ -86,15 +86,21 @@ def test_two_processes_end_with_the_weights_of_one_and_resume_across_process_cou
 
 
 def test_torchrun_runs_the_ganforge_command_and_rank_0_alone_reports(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
                              "-m", "ganforge", "train", "gan", "--steps", "4", "-b", "8", "-p", "hidden=16",
-                             "--out", str(out), "--device", "cpu", "-q"],
+                             "--out", str(out), "--device", "cpu", "-q", "--log-every", "2", "--logger", "tensorboard"],
                             capture_output=True, text=True, env={**os.environ, **TWO_PROCESSES}, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("Done: 4 steps") == 1
     config = json.loads((out / "config.json").read_text())
     assert config["processes"] == 2 and checkpoint.load(out / "G.ckpt")[1]["step"] == 4
+    assert len(list((out / "tensorboard").glob("events.*"))) == 1  # rank 0 alone writes TensorBoard events
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/d_loss")] == [2, 4]
 
 
 def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_path):

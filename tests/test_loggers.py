@@ -6,7 +6,6 @@ import pytest
 import ganforge
 from ganforge.errors import GanforgeError
 
-from support.cli import run_cli
 from support.sizes import TINY_DCGAN
 
 
@@ -59,16 +58,6 @@ def test_a_run_resumed_after_dying_logs_every_step_once(tmp_path, monkeypatch, l
     ganforge.train("dcgan", steps=8, resume=run, quiet=True)
     steps = scalars(run)[0] if logger == "tensorboard" else mlflow_history(run)[0]
     assert steps == [2, 4, 6, 8]
-
-
-@pytest.mark.e2e
-def test_tensorboard_in_a_two_process_run_is_written_by_rank_0_alone(tmp_path):
-    result = run_cli("train", "gan", "--nproc", 2, "--steps", 4, "-b", 8, "-p", "hidden=16", "-p", "latent_dim=8",
-                     "--log-every", 2, "--logger", "tensorboard", "--out", tmp_path / "run", "-q",
-                     env={"OMP_NUM_THREADS": "1"})
-    assert result.returncode == 0, result.stderr
-    assert len(list((tmp_path / "run" / "tensorboard").glob("events.*"))) == 1
-    assert scalars(tmp_path / "run")[0] == [2, 4]
 
 
 def test_a_missing_logger_package_is_one_line_naming_the_extra(tmp_path, monkeypatch):
