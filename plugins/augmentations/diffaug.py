@@ -84,10 +84,16 @@ class DiffAugment(Augmentation):
         return x.clamp(-1, 1)
 
 
-def _split(options: str) -> tuple[dict[str, str], str]:
-    """``"target=0.6,translation"`` -> ({"target": "0.6"}, "translation"): settings and families."""
+def _options(options: str, name: str, **defaults: float) -> tuple[dict[str, float], str]:
+    """``"target=0.6,translation"`` -> ({"target": 0.6, ...}, "translation"): the settings
+    ``defaults`` names (each given or its default) and the transform families; any other
+    setting is refused, naming the ones ``name`` takes."""
     items = [item for item in options.split(",") if item]
-    return dict(item.split("=", 1) for item in items if "=" in item), ",".join(i for i in items if "=" not in i)
+    given = dict(item.split("=", 1) for item in items if "=" in item)
+    if unknown := [key for key in given if key not in defaults]:
+        raise ValueError(f"unknown {name} option {', '.join(unknown)}; it takes {' and '.join(defaults)}")
+    return ({key: float(given.get(key, default)) for key, default in defaults.items()},
+            ",".join(item for item in items if "=" not in item))
 
 
 class AdaptiveAugment(DiffAugment):
@@ -97,12 +103,9 @@ class AdaptiveAugment(DiffAugment):
     ``ada:target=0.6,speed=100000`` (and families, e.g. ``ada:translation,cutout``)."""
 
     def __init__(self, options: str = "", strength: float = 0.0):
-        settings, families = _split(options)
+        settings, families = _options(options, "ada", target=0.6, speed=100_000)
         super().__init__(families, strength)
-        self.target = float(settings.pop("target", 0.6))
-        self.speed = float(settings.pop("speed", 100_000))
-        if settings:
-            raise ValueError(f"unknown ada option {', '.join(settings)}; it takes target and speed")
+        self.target, self.speed = settings["target"], settings["speed"]
 
     def observe(self, real_scores, stats):
         signs = torch.stack([real_scores.detach().float().sign().sum(), torch.tensor(real_scores.numel(),
@@ -128,12 +131,9 @@ class RampedAugment(DiffAugment):
     Options: ``ramped:p=0.3,images=20000000`` (and families, e.g. ``ramped:translation``)."""
 
     def __init__(self, options: str = "", strength: float = 0.0):
-        settings, families = _split(options)
+        settings, families = _options(options, "ramped", p=0.3, images=20_000_000)
         super().__init__(families, strength)
-        self.final = float(settings.pop("p", 0.3))
-        self.length = float(settings.pop("images", 20_000_000))
-        if settings:
-            raise ValueError(f"unknown ramped option {', '.join(settings)}; it takes p and images")
+        self.final, self.length = settings["p"], settings["images"]
         if not 0 <= self.final <= 1 or self.length <= 0:
             raise ValueError("ramped takes p between 0 and 1 and a positive number of images")
         self.seen = torch.tensor(0.0)
