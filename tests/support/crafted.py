@@ -24,21 +24,26 @@ _MEASURE = ("import os, subprocess, sys\n"
             "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n")
 
 
+def _capped(address_space: int | None):
+    """What a child process runs before it starts: ``ulimit -v address_space`` (None: no cap)."""
+    import resource
+
+    if not address_space:
+        return None
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+
 def run_measured(args, address_space: int | None = None) -> tuple[int, str, int, float]:
     """``ganforge ARGS`` in a fresh process: exit status, stderr, peak memory (kB) and seconds.
     ``address_space``: a cap in bytes on the ganforge process's virtual memory (``ulimit -v``)."""
-    import resource
     import subprocess
     import sys
     import time
 
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-
     began = time.perf_counter()
     # the cap is inherited by the ganforge process that the small measuring interpreter starts
     done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True,
-                          preexec_fn=cap if address_space else None)
+                          preexec_fn=_capped(address_space))
     code, peak = map(int, done.stdout.split())
     return code, done.stderr, peak, time.perf_counter() - began
 
@@ -148,25 +153,21 @@ _MEASURE_MANY = ("import json, os, resource, sys, tempfile, time\n"
 
 def run_measured_many(commands: list[list[str]], address_space: int | None = None) -> tuple[int, list]:
     """Every ``ganforge ARGS`` of ``commands`` in one fresh interpreter (under ``address_space``
-    bytes of virtual memory): its peak memory after start-up (kB), and per command the exit
-    status, stderr, the peak memory so far (kB) and seconds."""
-    import resource
+    bytes of virtual memory): the peak memory (kB) of an interpreter that only started ganforge,
+    and per command the exit status, stderr, the peak memory so far (kB) and seconds."""
     import subprocess
     import sys
     import tempfile
-
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
     startup = ("import resource, sys\nimport ganforge.cli, ganforge.artifacts.loading\n"
                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
         baseline = subprocess.run([sys.executable, "-c", startup], capture_output=True, text=True, check=True,
-                                  preexec_fn=cap if address_space else None)
+                                  preexec_fn=_capped(address_space))
         done = subprocess.run([sys.executable, "-c", _MEASURE_MANY, str(out), json.dumps([list(map(str, c))
                                                                                         for c in commands])],
-                              capture_output=True, text=True, preexec_fn=cap if address_space else None)
+                              capture_output=True, text=True, preexec_fn=_capped(address_space))
         if not out.exists():
             raise AssertionError(f"the measuring interpreter failed: {done.stderr[-2000:]}")
         return int(baseline.stdout), json.loads(out.read_text())
