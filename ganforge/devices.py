@@ -25,3 +25,21 @@ def choose_device(device: str | None) -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise GanforgeError(f"device '{device}' is not supported; use auto, cpu, cuda or cuda:N")
     return dev
+
+
+def describe(device: str | torch.device = "cpu") -> str:
+    """The hardware behind figures, in one line: the processor's model and the instruction sets
+    PyTorch's CPU kernels use (they pick kernels by them, so speeds and floating-point results
+    differ between processors), or the CUDA device's name. Benchmarks print it with every figure."""
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    line = f"{model}, torch {torch.__version__}, CPU kernels: {torch.backends.cpu.get_cpu_capability()}"
+    if torch.device(device).type == "cuda":
+        line = f"{torch.cuda.get_device_name(torch.device(device))}; host {line}"
+    return line

@@ -56,7 +56,7 @@ def pytest_sessionfinish(session, exitstatus):
     from pathlib import Path
 
     fixtures = Path(__file__).parent / "fixtures" / "release-7f62249"
-    released = {"expected.json", *(f"{run}/{name}" for run in ("dcgan", "cgan")
+    released = {"expected.json", "pixels.npz", *(f"{run}/{name}" for run in ("dcgan", "cgan")
                                     for name in ("D.ckpt", "G.ckpt", "config.json", "metrics.jsonl", "state.ckpt"))}
     extra = sorted(p.relative_to(fixtures).as_posix() for p in fixtures.rglob("*") if p.is_file()
                    and "__pycache__" not in p.parts)
