@@ -4,11 +4,12 @@
 class Loss:
     """Turns discriminator outputs (logits or scores) into the two players' losses.
 
-    The contract (``d_loss``, ``g_loss``, ``uses_real_scores``, ``penalty``) is described
+    The contract (``d_loss``, ``g_loss``, ``uses_real_scores``, ``penalty``, ``bound``) is described
     once, in ``ganforge.hooks.specs.register_losses``; ``ganforge.testing.check_loss`` checks it.
     """
 
     uses_real_scores = False  # True: recipes pass D's scores on the real batch to g_loss
+    bound = 1e6  # a logged loss larger than this in magnitude means the run diverged
 
     def d_loss(self, real, fake):
         raise NotImplementedError

@@ -43,7 +43,10 @@ def register_losses(register):
     call depends on its arguments alone (no state kept between calls). A loss that regularizes
     D also implements ``penalty(critic, real_images, fake_images)``: every recipe adds it to D's
     loss (``Recipe.d_objective``, which the logged ``d_loss`` includes), with the fakes
-    detached. A loss's own options are declared in ``hparams`` (``{"gp_weight": Param(float,
+    detached. ``bound`` (default 1e6) is the magnitude past which a logged loss means the run
+    diverged: the engine stops it as it stops a run whose losses are NaN, keeping the last good
+    checkpoint (a loss whose healthy values can be larger declares a larger bound). A loss's own
+    options are declared in ``hparams`` (``{"gp_weight": Param(float,
     10.0, "...")}``): they become parameters of every recipe that uses the loss (``-p
     gp_weight=5``, ``--gp-weight 5``) and reach the constructor as keywords.
     Example: ``register("hinge", "ganforge_hinge:HingeLoss", "Hinge loss of SAGAN")``.

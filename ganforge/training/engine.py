@@ -26,6 +26,7 @@ from ganforge.contracts.augmentation import build as build_augmentation
 from ganforge.training.averaging import ExponentialAverage
 from ganforge.training.batches import Batches
 from ganforge.contracts.context import Statistics, TrainingContext
+from ganforge.contracts.loss import Loss
 from ganforge.contracts.recipe import Recipe
 from ganforge.errors import GanforgeError
 from ganforge.data import datasets, prepared
@@ -255,7 +256,7 @@ class Trainer:
                             **{f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in recipe.optimizers.items()}}
                     for logger in loggers:
                         logger.metrics(step, last, "train")
-                    self._check_finite(step, {k: last[k] for k in sums})
+                    self._check_bounded(step, {k: last[k] for k in sums})
                     progress.logged(last, list(sums))
                     sums, tick, tick_step = {}, now, step
                 if main and (eval_every and step % eval_every == 0 or step == total):
@@ -281,10 +282,12 @@ class Trainer:
                          (step - start) * self.batches.batch_size / max(seconds, 1e-9))
 
     def save(self, step: int) -> None:
-        """A checkpoint of ``step``, never of weights that are no longer finite, and never at the
-        cost of the previous one (each file is replaced atomically)."""
-        if not _all_finite(self.recipe.built):
-            raise self._diverged(step, "the networks' weights are no longer finite")
+        """A checkpoint of ``step``, never of weights that diverged, and never at the cost of the
+        previous one (each file is replaced atomically)."""
+        largest = _largest_weight(self.recipe.built)
+        if not largest <= WEIGHT_BOUND:  # NaN fails this too
+            raise self._diverged(step, f"the networks' weights reached {largest:.3g}" if math.isfinite(largest)
+                                 else "the networks' weights are no longer finite")
         try:
             state.save(self.plan.run_dir, self.plan.recipe_name, self.recipe, self.averages, step, self.run_config)
         except OSError as exc:
@@ -292,10 +295,13 @@ class Trainer:
                                 f"the checkpoint of step {self.saved_step} is intact") from None
         self.saved_step = step
 
-    def _check_finite(self, step: int, losses: dict) -> None:
-        bad = [f"{k} = {v}" for k, v in losses.items() if not math.isfinite(v)]
+    def _check_bounded(self, step: int, losses: dict) -> None:
+        """A run has diverged when a logged loss is not finite or larger than its loss's ``bound``."""
+        bound = getattr(self.recipe.loss, "bound", Loss.bound)
+        bad = [f"{k} = {v:.3g}" for k, v in losses.items() if not abs(v) <= bound]
         if bad:
-            raise self._diverged(step, ", ".join(bad))
+            raise self._diverged(step, ", ".join(bad) + (f", beyond {bound:g}" if all(
+                math.isfinite(v) for v in losses.values()) else ""))
 
     def _diverged(self, step: int, what: str) -> GanforgeError:
         return GanforgeError(
@@ -344,11 +350,19 @@ class Trainer:
         return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 
-def _all_finite(networks: dict) -> bool:
-    """Every floating-point weight and buffer finite (one device sync for all of them)."""
-    flags = [torch.isfinite(t).all() for net in networks.values()
-             for t in [*net.parameters(), *net.buffers()] if t.is_floating_point()]
-    return bool(torch.stack(flags).all()) if flags else True
+# Past this magnitude a weight means a diverged run (a healthy network's are below 1e3).
+WEIGHT_BOUND = 1e8
+
+
+def _largest_weight(networks: dict) -> float:
+    """The largest magnitude among every floating-point weight and buffer (NaN or inf when one is
+    not finite; one device sync for all of them)."""
+    largest = [t.detach().abs().amax().float() if t.numel() else t.new_zeros((), dtype=torch.float32)
+               for net in networks.values() for t in [*net.parameters(), *net.buffers()] if t.is_floating_point()]
+    if not largest:
+        return 0.0
+    values = torch.stack(largest)
+    return float("nan") if not torch.isfinite(values).all() else float(values.max())
 
 
 def _prepare(networks: dict, engine: dict) -> None:
