@@ -150,7 +150,7 @@ GOOD_PLUGIN = """
 """
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_entry_point_plugins_are_discovered(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
     result = run_cli("plugins", "--json", env={"PYTHONPATH": str(tmp_path)})
@@ -168,12 +168,12 @@ def test_entry_point_plugins_are_discovered(tmp_path):
 def test_plugin_failing_at_import_warns_and_cli_keeps_working(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN)
     _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n")
-    result = run_cli("list", "losses", env={"PYTHONPATH": str(tmp_path)})
+    result = cli("list", "losses", path=tmp_path)
     assert result.returncode == 0
     assert "hello-loss" in result.stdout and "non-saturating" in result.stdout
     warning = [line for line in result.stderr.splitlines() if line]
     assert warning == ["ganforge: warning: plugin 'ganforge_broken' failed to import: ImportError: needs libfoo"]
-    strict = run_cli("list", env={"PYTHONPATH": str(tmp_path), "GANFORGE_STRICT_PLUGINS": "1"})
+    strict = cli("list", path=tmp_path, env={"GANFORGE_STRICT_PLUGINS": "1"})
     assert strict.returncode == 1
     assert "Traceback" not in strict.stderr and "ganforge_broken" in strict.stderr
 
@@ -192,7 +192,7 @@ def test_list_and_plugins_commands_describe_builtins():
     assert bad.returncode == 1 and "did you mean gans" in bad.stderr
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_help_does_not_import_torch():
     import subprocess
     import sys
@@ -212,7 +212,7 @@ def test_plugin_for_another_ganforge_version_is_skipped_naming_both_versions(tmp
     _write_distribution(tmp_path, "ganforge_future", GOOD_PLUGIN, version="2.0", requires=["ganforge>=9.0"])
     _write_distribution(tmp_path, "ganforge_fits", GOOD_PLUGIN.replace("hello-loss", "fits-loss"),
                         requires=["ganforge>=0.1,<1", "numpy"])
-    result = run_cli("list", "losses", "--json", env={"PYTHONPATH": str(tmp_path)})
+    result = cli("list", "losses", "--json", path=tmp_path)
     assert result.returncode == 0
     names = {c["name"] for c in json.loads(result.stdout)["losses"]}
     assert "fits-loss" in names and "hello-loss" not in names
@@ -228,7 +228,7 @@ def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
     _write_distribution(tmp_path, "ganforge_other", GOOD_PLUGIN.replace("hello-loss", "other-loss"))
 
     def loaded(**env):
-        result = run_cli("plugins", "--json", env={"PYTHONPATH": str(tmp_path), **env})
+        result = cli("plugins", "--json", path=tmp_path, env={**env})
         assert result.returncode == 0, result.stderr
         return {p["name"] for p in json.loads(result.stdout)}
 
@@ -244,21 +244,21 @@ def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
 @pytest.mark.e2e
 def test_plugins_filters_by_hook_and_prints_requirements(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN, version="1.2.3")
-    env = {"PYTHONPATH": str(tmp_path)}
-    by_hook = json.loads(run_cli("plugins", "--all", "--hook", "register_losses", "--json", env=env).stdout)
+    env = {}
+    by_hook = json.loads(cli("plugins", "--all", "--hook", "register_losses", "--json", path=tmp_path, env=env).stdout)
     assert {"ganforge.builtins.losses", "ganforge_hello"} <= {p["name"] for p in by_hook}
     assert all("register_losses" in p["hooks"] for p in by_hook) and "ganforge.builtins.gans" not in str(by_hook)
     assert cli("plugins", "--hook", "register_lossez").returncode == 1
-    requirements = run_cli("plugins", "--requirements", env=env)
+    requirements = cli("plugins", "--requirements", path=tmp_path, env=env)
     assert requirements.returncode == 0 and "ganforge_hello==1.2.3" in requirements.stdout.splitlines()
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_uninstall_and_plugins_work_with_a_broken_plugin_installed(tmp_path):
     _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n")
-    env = {"PYTHONPATH": str(tmp_path)}
-    assert run_cli("plugins", env=env).returncode == 0
-    result = run_cli("uninstall", "-y", "ganforge-no-such-plugin-xyz", env=env)
+    env = {}
+    assert cli("plugins", path=tmp_path, env=env).returncode == 0
+    result = run_cli("uninstall", "-y", "ganforge-no-such-plugin-xyz", env={"PYTHONPATH": str(tmp_path)})
     assert "Traceback" not in result.stderr and "not installed" in (result.stdout + result.stderr)
     installed = cli("install", "--help")
     assert installed.returncode == 0 and "pip" in installed.stdout
@@ -284,19 +284,19 @@ def test_builtins_live_under_a_package_name_that_clashes_with_nothing():
 def test_broken_plugins_are_listed_with_their_error_and_distribution(tmp_path):
     _write_distribution(tmp_path, "ganforge_hello", GOOD_PLUGIN, entry="hello")
     _write_distribution(tmp_path, "ganforge_broken", "raise ImportError('needs libfoo')\n", entry="broken")
-    env = {"PYTHONPATH": str(tmp_path), "COLUMNS": "200"}
-    found = {p["name"]: p for p in json.loads(run_cli("plugins", "--json", env=env).stdout)}
+    env = {"COLUMNS": "200"}
+    found = {p["name"]: p for p in json.loads(cli("plugins", "--json", path=tmp_path, env=env).stdout)}
     assert found["hello"]["distribution"] == "ganforge_hello" and found["hello"]["loaded"] is True
     assert found["broken"]["loaded"] is False and found["broken"]["distribution"] == "ganforge_broken"
     assert found["broken"]["problems"] == ["failed to import: ImportError: needs libfoo"]
-    table = run_cli("plugins", env=env)
+    table = cli("plugins", path=tmp_path, env=env)
     assert table.returncode == 0 and "no third-party plugins" not in table.stdout
     row = next(line for line in table.stdout.splitlines() if "broken" in line)
     assert "ganforge_broken" in row and "not loaded" in row and "needs libfoo" in row
     # Allow and block lists take the distribution's name as pip spells it, as well as the entry point's.
-    loaded = json.loads(run_cli("plugins", "--json", env={**env, "GANFORGE_LOAD_PLUGINS": "ganforge-hello"}).stdout)
+    loaded = json.loads(cli("plugins", "--json", path=tmp_path, env={**env, "GANFORGE_LOAD_PLUGINS": "ganforge-hello"}).stdout)
     assert [p["name"] for p in loaded] == ["hello"]
-    blocked = json.loads(run_cli("plugins", "--json", env={**env, "GANFORGE_DISABLE_PLUGINS": "Ganforge-Broken"}).stdout)
+    blocked = json.loads(cli("plugins", "--json", path=tmp_path, env={**env, "GANFORGE_DISABLE_PLUGINS": "Ganforge-Broken"}).stdout)
     assert "broken" not in {p["name"] for p in blocked} and "hello" in {p["name"] for p in blocked}
 
 
@@ -364,7 +364,7 @@ EXPORTER_PLUGIN = """
 @pytest.mark.e2e
 def test_bench_help_names_the_backends_installed_here(tmp_path):
     _write_distribution(tmp_path, "ganforge_flat", EXPORTER_PLUGIN)
-    shown = run_cli("bench", "--help", env={"PYTHONPATH": str(tmp_path)}).stdout
+    shown = cli("bench", "--help", path=tmp_path).stdout
     assert "flatbuf" in " ".join(shown.split()) and "onnxruntime" in shown
 
 
