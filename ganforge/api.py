@@ -210,8 +210,9 @@ def serve(path, *, name: str | None = None, host: str = "127.0.0.1", port: int =
     (``/v2/models/NAME/infer``, what Triton and KServe speak; ``tritonclient`` works against it)
     with concurrent requests batched into one forward pass of up to ``max_batch`` images
     (the first waiting at most ``max_delay_ms`` for others; 0: a batch is what queued during the
-    previous forward pass), ``/api/generate`` for PNG or npz images,
-    ``/api/describe`` and ``/metrics``. It listens on 127.0.0.1 unless ``host`` says otherwise.
+    previous forward pass), ``/api/generate`` for PNG or npz images, ``/api/interpolate`` for
+    one image between two seeds' latent codes, ``/api/describe``, ``/metrics`` and the playground
+    page at ``/``. It listens on 127.0.0.1 unless ``host`` says otherwise.
     ``backend="auto"`` serves the fastest of the checkpoint and the artifacts exported beside
     it, timed at ``max_batch`` images (``"given"``: the file ``path`` names)."""
     from ganforge.errors import GanforgeError

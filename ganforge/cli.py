@@ -674,7 +674,7 @@ def plugins(show_all, hook, requirements, as_json):
               help="How long the first request of a batch may wait for others to join it (0: a batch is what "
                    "queued while the generator was busy; more gives fuller batches under light load, at a lone "
                    "client's expense).")
-@click.option("--max-queue", default=1024, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-queue", default=serving.MAX_QUEUE, show_default=True, type=click.IntRange(min=1),
               help="Images that may wait for the generator; more are answered 503 with Retry-After.")
 @click.option("--backend", default="given", show_default=True, type=click.Choice(["given", "auto"]),
               help="given: serve the file PATH names; auto: time the checkpoint and every artifact exported beside "
@@ -690,7 +690,9 @@ def serve(path, name, host, port, device, max_batch, max_delay_ms, max_queue, tr
     and for people:
       GET  /api/generate?seed=0&n=16&label=3      a PNG grid (&format=npz: uint8 pixels)
       POST /api/generate                          an image in the body, for image-to-image GANs
+      GET  /api/interpolate?a=0&b=1&t=0.5         one image between the latent codes of seeds a and b
       GET  /api/describe, /metrics                what is served; Prometheus metrics
+      GET  /                                      the playground: all of the above in a browser
     """
     from rich.markup import escape
 

@@ -7,3 +7,4 @@ application with its limits and convenience endpoints (``app``)."""
 # imports nothing, so the CLI's --help reads them without torch).
 MAX_BATCH = 32  # images in one forward pass
 MAX_DELAY_MS = 0.0  # Triton's default queue delay: take what is queued, wait for nothing more
+MAX_QUEUE = 1024  # images waiting for the generator; beyond it a request is answered 503

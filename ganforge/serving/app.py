@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import numpy as np
 import torch
+from starlette.responses import JSONResponse
 
 from ganforge.errors import GanforgeError, first_line
-from ganforge.serving import protocol
+from ganforge.serving import MAX_BATCH, MAX_DELAY_MS, MAX_QUEUE, protocol
 from ganforge.serving.batching import Batcher, QueueFull
 from ganforge.version import __version__
 
@@ -31,7 +33,7 @@ class Limits:
     max_images: int = 256  # images per request
     max_caption: int = 200  # characters of a caption
     max_upload_pixels: int = 4096 * 4096  # an uploaded image (a decompression bomb is refused before decoding)
-    max_queue: int = 1024  # images waiting for the generator; beyond: 503 with Retry-After
+    max_queue: int = MAX_QUEUE  # images waiting for the generator; beyond: 503 with Retry-After
 
 
 class Problem(Exception):
@@ -41,8 +43,6 @@ class Problem(Exception):
 
 
 def _json(status: int, body: dict, headers: dict | None = None):
-    from starlette.responses import JSONResponse
-
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -230,6 +230,13 @@ class Service:
             raise protocol.BadRequest("the body is not an image this server can read") from None
 
 
+# An over-limit body is read and discarded, up to these bounds, after the 413 is sent: clients
+# that send the whole body before reading the answer (urllib, requests) then read the 413
+# instead of a connection reset by a server that closed with their body unread.
+DRAIN_BYTES = 1 << 30
+DRAIN_SECONDS = 30.0
+
+
 async def _body(request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -353,6 +360,8 @@ def build_app(service: Service):
 
     async def answer(request, exc):
         status, message, headers = _answer(exc)
+        if status == 413:
+            return _Refusal({"error": message}, status_code=status, headers=headers)
         return _json(status, {"error": message}, headers)
 
     from starlette.exceptions import HTTPException
@@ -360,6 +369,26 @@ def build_app(service: Service):
     handlers = {kind: answer for kind in (HTTPException, Problem, protocol.BadRequest, GanforgeError, Exception)}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     return _Errors(app)
+
+
+class _Refusal(JSONResponse):
+    """A JSON answer sent whole before the request's body is read; the rest of the body is then
+    read and discarded (at most ``DRAIN_BYTES``, for at most ``DRAIN_SECONDS``) before the
+    response ends, so that the client is not cut off while it is still sending."""
+
+    async def __call__(self, scope, receive, send):
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        drained = 0
+        with anyio.move_on_after(DRAIN_SECONDS):
+            while drained <= DRAIN_BYTES:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break  # the client went away
+                drained += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class _Errors:
@@ -402,6 +431,15 @@ def _answer(exc: Exception) -> tuple[int, str, dict]:
     return 500, f"internal error ({type(exc).__name__}: {first_line(exc)[:200]})", {}
 
 
+def application(generator, name: str, source: str, *, max_batch: int = MAX_BATCH, max_delay_ms: float = MAX_DELAY_MS,
+                limits: Limits = Limits()):
+    """The ASGI application serving ``generator`` as model ``name``, its batcher started and
+    stopped by the application's lifespan (what ``run`` serves, and what tests drive in-process)."""
+    batcher = Batcher(lambda inputs: generator(*inputs).float().cpu(), max_batch=max_batch,
+                      max_delay=max_delay_ms / 1000, max_queue=limits.max_queue)
+    return build_app(Service(generator, name, source, batcher, limits))
+
+
 def run(generator, name: str, source: str, *, host: str, port: int, max_batch: int, max_delay_ms: float,
         limits: Limits, announce=print) -> None:
     """Serve ``generator`` as model ``name`` with uvicorn until SIGTERM or Ctrl-C, which finish the
@@ -419,10 +457,8 @@ def run(generator, name: str, source: str, *, host: str, port: int, max_batch: i
                 yield
                 self._captured_signals.clear()
 
-    batcher = Batcher(lambda inputs: generator(*inputs).float().cpu(), max_batch=max_batch,
-                      max_delay=max_delay_ms / 1000, max_queue=limits.max_queue)
-    service = Service(generator, name, source, batcher, limits)
-    config = uvicorn.Config(build_app(service), host=host, port=port, log_level="warning", access_log=False,
+    config = uvicorn.Config(application(generator, name, source, max_batch=max_batch, max_delay_ms=max_delay_ms,
+                                        limits=limits), host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=30, limit_concurrency=4 * limits.max_queue)
     announce(f"Serving '{name}' ({generator.backend}) at http://{host}:{port}/v2/models/{name} "
              f"(batches of up to {max_batch} images, {max_delay_ms:g} ms wait); SIGTERM or Ctrl-C stops it "

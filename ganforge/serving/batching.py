@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ganforge.serving import MAX_BATCH, MAX_DELAY_MS
+from ganforge.serving import MAX_BATCH, MAX_DELAY_MS, MAX_QUEUE
 
 
 class QueueFull(Exception):
@@ -45,7 +45,7 @@ class Stats:
 
 class Batcher:
     def __init__(self, forward, max_batch: int = MAX_BATCH, max_delay: float = MAX_DELAY_MS / 1000,
-                 max_queue: int = 1024):
+                 max_queue: int = MAX_QUEUE):
         self.forward = forward  # list of tensors (a batch) -> tensor of images; run in the worker thread
         self.max_batch, self.max_delay, self.max_queue = max_batch, max_delay, max_queue
         self.stats = Stats()
