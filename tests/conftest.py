@@ -19,6 +19,12 @@ if "GANFORGE_CACHE" not in os.environ:
 
 from support.sizes import TINY_DCGAN
 
+# platform caches what `uname -p` says: asked once here, libraries that ask later (mlflow) start
+# no process inside a test of the in-process tiers.
+import platform
+
+platform.processor()
+
 
 @pytest.fixture(autouse=True)
 def fresh_plugins():
@@ -66,3 +72,16 @@ def pytest_sessionfinish(session, exitstatus):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         message = f"tests wrote into tests/fixtures/release-7f62249: {', '.join(extra)}"
         reporter.write_line(message, red=True) if reporter else print(message)
+
+
+@pytest.fixture(autouse=True)
+def processes_are_the_system_tier(request, monkeypatch):
+    """A test that starts a process (a fresh interpreter, torchrun, pip, a compiler, a browser)
+    is marked ``system``: the unit and e2e tiers run in this process, so they stay fast."""
+    if request.node.get_closest_marker("system") is None:
+        import subprocess
+
+        def refuse(self, args, *rest, **options):
+            raise AssertionError(f"this test starts a process ({args!r}): mark it @pytest.mark.system")
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

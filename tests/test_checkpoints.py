@@ -28,7 +28,7 @@ while True:
 """
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_process_killed_while_saving_leaves_previous_checkpoint_loadable(tmp_path):
     """SIGKILL a real process that keeps rewriting a 16 MB checkpoint, at several moments."""
     path = tmp_path / "G.ckpt"

@@ -42,14 +42,14 @@ def test_plugins_without_third_party_ones_counts_the_builtins():
     assert f"{len(BUILTIN_PLUGINS)} built-in plugins loaded" in result.stdout and "--all" in result.stdout
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_public_submodules_work_after_import_ganforge_alone():
     code = "import ganforge, sys; assert 'ganforge.evaluation.digits' not in sys.modules; print(ganforge.evaluation.digits.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ganforge.evaluation.digits", done.stderr
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_torch_cuda_home_notice_is_silenced_once_ganforge_is_imported():
     def stderr_of(code):
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr

@@ -24,6 +24,7 @@ GENERATORS = {
 ONLINE_DATASETS = {"mnist", "fashion-mnist", "cifar10"}  # need a download; their offline error is tested elsewhere
 
 
+@pytest.mark.e2e  # each exports to ONNX and runs it in ONNX Runtime
 @pytest.mark.parametrize("name", list(GENERATORS))
 def test_builtin_generators_conform(name, tmp_path):
     torch.manual_seed(0)
@@ -186,7 +187,7 @@ def test_builtin_onnx_exporter_conforms(tmp_path):
     testing.check_exporter(get("exporters", "onnx"), workdir=tmp_path)
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 @pytest.mark.parametrize("name", ["aoti", "tensorrt"])
 def test_builtin_native_exporters_conform(name, tmp_path):
     from ganforge.hooks.manager import get

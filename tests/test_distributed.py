@@ -55,6 +55,7 @@ def torchrun(*args, timeout=240):
                            str(JOB), *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
+@pytest.mark.system
 def test_two_processes_end_with_the_weights_of_one_and_resume_across_process_counts(tmp_path, monkeypatch):
     for key, value in TWO_PROCESSES.items():
         monkeypatch.setenv(key, value)
@@ -85,6 +86,7 @@ def test_two_processes_end_with_the_weights_of_one_and_resume_across_process_cou
     assert max_difference(tmp_path / "one", other.run_dir) > 1e-3
 
 
+@pytest.mark.system
 def test_torchrun_runs_the_ganforge_command_and_rank_0_alone_reports(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -103,6 +105,7 @@ def test_torchrun_runs_the_ganforge_command_and_rank_0_alone_reports(tmp_path):
     assert [e.step for e in events.Scalars("train/d_loss")] == [2, 4]
 
 
+@pytest.mark.system
 def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_path):
     """Each process trains on other rows of the batch, so weights that DDP failed to
     synchronize would differ between the processes."""
@@ -119,6 +122,7 @@ def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_p
         assert (run / "samples" / "step_0000002.png").exists()
 
 
+@pytest.mark.system
 def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, **TWO_PROCESSES}
@@ -146,6 +150,7 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
     assert checkpoint.load(out / "state.ckpt")[1]["step"] == step + 5
 
 
+@pytest.mark.system
 def test_an_error_in_one_process_stops_them_all_and_keeps_the_last_checkpoint(tmp_path):
     started = time.monotonic()
     result = torchrun("fail", str(tmp_path / "run"), timeout=180)
@@ -156,6 +161,7 @@ def test_an_error_in_one_process_stops_them_all_and_keeps_the_last_checkpoint(tm
     assert meta["step"] == 2 and tensors
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("args, message", [
     (["-b", "15"], "does not split evenly over 2 processes"),
     (["--sync-bn", "--device", "cpu"], "--sync-bn needs CUDA"),
@@ -167,6 +173,7 @@ def test_bad_distributed_settings_are_one_line_errors(tmp_path, args, message):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.system
 def test_nproc_under_torchrun_is_refused(tmp_path):
     result = run_cli("train", "gan", "--nproc", "2", "--out", str(tmp_path / "run"), env={"WORLD_SIZE": "2"})
     assert result.returncode == 1 and "leave it out" in result.stderr
@@ -215,7 +222,7 @@ def test_sync_bn_on_two_gpus_matches_one_gpu(tmp_path):
     assert max_difference(tmp_path / "one", tmp_path / "two") < 5e-3
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_augmented_runs_in_two_processes_match_one(tmp_path, monkeypatch):
     """DiffAugment's draws are sharded like latent codes and ADA's r_t is taken over the global
     batch, so two processes augment, adapt p and train as one does."""
@@ -231,6 +238,7 @@ def test_augmented_runs_in_two_processes_match_one(tmp_path, monkeypatch):
     assert p[0] == pytest.approx(p[1], abs=1e-6) and max(p[0]) > 0  # D grew sure of reals: p rose, alike in both
 
 
+@pytest.mark.system
 def test_r1_and_r2_from_a_prepared_store_with_mirror_in_two_processes_match_one(tmp_path, monkeypatch):
     """R1 and R2 differentiate D's gradient again, which DDP cannot: such runs average the
     gradients by hand. Each process reads its share of every global batch from the prepared

@@ -26,7 +26,7 @@ def test_every_page_is_in_the_navigation():
     assert pages and all(f" {page}" in nav for page in pages), "a page in docs/ is missing from mkdocs.yml's nav"
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_the_site_builds_strictly(tmp_path):
     if shutil.which("mkdocs") is None and not (Path(sys.executable).parent / "mkdocs").exists():
         pytest.skip('mkdocs is not installed (pip install -e ".[docs]")')

@@ -146,7 +146,7 @@ def test_better_generator_scores_better():
     assert noise_metrics["fid"] > 5 * real["fid"] and noise_metrics["kid"] > 5 * real["kid"]
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_inception_offline_without_weights_is_a_one_line_error(tiny_runs, tmp_path):
     env = {"TORCH_HOME": str(tmp_path / "torch"), "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}

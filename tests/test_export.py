@@ -40,6 +40,7 @@ def tiny_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_onnx_export_of_every_generator_kind(tiny_runs, kind, tmp_path):
     run = tiny_runs[kind]

@@ -120,6 +120,7 @@ def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(tmp_path, add_
 
 # -- 2. kill -9 and SIGTERM --------------------------------------------------------------------
 
+@pytest.mark.system
 def test_kill_9_at_random_moments_loses_no_checkpoint_and_resumes_exactly(tmp_path):
     """Killed 4 times, at random moments (saves every 3 steps, so some kills land inside one),
     the run always loads, and resumed to the end it equals a run never killed."""
@@ -146,6 +147,7 @@ def test_kill_9_at_random_moments_loses_no_checkpoint_and_resumes_exactly(tmp_pa
     assert_same(run, tmp_path / "straight")
 
 
+@pytest.mark.system
 def test_a_run_is_resumable_from_its_first_seconds(tmp_path):
     run = tmp_path / "early"
     proc = start("train", "gan", "--steps", 100000, *TINY_GAN_ARGS, "--out", run)
@@ -157,6 +159,7 @@ def test_a_run_is_resumable_from_its_first_seconds(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
 
 
+@pytest.mark.system
 def test_sigterm_saves_at_the_end_of_the_step_and_resume_continues(tmp_path):
     run = tmp_path / "term"
     proc = start("train", "gan", "--steps", 1000000, *TINY_GAN_ARGS, "--out", run, "--log-every", 1,
@@ -172,6 +175,7 @@ def test_sigterm_saves_at_the_end_of_the_step_and_resume_continues(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
 
 
+@pytest.mark.system
 def test_sigterm_to_a_two_process_run_saves_in_every_process_and_resumes(tmp_path):
     run = tmp_path / "term2"
     proc = start("train", "gan", "--nproc", 2, "--steps", 1000000, *TINY_GAN_ARGS, "--out", run,
@@ -270,6 +274,7 @@ def test_non_finite_generators_are_refused_by_sample_eval_and_export(tmp_path):
 
 # -- 4. one writer per run -----------------------------------------------------------------------
 
+@pytest.mark.system
 def test_a_second_writer_is_refused_and_the_first_finishes_intact(tmp_path):
     run = tmp_path / "run"
     first = start("train", "gan", "--steps", 1000000, *TINY_GAN_ARGS, "--out", run, "--log-every", 5)
@@ -333,6 +338,7 @@ def _small_files(limit: int):
     return apply
 
 
+@pytest.mark.system
 def test_a_write_failure_is_one_line_and_keeps_the_last_checkpoint(tmp_path):
     run = tmp_path / "run"
     ganforge.train("gan", steps=2, out=run, batch_size=8, params={"hidden": 16, "latent_dim": 8}, quiet=True)
@@ -363,6 +369,7 @@ def test_an_out_that_cannot_be_created_is_one_line(tmp_path):
 
 # -- 6. crafted files ----------------------------------------------------------------------------
 
+@pytest.mark.system
 def test_crafted_files_are_refused_in_one_line_quickly_with_bounded_memory_under_an_address_space_cap(tmp_path):
     """Under ulimit -v 4000000, common on shared clusters: every crafted file, the 40 GB one
     included, is its own one Error: line (headers are read with plain bounded reads before any

@@ -174,7 +174,7 @@ def test_file_options_are_refused_for_a_dataset_that_reads_no_files(tmp_path):
         ganforge.train("dcgan", steps=1, background="black", out=tmp_path / "run", params=TINY_DCGAN, quiet=True)
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_a_folder_of_troublesome_files_trains_to_the_end_with_one_summary_line(tmp_path):
     """The issue's folder: a truncated PNG, a text file named .jpg, a 30,000 x 30,000 PNG, RGBA,
     16-bit, CMYK, palette GIF, 5 x 5 and 200 x 40 images, beside good ones."""

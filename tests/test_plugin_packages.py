@@ -22,6 +22,7 @@ def _pip_install(source: Path, target: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.system
 def test_template_copied_renamed_and_installed_is_discovered_and_passes_its_tests(tmp_path):
     """What the template's README tells a user to do: copy it, rename it, install it."""
     copy = shutil.copytree(ROOT / "examples" / "plugin-template", tmp_path / "ganforge-mine")
@@ -41,6 +42,7 @@ def test_template_copied_renamed_and_installed_is_discovered_and_passes_its_test
 
 @pytest.mark.skipif(importlib.util.find_spec("ganforge_wgan") is None,
                     reason="examples/ganforge-wgan is not installed (.ci/run installs it: pip install ./examples/ganforge-wgan)")
+@pytest.mark.system
 def test_example_package_works_with_every_command(tmp_path):
     run = tmp_path / "wgan"
     steps = [

@@ -104,7 +104,7 @@ def test_r3gan_schedules_depend_on_the_step_only():
     assert cosine(1.0, 0.1, 0.5) == pytest.approx(0.55) and cosine(1.0, 0.1, 7) == pytest.approx(0.1)
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_r3gan_trains_resumes_exactly_exports_and_samples(tmp_path):
     from ganforge.artifacts import checkpoint
     from support.sizes import TINY_R3GAN

@@ -52,7 +52,7 @@ def test_report_of_a_run_with_a_corrupt_config_is_a_one_line_error(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_report_images_load_in_a_headless_browser(evaluated_run, tmp_path):
     path = ganforge.report(evaluated_run, tmp_path / "report.html")
     browser = headless_chromium()

@@ -83,7 +83,7 @@ def test_separate_learning_rates_for_g_and_d(tmp_path):
     assert (params["g_lr"], params["d_lr"]) == (2e-4, 3e-4)
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_compile_trains_with_compiled_networks_and_plain_checkpoints(tmp_path):
     params = {**TINY_DCGAN, "lr": 2e-4}  # the tolerance below is in steps of this size
     # R1 and R2 too: their double backward runs eagerly (compiled graphs have none)

@@ -78,7 +78,7 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path, rec
         assert_same_weights(weights(tmp_path / "straight", net), weights(tmp_path / "split", net))
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     """A real SIGINT to a real training process, then --resume."""
     run = tmp_path / "interrupted"
@@ -260,7 +260,7 @@ def test_one_update_each_reuses_d_fakes_for_g(d_steps, g_forwards_per_step):
     assert any(not torch.equal(before[k], v) for k, v in recipe.generator.state_dict().items())
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_without_a_terminal_progress_is_one_plain_line_per_logging_step_written_while_training(tmp_path):
     """ganforge train gan --steps 400 --log-every 100 > log.txt"""
     run = tmp_path / "run"

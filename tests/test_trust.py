@@ -155,7 +155,7 @@ def test_a_pt2_with_members_outside_its_folder_is_refused_even_when_trusted(tmp_
     assert not (tmp_path.parent / "escaped.txt").exists()
 
 
-@pytest.mark.e2e
+@pytest.mark.system
 def test_a_pt2_whose_library_was_swapped_runs_nothing_unless_trusted(tmp_path):
     if shutil.which("gcc") is None:
         pytest.skip("needs gcc to build the stand-in library")
