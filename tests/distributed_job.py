@@ -4,7 +4,10 @@
 
 recipes: train every built-in GAN for two steps; each process writes a checksum of
          every network it ended with (OUT/NAME/rank-R.json), so the test can check that
-         all processes hold the same weights.
+         all processes hold the same weights; then train each run of OUT/runs.json
+         ({"name": keywords of ganforge.train}) into OUT/NAME, for the test to compare with
+         the same run in one process. One launch for all of them: starting processes is
+         what two-process tests spend their time on.
 fail:    train the MLP GAN with process 1 failing at its third step.
 """
 
@@ -57,6 +60,10 @@ def main(mode, out):
             current["dir"] = out / name
             ganforge.train(recipe, steps=2, batch_size=4, out=out / name, params=params, device="cpu",
                            sample_every=2, quiet=True)
+        runs = out / "runs.json"
+        for name, keywords in (json.loads(runs.read_text()) if runs.exists() else {}).items():
+            current["dir"] = out / name
+            ganforge.train(**keywords, out=out / name)
     elif mode == "fail":
         from ganforge.hooks.manager import get
 

@@ -15,7 +15,7 @@ import torch
 import ganforge
 from ganforge.artifacts import checkpoint
 
-from support.cli import run_cli
+from support.cli import cli
 from support.sizes import TINY_R3GAN
 
 pytestmark = pytest.mark.e2e  # every test here trains, exports or starts processes
@@ -105,21 +105,72 @@ def test_torchrun_runs_the_ganforge_command_and_rank_0_alone_reports(tmp_path):
     assert [e.step for e in events.Scalars("train/d_loss")] == [2, 4]
 
 
+@pytest.fixture(scope="module")
+def two_process_runs(tmp_path_factory):
+    """One torchrun launch (tests/distributed_job.py recipes) for every run this module compares
+    with one process: every built-in GAN, and ``match_one``'s runs. Returns the folder."""
+    from support.picture_files import good_images
+
+    out = tmp_path_factory.mktemp("two-processes")
+    good_images(out.parent / "folder", 40)
+    (out / "runs.json").write_text(json.dumps(match_one(str(out.parent / "folder"))))
+    result = torchrun("recipes", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (out / "runs.json").unlink()
+    return out
+
+
+def match_one(folder):
+    """Runs that two processes must train as one does (keywords of ganforge.train)."""
+    return {
+        # DiffAugment's draws are sharded like latent codes and ADA's r_t is taken over the
+        # global batch, so two processes augment, adapt p and train as one does.
+        "augmented": dict(recipe_name="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True,
+                          log_every=4, steps=8, augment="ada:speed=500"),
+        # R1 and R2 differentiate D's gradient again, which DDP cannot: such runs average the
+        # gradients by hand. Each process reads its share of every global batch from the prepared
+        # store, flipped by the same per-item draws.
+        "r1-r2-store-mirror": dict(recipe_name="gan", batch_size=16, seed=3, params={**EXACT, "image_size": 16},
+                                   device="cpu", quiet=True, log_every=4, steps=6, r1=1.0, r2=1.0, r1_every=2,
+                                   dataset="image-folder", data_root=str(folder), mirror=True),
+        # R3GAN applies R1 and R2 at every D step itself (its gamma), with its own schedules.
+        "r3gan-r1-r2": dict(recipe_name="r3gan", batch_size=8, seed=3, params=TINY_R3GAN, device="cpu", quiet=True,
+                            log_every=2, steps=4),
+    }
+
+
 @pytest.mark.system
-def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(tmp_path):
+def test_every_gan_trains_in_two_processes_with_every_network_kept_in_sync(two_process_runs):
     """Each process trains on other rows of the batch, so weights that DDP failed to
     synchronize would differ between the processes."""
-    result = torchrun("recipes", str(tmp_path))
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted(p.name for p in tmp_path.iterdir())
-    assert runs == ["acgan", "cgan", "cyclegan", "dcgan", "dcgan-wgan-gp", "discogan", "gan", "lsgan", "r3gan",
-                    "sgan", "stackgan"]
-    for name in runs:
-        run = tmp_path / name
+    recipes = ["acgan", "cgan", "cyclegan", "dcgan", "dcgan-wgan-gp", "discogan", "gan", "lsgan", "r3gan", "sgan",
+               "stackgan"]
+    for name in recipes + list(match_one("")):
+        run = two_process_runs / name
         ranks = [json.loads((run / f"rank-{r}.json").read_text()) for r in (0, 1)]
         assert ranks[0] == ranks[1], name
-        assert checkpoint.load(run / "state.ckpt")[1]["step"] == 2, name
-        assert (run / "samples" / "step_0000002.png").exists()
+        assert json.loads((run / "config.json").read_text())["processes"] == 2, name
+    for name in recipes:
+        assert checkpoint.load(two_process_runs / name / "state.ckpt")[1]["step"] == 2, name
+        assert (two_process_runs / name / "samples" / "step_0000002.png").exists()
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("name", ["augmented", "r1-r2-store-mirror", "r3gan-r1-r2"])
+def test_runs_in_two_processes_match_one(two_process_runs, name, tmp_path, monkeypatch):
+    for key, value in TWO_PROCESSES.items():
+        monkeypatch.setenv(key, value)
+    keywords = match_one(str(two_process_runs.parent / "folder"))[name]
+    ganforge.train(**keywords, out=tmp_path / "one")
+    assert max_difference(tmp_path / "one", two_process_runs / name) < 1e-5
+    if name == "augmented":  # D grew sure of reals: p rose, alike in both
+        p = [[json.loads(line)["aug_p"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+             for run in (tmp_path / "one", two_process_runs / name)]
+        assert p[0] == pytest.approx(p[1], abs=1e-6) and max(p[0]) > 0
+    if name == "r1-r2-store-mirror":  # the penalties and the flips took effect
+        for changed in ({"r1": 0.0, "r2": 0.0}, {"mirror": False}):
+            ganforge.train(**{**keywords, **changed}, out=tmp_path / "changed", overwrite=True)
+            assert max_difference(tmp_path / "one", tmp_path / "changed") > 1e-4, changed
 
 
 @pytest.mark.system
@@ -144,8 +195,8 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves_a_resumable_run(tmp_path):
     assert not processes_training(out)         # nor a worker (torchrun gives each its own session)
     step = checkpoint.load(out / "state.ckpt")[1]["step"]
     assert step % 5 == 0 and step == json.loads(log.read_text().splitlines()[-1])["step"], (step, stderr)
-    resumed = run_cli("train", "gan", "--resume", str(out), "--steps", str(step + 5), "--nproc", "2", "-q",
-                      env=TWO_PROCESSES)
+    resumed = cli("train", "gan", "--resume", str(out), "--steps", str(step + 5), "--nproc", "2", "-q",
+                  env=TWO_PROCESSES)  # the launcher in this process, its two workers under torchrun
     assert resumed.returncode == 0, resumed.stderr
     assert checkpoint.load(out / "state.ckpt")[1]["step"] == step + 5
 
@@ -161,21 +212,19 @@ def test_an_error_in_one_process_stops_them_all_and_keeps_the_last_checkpoint(tm
     assert meta["step"] == 2 and tensors
 
 
-@pytest.mark.system
 @pytest.mark.parametrize("args, message", [
     (["-b", "15"], "does not split evenly over 2 processes"),
     (["--sync-bn", "--device", "cpu"], "--sync-bn needs CUDA"),
 ])
 def test_bad_distributed_settings_are_one_line_errors(tmp_path, args, message):
-    result = run_cli("train", "gan", "--nproc", "2", "--steps", "2", "--out", str(tmp_path / "run"), *args)
+    result = cli("train", "gan", "--nproc", "2", "--steps", "2", "--out", str(tmp_path / "run"), *args)
     assert result.returncode == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.system
 def test_nproc_under_torchrun_is_refused(tmp_path):
-    result = run_cli("train", "gan", "--nproc", "2", "--out", str(tmp_path / "run"), env={"WORLD_SIZE": "2"})
+    result = cli("train", "gan", "--nproc", "2", "--out", str(tmp_path / "run"), env={"WORLD_SIZE": "2"})
     assert result.returncode == 1 and "leave it out" in result.stderr
 
 
@@ -220,46 +269,3 @@ def test_sync_bn_on_two_gpus_matches_one_gpu(tmp_path):
     for key in ("d_loss", "g_loss"):
         assert logs[0][0][key] == pytest.approx(logs[1][0][key], abs=1e-4)
     assert max_difference(tmp_path / "one", tmp_path / "two") < 5e-3
-
-
-@pytest.mark.system
-def test_augmented_runs_in_two_processes_match_one(tmp_path, monkeypatch):
-    """DiffAugment's draws are sharded like latent codes and ADA's r_t is taken over the global
-    batch, so two processes augment, adapt p and train as one does."""
-    for key, value in TWO_PROCESSES.items():
-        monkeypatch.setenv(key, value)
-    common = dict(recipe_name="gan", batch_size=16, seed=3, params=EXACT, device="cpu", quiet=True, log_every=4,
-                  steps=8, augment="ada:speed=500")
-    ganforge.train(**common, out=tmp_path / "one")
-    ganforge.train(**common, out=tmp_path / "two", nproc=2)
-    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
-    p = [[json.loads(line)["aug_p"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
-         for run in ("one", "two")]
-    assert p[0] == pytest.approx(p[1], abs=1e-6) and max(p[0]) > 0  # D grew sure of reals: p rose, alike in both
-
-
-@pytest.mark.system
-def test_r1_and_r2_from_a_prepared_store_with_mirror_in_two_processes_match_one(tmp_path, monkeypatch):
-    """R1 and R2 differentiate D's gradient again, which DDP cannot: such runs average the
-    gradients by hand. Each process reads its share of every global batch from the prepared
-    store, flipped by the same per-item draws. Two processes still train as one."""
-    from support.picture_files import good_images
-
-    for key, value in TWO_PROCESSES.items():
-        monkeypatch.setenv(key, value)
-    good_images(tmp_path / "folder", 40)
-    common = dict(recipe_name="gan", batch_size=16, seed=3, params={**EXACT, "image_size": 16}, device="cpu",
-                  quiet=True, log_every=4, steps=6, r1=1.0, r2=1.0, r1_every=2, dataset="image-folder",
-                  data_root=str(tmp_path / "folder"), mirror=True)
-    ganforge.train(**common, out=tmp_path / "one")
-    ganforge.train(**common, out=tmp_path / "two", nproc=2)
-    assert max_difference(tmp_path / "one", tmp_path / "two") < 1e-5
-    for changed in ({"r1": 0.0, "r2": 0.0}, {"mirror": False}):  # the penalties and the flips took effect
-        ganforge.train(**{**common, **changed}, out=tmp_path / "changed", overwrite=True)
-        assert max_difference(tmp_path / "one", tmp_path / "changed") > 1e-4, changed
-    # R3GAN applies R1 and R2 at every D step itself (its gamma), with its own schedules.
-    r3gan = dict(recipe_name="r3gan", batch_size=8, seed=3, params=TINY_R3GAN, device="cpu", quiet=True,
-                 log_every=2, steps=4)
-    ganforge.train(**r3gan, out=tmp_path / "r3gan-one")
-    ganforge.train(**r3gan, out=tmp_path / "r3gan-two", nproc=2)
-    assert max_difference(tmp_path / "r3gan-one", tmp_path / "r3gan-two") < 1e-5

@@ -40,7 +40,6 @@ def tiny_runs(tmp_path_factory):
     return runs
 
 
-@pytest.mark.system
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_onnx_export_of_every_generator_kind(tiny_runs, kind, tmp_path):
     run = tiny_runs[kind]
@@ -211,6 +210,7 @@ def test_tensorrt_engine_matches_pytorch(tiny_runs, tmp_path, precision):
         assert max_abs <= result.tolerance
 
 
+@pytest.mark.system
 @pytest.mark.skipif(shutil.which("g++") is None, reason="AOTInductor compiles C++; no g++ here")
 def test_aoti_package_matches_pytorch_and_carries_metadata(tiny_runs, tmp_path):
     result = ganforge.export(tiny_runs["latent+class"], "aoti", tmp_path / "G.pt2", max_batch=16)
