@@ -3,6 +3,7 @@ stated, and batches from the store (in memory or memory-mapped, mirrored or not)
 from any step."""
 
 import json
+from pathlib import Path
 import os
 
 import numpy as np
@@ -174,7 +175,6 @@ def test_file_options_are_refused_for_a_dataset_that_reads_no_files(tmp_path):
         ganforge.train("dcgan", steps=1, background="black", out=tmp_path / "run", params=TINY_DCGAN, quiet=True)
 
 
-@pytest.mark.system
 def test_a_folder_of_troublesome_files_trains_to_the_end_with_one_summary_line(tmp_path):
     """The issue's folder: a truncated PNG, a text file named .jpg, a 30,000 x 30,000 PNG, RGBA,
     16-bit, CMYK, palette GIF, 5 x 5 and 200 x 40 images, beside good ones."""
@@ -182,7 +182,7 @@ def test_a_folder_of_troublesome_files_trains_to_the_end_with_one_summary_line(t
     env = {"GANFORGE_CACHE": str(tmp_path / "cache")}
     args = ["train", "dcgan", "--dataset", "image-folder", "--data-root", tmp_path / "folder", "-p", "image_size=32",
             "--steps", 4, "-b", 4, "--mirror", *[f"-p{k}={v}" for k, v in TINY_DCGAN.items()]]
-    done = run_cli(*args, "--out", tmp_path / "run", env=env)
+    done = cli(*args, "--out", tmp_path / "run", env=env)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     summary = [line for line in done.stdout.splitlines() if "skipped" in line]
@@ -190,9 +190,10 @@ def test_a_folder_of_troublesome_files_trains_to_the_end_with_one_summary_line(t
     report = json.loads((tmp_path / "run" / "data.json").read_text())
     assert {p["file"] for p in report["problems"]} == {"truncated.png", "notes.jpg", "bomb.png", "thumbnail.png"}
     assert json.loads((tmp_path / "run" / "config.json").read_text())["engine"]["mirror"] is True
-    refused = run_cli(*args, "--strict-data", "--out", tmp_path / "strict", env=env)
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    refused = cli(*args, "--strict-data", "--out", tmp_path / "strict", env=env)
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1
     assert refused.stderr.startswith("Error: --strict-data: 4 image files cannot be used: bomb.png")
+    assert all(name in refused.stderr for name in ("truncated.png", "notes.jpg", "thumbnail.png"))
     assert not (tmp_path / "strict").exists()
 
 
@@ -224,3 +225,19 @@ def test_evaluation_reads_the_real_images_as_the_run_converted_them(tmp_path):
     black = real_images("image-folder", "train", 16, tmp_path / "folder", {"background": "black", "square": "crop"})
     assert white[0, :, 0, 0].tolist() == [1.0, 1.0, 1.0] and black[0, :, 0, 0].tolist() == [-1.0, -1.0, -1.0]
     assert real_images("mnist-5k", "test", None, None, {"background": "black"}).shape[1:] == (1, 28, 28)
+
+
+@pytest.mark.e2e
+def test_strict_data_names_ten_unusable_files_and_where_every_one_is_listed(tmp_path):
+    good_images(tmp_path / "folder", 8)
+    for i in range(13):
+        (tmp_path / "folder" / f"broken-{i:02d}.png").write_bytes(b"not a picture")
+    result = cli("train", "dcgan", "--dataset", "image-folder", "--data-root", tmp_path / "folder", "--strict-data",
+                 "-p", "image_size=16", "--steps", 1, "--out", tmp_path / "run")
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    named = [f"broken-{i:02d}.png" for i in range(13) if f"broken-{i:02d}.png" in result.stderr]
+    assert len(named) == 10 and "and 3 more, every one listed in " in result.stderr
+    listing = Path(result.stderr.split("every one listed in ")[1].strip())
+    assert listing.name == "store.json"
+    problems = json.loads(listing.read_text())["problems"]
+    assert sorted(p["file"] for p in problems) == [f"broken-{i:02d}.png" for i in range(13)]

@@ -288,7 +288,7 @@ def open_store(store, in_memory: bool | None = None):
     from ganforge.data.datasets import PixelDataset
 
     store = Path(store)
-    manifest = read_manifest(store)
+    manifest = {**read_manifest(store), "store": str(store)}  # the report says where its full list is
     pixels = np.load(store / IMAGES, mmap_mode="r")
     labels = np.load(store / LABELS)
     return PixelDataset(pixels, labels, manifest["num_classes"], report=manifest, in_memory=in_memory)

@@ -112,8 +112,10 @@ class Trainer:
         self.data_report = getattr(data, "report", None)
         unusable = (self.data_report or {}).get("problems") or []
         if engine["strict_data"] and unusable:
-            named = "; ".join(f"{p['file']} ({p['reason']})" for p in unusable[:3])
-            more = f" and {len(unusable) - 3} more" if len(unusable) > 3 else ""
+            named = "; ".join(f"{p['file']} ({p['reason']})" for p in unusable[:STRICT_NAMED])
+            where = self.data_report.get("store")
+            more = (f" and {len(unusable) - STRICT_NAMED} more" + (f", every one listed in {where}/store.json"
+                                                                    if where else "")) if len(unusable) > STRICT_NAMED else ""
             raise GanforgeError(f"--strict-data: {len(unusable)} image files cannot be used: {named}{more}")
         if wanted is not None and data.image_size != wanted:
             raise GanforgeError(f"dataset '{engine['dataset']}' gives {data.image_size} px images and does not resize "
@@ -350,6 +352,8 @@ class Trainer:
         return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 
+# --strict-data names this many unusable files in its one line (and where the rest are listed).
+STRICT_NAMED = 10
 # Past this magnitude a weight means a diverged run (a healthy network's are below 1e3).
 WEIGHT_BOUND = 1e8
 
