@@ -57,6 +57,21 @@ def tiny_dcgan_run(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def aoti_package(tmp_path_factory):
+    """The released cgan generator exported once as an AOTInductor package (a C++ build: the
+    slowest export there is), for the tests that need one: (G.ckpt, G.pt2)."""
+    import shutil
+
+    import ganforge
+
+    folder = tmp_path_factory.mktemp("aoti")
+    shutil.copy(os.path.join(os.path.dirname(__file__), "fixtures", "release-7f62249", "cgan", "G.ckpt"), folder)
+    result = ganforge.export(folder / "G.ckpt", "aoti", folder / "G.pt2", max_batch=16)
+    assert result.verified and result.max_abs_error <= 1e-4
+    return folder / "G.ckpt", result.path
+
+
 def pytest_sessionfinish(session, exitstatus):
     """The fixtures written by earlier releases are evidence: no test may change them."""
     from pathlib import Path

@@ -196,7 +196,9 @@ def test_builtin_native_exporters_conform(name, tmp_path):
     reason = exporter().unavailable("cpu") if "cpu" in exporter.devices else "runs on CUDA only"
     if reason:
         pytest.skip(f"{name}: {reason}")
-    testing.check_exporter(exporter, workdir=tmp_path)
+    # R3GAN's generator: grouped convolutions and low-pass resampling through the C++ build too
+    module = get("networks", "r3gan-generator")(**GENERATORS["r3gan-generator+classes"])
+    testing.check_exporter(exporter, module.eval(), workdir=tmp_path)
 
 
 def test_builtin_digit_extractor_conforms():

@@ -104,7 +104,7 @@ def test_r3gan_schedules_depend_on_the_step_only():
     assert cosine(1.0, 0.1, 0.5) == pytest.approx(0.55) and cosine(1.0, 0.1, 7) == pytest.approx(0.1)
 
 
-@pytest.mark.system
+@pytest.mark.e2e
 def test_r3gan_trains_resumes_exactly_exports_and_samples(tmp_path):
     from ganforge.artifacts import checkpoint
     from support.sizes import TINY_R3GAN
@@ -118,9 +118,8 @@ def test_r3gan_trains_resumes_exactly_exports_and_samples(tmp_path):
         assert all(torch.equal(a[k], b[k]) for k in a), net
     config = json.loads((tmp_path / "straight" / "config.json").read_text())
     assert config["params"]["loss"] == "rpgan" and config["params"]["beta1"] == 0.0
-    for fmt in ("onnx", "aoti"):
-        result = ganforge.export(tmp_path / "straight", fmt)  # verified against PyTorch by the exporter
-        assert result.path.is_file()
+    # verified against PyTorch by the exporter (AOTInductor: test_builtin_native_exporters_conform)
+    assert ganforge.export(tmp_path / "straight", "onnx").path.is_file()
     grid = ganforge.sample(tmp_path / "straight" / "G.onnx", 4, out=tmp_path / "grid.png", seed=0)
     assert (tmp_path / "grid.png").is_file() and grid
 
