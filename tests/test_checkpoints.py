@@ -17,29 +17,39 @@ from ganforge.errors import CheckpointError
 
 from support.cli import cli
 
-WRITER = """
-import sys, torch
-from ganforge.artifacts import checkpoint
-i = 0
-while True:
-    i += 1
-    checkpoint.save(sys.argv[1], {"w": torch.full((4_000_000,), float(i))}, {"kind": "test", "i": i})
-    print(i, flush=True)
-"""
+def keep_saving(path, report) -> None:
+    """In a forked child: rewrite a 16 MB checkpoint forever, reporting each finished save."""
+    torch.set_num_threads(1)  # no OpenMP pool in a forked child: ATen runs its loops inline
+    i = 0
+    while True:
+        i += 1
+        checkpoint.save(path, {"w": torch.full((4_000_000,), float(i))}, {"kind": "test", "i": i})
+        os.write(report, f"{i}\n".encode())
 
 
 @pytest.mark.system
 def test_process_killed_while_saving_leaves_previous_checkpoint_loadable(tmp_path):
-    """SIGKILL a real process that keeps rewriting a 16 MB checkpoint, at several moments."""
+    """SIGKILL a real process that keeps rewriting a 16 MB checkpoint, at several moments (a
+    forked child of this process: it starts at once, with torch already imported)."""
     path = tmp_path / "G.ckpt"
     for attempt in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child never returns into pytest
+            try:
+                os.close(read)
+                keep_saving(path, write)
+            finally:
+                os._exit(1)
+        os.close(write)
+        lines = os.fdopen(read)
         done = 0
         while done < 2:  # at least two complete saves, so a write is in flight when we kill
-            done = int(proc.stdout.readline())
+            done = int(lines.readline())
         time.sleep(0.003 * attempt)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        lines.close()
         tensors, meta = checkpoint.load(path)
         assert meta["i"] >= done
         assert torch.equal(tensors["w"], torch.full((4_000_000,), float(meta["i"])))

@@ -11,6 +11,7 @@ import pytest
 
 import ganforge
 import ganforge.plugin as surface
+from ganforge._moved import REMOVED_IN
 
 OLD = {  # old path -> the public name it is now
     "ganforge.recipe:Recipe": "Recipe",
@@ -85,3 +86,58 @@ def test_a_plugin_written_against_the_previous_guide_trains_unchanged(tmp_path, 
                              params={"latent_dim": 8, "g_width": 4, "d_width": 4, "n_critic": 2})
     assert run.step == 2
     assert ganforge.load_generator(tmp_path / "run").generate(2, seed=0).shape == (2, 1, 28, 28)
+
+
+GUIDE_NAMES = (Path(__file__).parent / "fixtures" / "guide_names.txt").read_text().split()
+
+
+def resolve(reference: str):
+    """``module:name``, ``module`` or a dotted ``module.name`` as the guide wrote it."""
+    module, _, name = reference.partition(":")
+    if name:
+        return getattr(importlib.import_module(module), name)
+    try:
+        return importlib.import_module(reference)
+    except ImportError:
+        module, _, name = reference.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+
+def moved(reference: str) -> bool:
+    from ganforge import _moved
+
+    module = reference.partition(":")[0]
+    return (module in _moved.MODULES or reference in _moved.NAMES
+            or any(module == old or module.startswith(old + ".") for old in _moved.PREFIXES)
+            or any(reference.startswith(m + ".") for m in _moved.MODULES)
+            or reference.replace(".", ":", 1) in _moved.NAMES
+            or f"{reference.rpartition('.')[0]}:{reference.rpartition('.')[2]}" in _moved.NAMES)
+
+
+@pytest.mark.parametrize("reference", GUIDE_NAMES)
+def test_every_name_any_earlier_guide_taught_still_imports(reference):
+    """tests/fixtures/guide_names.txt: every name the guide's text and examples showed plugin
+    authors how to import, in any commit of the history (tests/fixtures/make_guide_names.py).
+    A moved one imports with a warning that names its new path and the release that removes it."""
+    module = reference.partition(":")[0]
+    forget(module.rpartition(".")[0] if ":" not in reference else module)
+    forget(module)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert resolve(reference) is not None
+    if moved(reference):
+        messages = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+        assert any(f"removed in ganforge {REMOVED_IN}" in m and "instead" in m for m in messages), messages
+
+
+def test_the_deprecated_paths_are_gone_by_the_release_that_removes_them():
+    """The warnings promise removal in ganforge REMOVED_IN: once this version reaches it, the
+    shims (ganforge/_moved.py, package_getattr, Param.__iter__, observe_real's one-argument
+    form) must be deleted, and this test with them."""
+    from packaging.version import Version
+
+    from ganforge.version import __version__
+
+    assert Version(__version__) < Version(REMOVED_IN), (
+        f"ganforge {__version__} still carries the deprecated paths whose warnings say they are removed in "
+        f"{REMOVED_IN}: delete them")

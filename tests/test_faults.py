@@ -187,7 +187,7 @@ def test_sigterm_to_a_two_process_run_saves_in_every_process_and_resumes(tmp_pat
     assert "Stopped by SIGTERM" in out and "Traceback" not in err
     step = checkpoint.load(run / "state.ckpt")[1]["step"]
     assert step >= 10 and step % 2 == 0  # the processes agreed at a logging step
-    # it resumes (in one process here: tests/test_distributed.py resumes a stopped run in two)
+    # it resumes (in one process here: tests/test_distributed.py resumes a two-process run in two)
     resumed = cli("train", "gan", "--resume", run, "--steps", step + 2, "-q")
     assert resumed.returncode == 0, resumed.stderr
     assert checkpoint.load(run / "state.ckpt")[1]["step"] == step + 2
