@@ -18,6 +18,11 @@ import sys
 import types
 import warnings
 
+# The release that removes every deprecated path (this module, the package ``__getattr__``s that
+# use it, ``Param.__iter__`` and ``Recipe.observe_real``'s one-argument ``observe``); a test fails
+# once ganforge's version reaches it.
+REMOVED_IN = "0.3"
+
 # Old module -> the module that holds its names now.
 MODULES = {
     "ganforge.hookspecs": "ganforge.hooks.specs",
@@ -58,7 +63,10 @@ NAMES = {
     "ganforge.artifacts:export": "ganforge.artifacts.export:export",
     "ganforge.artifacts:compare": "ganforge.artifacts.export:compare",
     "ganforge.artifacts:ExportResult": "ganforge.artifacts.export:ExportResult",
-    "ganforge.artifacts:Exporter": "ganforge.contracts.exporter:Exporter",  # before core v2
+    "ganforge.artifacts:Exporter": "ganforge.contracts.exporter:Exporter",  # before core v2, with its helpers:
+    "ganforge.artifacts:artifact_meta": "ganforge.contracts.exporter:artifact_meta",
+    "ganforge.artifacts:dump_meta": "ganforge.contracts.exporter:dump_meta",
+    "ganforge.artifacts:batch_dynamic_shapes": "ganforge.contracts.exporter:batch_dynamic_shapes",
     "ganforge.data:InMemoryDataset": "ganforge.data.datasets:InMemoryDataset",
     "ganforge.data:UnpairedDataset": "ganforge.data.datasets:UnpairedDataset",
     "ganforge.data:class_balanced_split": "ganforge.data.datasets:class_balanced_split",
@@ -78,9 +86,15 @@ NAMES = {
 PREFIXES = {"ganforge.plugins": "ganforge.builtins"}
 
 
+def deprecated(what: str, instead: str, stacklevel: int = 3) -> None:
+    """The one warning of every deprecated path: what it is, the release that removes it, and
+    what to do instead."""
+    warnings.warn(f"{what} is deprecated and will be removed in ganforge {REMOVED_IN}; {instead}",
+                  DeprecationWarning, stacklevel=stacklevel + 1)
+
+
 def warn(old: str, new: str, stacklevel: int = 3) -> None:
-    warnings.warn(f"{old} is deprecated and will be removed; import {new} instead "
-                  "(plugin authors: everything is in ganforge.plugin)", DeprecationWarning, stacklevel=stacklevel)
+    deprecated(old, f"import {new} instead (plugin authors: everything is in ganforge.plugin)", stacklevel + 1)
 
 
 def attribute(module_name: str, name: str):

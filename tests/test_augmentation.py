@@ -94,8 +94,9 @@ def test_an_adaptive_augmentation_written_before_the_channel_still_logs(add_plug
             register("old-style", OldStyle)
 
     add_plugin(Plugin(), name="old-style-plugin")
-    run = ganforge.train("dcgan", steps=2, batch_size=4, log_every=2, out=tmp_path / "run", quiet=True,
-                         augment="old-style", params={"g_width": 4, "d_width": 4, "latent_dim": 8})
+    with pytest.warns(DeprecationWarning, match=r"OldStyle.observe\(real_scores\) .* removed in ganforge 0\.3"):
+        run = ganforge.train("dcgan", steps=2, batch_size=4, log_every=2, out=tmp_path / "run", quiet=True,
+                             augment="old-style", params={"g_width": 4, "d_width": 4, "latent_dim": 8})
     assert run.last_metrics["old_n"] == 1.5  # the mean of 1 and 2 over the logging interval
 
 

@@ -141,3 +141,11 @@ def test_the_deprecated_paths_are_gone_by_the_release_that_removes_them():
     assert Version(__version__) < Version(REMOVED_IN), (
         f"ganforge {__version__} still carries the deprecated paths whose warnings say they are removed in "
         f"{REMOVED_IN}: delete them")
+
+
+def test_a_param_unpacked_as_the_tuple_it_once_was_warns():
+    from ganforge.plugin import Param
+
+    with pytest.warns(DeprecationWarning, match=r"removed in ganforge 0\.3; read param.default"):
+        default, help_ = Param(int, 3, "three")
+    assert (default, help_) == (3, "three")

@@ -283,7 +283,9 @@ def test_a_recipe_built_by_hand_takes_a_bare_device():
     from ganforge.hooks.manager import get
 
     recipe_cls, data = get("gans", "dcgan"), get("datasets", "mnist-5k")(split="test")
-    hp = {k: v for k, (v, _) in recipe_cls.hparams.items()} | TINY_DCGAN
+    from ganforge.contracts.params import declared
+
+    hp = {k: p.default for k, p in declared(recipe_cls.hparams).items()} | TINY_DCGAN
     recipe = recipe_cls(hp, data, torch.device("cpu"))
     assert isinstance(recipe.context, TrainingContext) and recipe.networks is recipe.built
     with pytest.raises(GanforgeError, match="without held-out data"):

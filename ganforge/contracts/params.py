@@ -43,7 +43,10 @@ class Param:
 
     def __iter__(self):
         """``default, help = param``: what recipe parameters were before they were declared
-        (``(default, help)`` tuples), so code that unpacks them keeps working."""
+        (``(default, help)`` tuples), so code that unpacks them keeps working, with a warning."""
+        from ganforge._moved import deprecated
+
+        deprecated("unpacking a Param as (default, help)", "read param.default and param.help")
         return iter((self.default, self.help))
 
     def named(self, name: str) -> "Param":

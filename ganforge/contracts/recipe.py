@@ -227,6 +227,10 @@ class Recipe:
         if len(inspect.signature(augmentation.observe).parameters) >= 2:
             augmentation.observe(real_scores, stats)
         else:  # written before the statistics channel: observe(real_scores) and metrics()
+            from ganforge._moved import deprecated
+
+            deprecated(f"{type(augmentation).__name__}.observe(real_scores) without the statistics channel",
+                       "take observe(real_scores, stats) and report figures with stats.report(name, value)")
             augmentation.observe(real_scores)
             for name, value in getattr(augmentation, "metrics", dict)().items():
                 stats.report(name, value)
