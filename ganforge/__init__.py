@@ -27,7 +27,6 @@ from ganforge.api import (arithmetic, bench, compare, components, evaluate, expo
                           invert, load_generator, load_network, plugin_requirements, plugins, prepare, report, sample,
                           serve, show, train, translate, trust)
 from ganforge.errors import GanforgeError  # noqa: E402
-from ganforge.hooks.specs import hookimpl  # noqa: E402
 
 # Subpackages, imported on first use so that `import ganforge` (and `ganforge --help`) stay
 # fast: ganforge.plugin.Recipe works after `import ganforge`.
@@ -41,9 +40,11 @@ def __getattr__(name):
         return importlib.import_module(f"{__name__}.{name}")
     if f"{__name__}.{name}" in _moved.MODULES:  # ganforge.evaluation.digits and the other paths of earlier releases
         return importlib.import_module(f"{__name__}.{name}")
+    if f"{__name__}:{name}" in _moved.NAMES:  # ganforge.hookimpl: plugin authors' names live in ganforge.plugin
+        return _moved.attribute(__name__, name)
     raise AttributeError(f"module 'ganforge' has no attribute '{name}'")
 
 
 __all__ = ["train", "plugin_requirements", "export", "bench", "evaluate", "interpolate", "arithmetic", "invert",
            "report", "compare", "load_generator", "load_network", "sample", "show", "components", "plugins",
-           "translate", "trust", "serve", "prepare", "hookimpl", "GanforgeError", "__version__"]
+           "translate", "trust", "serve", "prepare", "GanforgeError", "__version__"]

@@ -60,6 +60,7 @@ MODULES = {
 # ``ganforge.data``, ``ganforge.evaluation``), or that moved to another module than the
 # rest of their module: "old.module:name" -> "new.module:name".
 NAMES = {
+    "ganforge:hookimpl": "ganforge.plugin:hookimpl",  # the guides before core v3 imported it from ganforge
     "ganforge.artifacts:export": "ganforge.artifacts.export:export",
     "ganforge.artifacts:compare": "ganforge.artifacts.export:compare",
     "ganforge.artifacts:ExportResult": "ganforge.artifacts.export:ExportResult",

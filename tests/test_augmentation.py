@@ -71,7 +71,7 @@ def test_ada_takes_its_statistic_over_the_global_batch_through_the_channel():
 
 def test_an_adaptive_augmentation_written_before_the_channel_still_logs(add_plugin, tmp_path):
     import ganforge
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
 
     class OldStyle:
         """observe(real_scores) and metrics(), as the guide described them before core v3."""

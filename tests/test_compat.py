@@ -70,7 +70,8 @@ def test_the_conformance_kit_and_the_api_need_no_new_path():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from ganforge.testing import check_loss  # noqa: F401
-        from ganforge import GanforgeError, hookimpl, train  # noqa: F401
+        from ganforge import GanforgeError, train  # noqa: F401
+        from ganforge.plugin import hookimpl  # noqa: F401
 
 
 @pytest.mark.e2e

@@ -216,7 +216,7 @@ def test_a_builtin_recipe_resumes_exactly_by_the_kits_check(tmp_path):
 def test_the_resume_check_catches_a_recipe_that_draws_outside_the_engine(tmp_path, add_plugin):
     import random
 
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
     from ganforge.hooks.manager import get
 
     class Drifting(get("gans", "dcgan")):

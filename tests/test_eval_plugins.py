@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.tools.report import final_metrics, read_run
 
 from support.sizes import TINY_DCGAN

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 import ganforge
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.artifacts import checkpoint
 
 from support.cli import cli, run_cli

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import ganforge
+from ganforge.contracts.params import declared
 from ganforge.hooks.manager import get, registry
 
 from support.sizes import TINY_DCGAN, TINY_GAN
@@ -110,7 +111,7 @@ def test_sgan_uses_only_the_labels_it_is_given(tmp_path):
     from ganforge.builtins.gans.sgan import SemiSupervisedGAN
 
     data = get("datasets", "mnist-5k")(split="train")
-    hp = {k: v for k, (v, _) in SemiSupervisedGAN.hparams.items()} | TINY_DCGAN | {"labeled": 30}
+    hp = {k: p.default for k, p in declared(SemiSupervisedGAN.hparams).items()} | TINY_DCGAN | {"labeled": 30}
     model = SemiSupervisedGAN(hp, data, torch.device("cpu"))
     assert len(model.labeled_targets) == 30
     assert torch.bincount(model.labeled_targets).tolist() == [3] * 10

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 import ganforge
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.hooks import specs as hookspecs
 from ganforge.hooks.manager import KINDS
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.errors import GanforgeError
 
 from support.sizes import TINY_DCGAN

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.builtins.losses.relativistic import RelativisticAverageLoss
 from ganforge.builtins.losses.bce import NonSaturatingLoss
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.hooks import manager as plugin_manager
 from ganforge.errors import PluginError, UnknownComponentError
 
@@ -142,7 +142,7 @@ def _write_distribution(site, name, module_source, version="1.2.3", requires=(),
 
 
 GOOD_PLUGIN = """
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
 
     @hookimpl
     def register_losses(register):
@@ -353,7 +353,7 @@ def test_bench_times_plugin_exporters_like_builtins(add_plugin, tmp_path):
 
 
 EXPORTER_PLUGIN = """
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
 
     @hookimpl
     def register_exporters(register):

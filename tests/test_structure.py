@@ -296,7 +296,7 @@ def test_a_recipe_built_by_hand_takes_a_bare_device():
 def test_the_engine_shows_recipes_views_without_replacing_their_networks(tmp_path, add_plugin):
     """While training, a recipe calls the networks it built; while drawing grids, the moving
     average of G. Its own networks are never swapped out."""
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
     from ganforge.builtins.gans.dcgan import DCGAN
 
     seen = {"train": set(), "grid": set()}
@@ -347,7 +347,7 @@ def test_the_guides_recipe_example_runs_as_written(tmp_path, add_plugin):
 
 
 def test_a_recipe_parameter_declared_resumable_may_change_on_resume_and_others_may_not(tmp_path, add_plugin):
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
     from ganforge.contracts.params import Param
     from ganforge.hooks.manager import get
 
@@ -368,7 +368,7 @@ def test_a_recipe_parameter_declared_resumable_may_change_on_resume_and_others_m
 
 
 def test_a_parameter_declared_as_naming_a_plugin_is_checked_when_the_run_is_planned(tmp_path, add_plugin):
-    from ganforge import hookimpl
+    from ganforge.plugin import hookimpl
     from ganforge.contracts.params import Param
     from ganforge.hooks.manager import get
 

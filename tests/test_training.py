@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import ganforge
+from ganforge.contracts.params import declared
 from ganforge.errors import GanforgeError
 
 from support.sizes import TINY_DCGAN, TINY_GAN
@@ -250,7 +251,7 @@ def test_one_update_each_reuses_d_fakes_for_g(d_steps, g_forwards_per_step):
 
     images = torch.rand(16, 1, 28, 28) * 2 - 1
     data = InMemoryDataset(images, torch.zeros(16, dtype=torch.long), num_classes=10)
-    hp = {k: v for k, (v, _) in get("gans", "gan").hparams.items()} | TINY_GAN | {"d_steps": d_steps}
+    hp = {k: p.default for k, p in declared(get("gans", "gan").hparams).items()} | TINY_GAN | {"d_steps": d_steps}
     recipe = get("gans", "gan")(hp, data, torch.device("cpu"))
     calls = SimpleNamespace(n=0)
     recipe.generator.register_forward_hook(lambda *_: setattr(calls, "n", calls.n + 1))

@@ -4,7 +4,7 @@ what the plugin tests load beside the built-ins."""
 import torch
 from torch import nn
 
-from ganforge import hookimpl
+from ganforge.plugin import hookimpl
 from ganforge.contracts.logger import Logger
 from ganforge.contracts.loss import Loss
 from ganforge.contracts.networks import latent_input
