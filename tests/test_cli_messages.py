@@ -36,10 +36,10 @@ def test_uninstall_without_a_terminal_asks_for_yes():
 
 
 def test_plugins_without_third_party_ones_counts_the_builtins():
-    from ganforge.hooks.manager import BUILTIN_PLUGINS
+    from ganforge.hooks.manager import builtin_plugins
 
     result = cli("plugins", env={"GANFORGE_LOAD_PLUGINS": ""})
-    assert f"{len(BUILTIN_PLUGINS)} built-in plugins loaded" in result.stdout and "--all" in result.stdout
+    assert f"{len(builtin_plugins())} built-in plugins loaded" in result.stdout and "--all" in result.stdout
 
 
 @pytest.mark.system

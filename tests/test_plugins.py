@@ -238,7 +238,7 @@ def test_allow_and_block_lists_choose_which_plugins_load(tmp_path):
     assert loaded(GANFORGE_LOAD_PLUGINS="") == set()
     assert loaded(GANFORGE_DISABLE_PLUGINS="ganforge_hello") == {"ganforge_other"} | already
     all_plugins = json.loads(cli("plugins", "--all", "--json", env={"GANFORGE_LOAD_PLUGINS": ""}).stdout)
-    assert all(p["builtin"] for p in all_plugins) and len(all_plugins) == len(plugin_manager.BUILTIN_PLUGINS)
+    assert all(p["builtin"] for p in all_plugins) and len(all_plugins) == len(plugin_manager.builtin_plugins())
 
 
 @pytest.mark.e2e

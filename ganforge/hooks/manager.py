@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import pkgutil
 import re
@@ -29,34 +30,24 @@ import pluggy
 from ganforge.hooks import specs as hookspecs
 from ganforge.errors import DuplicateComponentError, GanforgeError, PluginError, UnknownComponentError, close_matches
 
-# Each kind of component and the hook that registers it.
-KINDS = {
-    "networks": "register_networks",
-    "losses": "register_losses",
-    "upsamplers": "register_upsamplers",
-    "datasets": "register_datasets",
-    "gans": "register_gans",
-    "exporters": "register_exporters",
-    "extractors": "register_extractors",
-    "loggers": "register_loggers",
-    "augmentations": "register_augmentations",
-}
+# Each kind of component and the hook that registers it, read from the hook specifications
+# (``register_KIND``): a new hook spec is a new kind everywhere.
+KINDS = {name[len("register_"):]: name for name, hook in vars(hookspecs).items()
+         if name.startswith("register_") and hasattr(hook, "ganforge_spec")}
 
-SINGULAR = {"networks": "network", "losses": "loss", "upsamplers": "upsampler", "datasets": "dataset",
-            "gans": "gan", "exporters": "exporter", "extractors": "extractor", "loggers": "logger",
-            "augmentations": "augmentation"}
 
-BUILTIN_PLUGINS = [
-    "ganforge.builtins.networks",
-    "ganforge.builtins.losses",
-    "ganforge.builtins.upsamplers",
-    "ganforge.builtins.datasets",
-    "ganforge.builtins.gans",
-    "ganforge.builtins.exporters",
-    "ganforge.builtins.extractors",
-    "ganforge.builtins.loggers",
-    "ganforge.builtins.augmentations",
-]
+def singular(kind: str) -> str:
+    """``losses`` -> ``loss``, ``gans`` -> ``gan``: a kind's name for one component, in messages."""
+    return kind[:-2] if kind.endswith("sses") else kind[:-1]
+
+
+SINGULAR = {kind: singular(kind) for kind in KINDS}
+
+
+def builtin_plugins() -> list[str]:
+    """The built-in plugin modules, one per kind that has built-ins: ``ganforge.builtins.KIND``
+    (``plugins/KIND`` and ``exporters/`` in the source tree), each registering through the hooks."""
+    return [f"ganforge.builtins.{kind}" for kind in KINDS if importlib.util.find_spec(f"ganforge.builtins.{kind}")]
 
 
 @dataclass
@@ -316,7 +307,7 @@ def load_plugins() -> PluginSystem:
     system = PluginSystem()
     from ganforge.version import __version__
 
-    for module_name in BUILTIN_PLUGINS:
+    for module_name in builtin_plugins():
         system.add(importlib.import_module(module_name), module_name, __version__, builtin=True)
     allowed = _names_from_env("GANFORGE_LOAD_PLUGINS")
     blocked = _names_from_env("GANFORGE_DISABLE_PLUGINS") or set()

@@ -4,62 +4,30 @@ Installed with ganforge (entry point ``pytest11``), so a plugin's tests can writ
 
     def test_my_generator(check_generator):
         check_generator(MyGenerator())
+
+Each check of ``ganforge.testing`` (its ``__all__``) is a fixture of the same name; a check
+that writes files (it takes ``workdir``) writes them in the test's ``tmp_path``.
 """
 
 import functools
+import inspect
 
 import pytest
 
-from ganforge.testing import checks as testing
+from ganforge.testing import checks
 
 
-@pytest.fixture
-def check_generator(tmp_path):
-    """``check_generator(module, batch=3, onnx=True)``; see ``ganforge.testing``."""
-    return functools.partial(testing.check_generator, workdir=tmp_path)
+def _fixture(check):
+    if "workdir" in inspect.signature(check).parameters:
+        def provide(tmp_path):
+            return functools.partial(check, workdir=tmp_path)
+    else:
+        def provide():
+            return check
+    provide.__name__ = provide.__qualname__ = check.__name__
+    provide.__doc__ = f"``{check.__name__}``; see ``ganforge.testing``."
+    return pytest.fixture(provide, name=check.__name__)
 
 
-@pytest.fixture
-def check_loss():
-    return testing.check_loss
-
-
-@pytest.fixture
-def check_upsampler():
-    return testing.check_upsampler
-
-
-@pytest.fixture
-def check_dataset():
-    return testing.check_dataset
-
-
-@pytest.fixture
-def check_augmentation():
-    return testing.check_augmentation
-
-
-@pytest.fixture
-def check_recipe():
-    return testing.check_recipe
-
-
-@pytest.fixture
-def check_resume(tmp_path):
-    """``check_resume(recipe_name, params)``: a straight run and a resumed one give the same G."""
-    return functools.partial(testing.check_resume, workdir=tmp_path)
-
-
-@pytest.fixture
-def check_exporter(tmp_path):
-    return functools.partial(testing.check_exporter, workdir=tmp_path)
-
-
-@pytest.fixture
-def check_logger(tmp_path):
-    return functools.partial(testing.check_logger, workdir=tmp_path)
-
-
-@pytest.fixture
-def check_extractor():
-    return testing.check_extractor
+for _name in checks.__all__:
+    globals()[_name] = _fixture(getattr(checks, _name))
