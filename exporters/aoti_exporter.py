@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ganforge.plugin import (PRECISIONS, artifact_meta, batch_dynamic_shapes, dump_meta, Exporter, first_line,
+from ganforge.plugin import (EXPORT_MAX_BATCH, PRECISIONS, artifact_meta, batch_dynamic_shapes, dump_meta, Exporter, first_line,
                              GanforgeError)
 
 from .precision import in_precision
@@ -61,7 +61,7 @@ class AOTIExporter(Exporter):
             return "AOTInductor compiles C++ and no compiler was found (install g++)"
         return None
 
-    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cpu"):
+    def export(self, generator, path, *, precision="fp32", max_batch=EXPORT_MAX_BATCH, device="cpu"):
         import torch
         import torch._inductor
 

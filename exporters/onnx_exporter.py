@@ -18,7 +18,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ganforge.plugin import (MAX_INPUT_ELEMENTS, artifact_meta, batch_dynamic_shapes, check_signature, dump_meta,
+from ganforge.plugin import (EXPORT_MAX_BATCH, MAX_INPUT_ELEMENTS, artifact_meta, batch_dynamic_shapes, check_signature, dump_meta,
                              Exporter, first_line, GanforgeError)
 
 META_KEY = "ganforge"
@@ -36,7 +36,7 @@ def _missing(*modules: str) -> str | None:
     return None
 
 
-def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_batch: int = 256,
+def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_batch: int = EXPORT_MAX_BATCH,
                opset: int = DEFAULT_OPSET) -> None:
     """Export ``module`` (eval mode) to ``path`` with a dynamic batch, metadata and a full check."""
     import onnx
@@ -157,7 +157,7 @@ class OnnxExporter(Exporter):
     def unavailable(self, device: str = "cpu") -> str | None:
         return _missing("onnx", "onnxscript", "onnxruntime")
 
-    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cpu", opset=DEFAULT_OPSET):
+    def export(self, generator, path, *, precision="fp32", max_batch=EXPORT_MAX_BATCH, device="cpu", opset=DEFAULT_OPSET):
         import onnx
 
         meta = artifact_meta(generator, self, precision)

@@ -20,7 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ganforge.plugin import PRECISIONS, artifact_meta, atomic_write, dump_meta, Exporter, GanforgeError
+from ganforge.plugin import EXPORT_MAX_BATCH, PRECISIONS, artifact_meta, atomic_write, dump_meta, Exporter, GanforgeError
 
 from .onnx_exporter import DEFAULT_OPSET, write_onnx
 from .precision import in_precision
@@ -132,7 +132,7 @@ class TensorRTExporter(Exporter):
             return "TensorRT engines run on CUDA devices only (use --device cuda)"
         return None
 
-    def export(self, generator, path, *, precision="fp32", max_batch=256, device="cuda", opset=DEFAULT_OPSET):
+    def export(self, generator, path, *, precision="fp32", max_batch=EXPORT_MAX_BATCH, device="cuda", opset=DEFAULT_OPSET):
         import tensorrt as trt
 
         path = Path(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganforge import serving
+from ganforge.contracts.exporter import EXPORT_MAX_BATCH
 
 
 def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, overwrite: bool = False,
@@ -170,7 +171,7 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
 
 
 def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,
-           max_batch: int = 256, verify: bool = True, **options):
+           max_batch: int = EXPORT_MAX_BATCH, verify: bool = True, **options):
     """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) with the exporter
     plugin ``exporter`` (onnx, tensorrt, aoti ...), verified against PyTorch; returns an
     ``ExportResult`` with the artifact's path and the measured errors.

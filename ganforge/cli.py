@@ -12,7 +12,7 @@ import sys
 import click
 
 from ganforge import api, serving
-from ganforge.contracts.exporter import PRECISIONS, TOLERANCES
+from ganforge.contracts.exporter import EXPORT_MAX_BATCH, PRECISIONS, TOLERANCES
 from ganforge.errors import GanforgeError
 from ganforge.hooks.manager import KINDS
 from ganforge.version import __version__
@@ -295,7 +295,7 @@ def translate(checkpoint, source, output, direction, device, force, trust):
 @click.option("--output", "-o", type=click.Path(), help="Artifact to write. Default: beside the checkpoint, G.onnx etc.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
               help="Numeric precision (fp16/bf16 for TensorRT and AOTInductor).")
-@click.option("--max-batch", type=click.IntRange(min=1), default=256, show_default=True,
+@click.option("--max-batch", type=click.IntRange(min=1), default=EXPORT_MAX_BATCH, show_default=True,
               help="Largest batch the artifact accepts (the batch dimension is dynamic up to it).")
 @device_option(None, " Default: cpu, or cuda for exporters that run on CUDA only (TensorRT).")
 @click.option("--opset", type=click.IntRange(min=1), help="ONNX opset for onnx and tensorrt. Default: 18.")

@@ -36,6 +36,7 @@ NAMES = {
     "batch_dynamic_shapes": "ganforge.contracts.exporter:batch_dynamic_shapes",
     "dump_meta": "ganforge.contracts.exporter:dump_meta",
     "PRECISIONS": "ganforge.contracts.exporter:PRECISIONS",
+    "EXPORT_MAX_BATCH": "ganforge.contracts.exporter:EXPORT_MAX_BATCH",
     "tolerance": "ganforge.contracts.exporter:tolerance",
     "Extractor": "ganforge.contracts.extractor:Extractor",
     # networks: declaring a generator's inputs, and common building blocks

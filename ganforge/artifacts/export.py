@@ -18,7 +18,7 @@ from pathlib import Path
 from ganforge.artifacts import rundir, trust
 from ganforge.devices import choose_device
 from ganforge.errors import GanforgeError
-from ganforge.contracts.exporter import get_exporter, tolerance
+from ganforge.contracts.exporter import EXPORT_MAX_BATCH, get_exporter, tolerance
 
 @dataclasses.dataclass
 class ExportResult:
@@ -37,7 +37,7 @@ class ExportResult:
 
 
 def export(checkpoint, exporter_name: str = "onnx", out=None, *, precision: str = "fp32", device: str = "cpu",
-           max_batch: int = 256, verify: bool = True, verify_batches: tuple[int, ...] = (1, 5),
+           max_batch: int = EXPORT_MAX_BATCH, verify: bool = True, verify_batches: tuple[int, ...] = (1, 5),
            seed: int = 0, **options) -> ExportResult:
     """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) with the exporter ``exporter_name``.
 

@@ -17,6 +17,9 @@ from pathlib import Path
 TOLERANCES = {("fp32", "cpu"): 1e-4, ("fp32", "cuda"): 5e-3, ("fp16", "cuda"): 5e-2, ("bf16", "cuda"): 1.5e-1,
               ("fp16", "cpu"): 5e-2, ("bf16", "cpu"): 1.5e-1}
 PRECISIONS = ("fp32", "fp16", "bf16")
+# The largest batch an artifact accepts unless the export asks for another (its batch dimension
+# is dynamic up to it).
+EXPORT_MAX_BATCH = 256
 
 
 def tolerance(precision: str, device: str) -> float:
@@ -40,7 +43,7 @@ class Exporter:
         """Why this exporter cannot run here (a missing package, no CUDA), or None."""
         return None
 
-    def export(self, generator, path: Path, *, precision: str = "fp32", max_batch: int = 256,
+    def export(self, generator, path: Path, *, precision: str = "fp32", max_batch: int = EXPORT_MAX_BATCH,
                device: str = "cpu") -> None:
         """Write ``generator`` (a torch ``ganforge.Generator``) to ``path``."""
         raise NotImplementedError
