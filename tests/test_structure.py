@@ -385,3 +385,13 @@ def test_a_parameter_declared_as_naming_a_plugin_is_checked_when_the_run_is_plan
     add_plugin(Plugin(), name="encoded-plugin")
     with pytest.raises(UnknownComponentError, match="unknown network 'bag-of-words'"):
         plan("encoded", {}, out=tmp_path / "run", params={"encoder": "bag-of-words"})
+
+
+def test_the_run_options_are_the_keywords_of_both_train_functions_that_are_not_settings():
+    from ganforge.training import engine
+    from ganforge.training.settings import BY_NAME, RUN_OPTIONS
+
+    for function, extra in ((ganforge.train, {"nproc"}), (engine.train, set())):
+        keywords = {name for name, p in inspect.signature(function).parameters.items()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in BY_NAME}
+        assert keywords == set(RUN_OPTIONS) | extra, function

@@ -18,8 +18,6 @@ from pathlib import Path
 from ganforge.errors import GanforgeError
 
 ARGS_ENV, RESULT_ENV = "GANFORGE_TRAIN_ARGS", "GANFORGE_TRAIN_RESULT"
-# Arguments of ganforge.train that say how to run, not what to train (those are settings).
-RUN_OPTIONS = {"out", "resume", "overwrite", "params", "config", "device", "quiet"}
 LAUNCH_FLAG = "--launch"
 
 
@@ -33,6 +31,7 @@ def launch(recipe_name: str, nproc: int, options: dict):
     from ganforge.devices import choose_device
     from ganforge.training.distributed import check_sync_bn, launched_by_torchrun
     from ganforge.training.planning import new_run_dir, plan
+    from ganforge.training.settings import RUN_OPTIONS
 
     if launched_by_torchrun():
         raise GanforgeError("--nproc starts torchrun itself; under torchrun, leave it out")

@@ -80,6 +80,10 @@ SETTINGS: tuple[Param, ...] = (
             "like StyleGAN2's, but added to that step's D update and without its Adam correction)", minimum=1),
 )
 
+# Keywords of ganforge.train (and the engine's train) that say how to run, not what to train:
+# they are not settings, so config files, ``ganforge show`` and config.json's engine hold none.
+RUN_OPTIONS = ("out", "resume", "overwrite", "params", "config", "device", "quiet")
+
 BY_NAME = {s.name: s for s in SETTINGS}
 ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
 RESUMABLE = frozenset(s.name for s in SETTINGS if s.resumable)
