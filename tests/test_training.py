@@ -283,3 +283,17 @@ def test_without_a_terminal_progress_is_one_plain_line_per_logging_step_written_
     assert "Done: 400 steps in 0:00:" in done and "images/s" in done
     assert all(len(line) < 2000 and "…" not in line for line in lines)  # nothing cut, nothing wrapped
     assert str(run / "G.ckpt") in rest.replace("\n", "")
+
+
+@pytest.mark.e2e
+def test_a_runs_config_json_as_a_config_file_reproduces_the_run(tmp_path):
+    first = cli("train", "dcgan", "--steps", 3, "--log-every", 1, "--ema", 0.9, "--out", tmp_path / "a", "-q",
+                *[f"-p{k}={v}" for k, v in TINY_DCGAN.items()])
+    assert first.returncode == 0, first.stderr
+    again = cli("train", "dcgan", "--config", tmp_path / "a" / "config.json", "--out", tmp_path / "b", "-q")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "a" / "config.json").read_text()) == \
+        json.loads((tmp_path / "b" / "config.json").read_text())
+    assert (tmp_path / "a" / "G.ckpt").read_bytes() == (tmp_path / "b" / "G.ckpt").read_bytes()
+    other = cli("train", "gan", "--config", tmp_path / "a" / "config.json", "--out", tmp_path / "c")
+    assert other.returncode == 1 and "is the configuration of a dcgan run; train dcgan with it" in other.stderr

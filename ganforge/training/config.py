@@ -26,6 +26,21 @@ def read_config_file(path) -> dict:
     return data
 
 
+# A run's own config.json (what the engine writes into every run directory) holds these: as a
+# config file it reproduces that run.
+RUN_CONFIG_KEYS = {"recipe", "engine", "params"}
+
+
+def from_run_config(data: dict, path, recipe_name: str | None) -> dict:
+    """A run's config.json as config-file settings: its engine settings (those it left unset
+    keep their defaults) and recipe parameters; how it ran (device, processes) is not a setting.
+    A run of another recipe is refused, naming it."""
+    if recipe_name is not None and data["recipe"] != recipe_name:
+        raise GanforgeError(f"'{path}' is the configuration of a {data['recipe']} run; "
+                            f"train {data['recipe']} with it, or give {recipe_name} a config file of its own")
+    return {**{k: v for k, v in data["engine"].items() if v is not None}, "params": data["params"]}
+
+
 def split_settings(values: dict) -> tuple[dict, dict]:
     """Sort flat settings into (engine settings, recipe parameters); the parameters are
     checked against their declarations once the recipe's loss is known."""
@@ -52,7 +67,7 @@ def parse_assignments(items) -> dict:
     return out
 
 
-def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict:
+def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_name: str | None = None) -> dict:
     """The full run configuration, every value checked: ``{"engine": {...}, "params": {...},
     "set_by_user": [...]}``, the last naming the recipe parameters a file or ``params`` set.
 
@@ -63,7 +78,10 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None) -> dict
     engine = defaults(recipe_cls.train_defaults)
     file_params: dict = {}
     if config_file is not None:
-        file_engine, file_params = split_settings(read_config_file(config_file))
+        data = read_config_file(config_file)
+        if RUN_CONFIG_KEYS <= set(data) and all(isinstance(data[k], dict) for k in ("engine", "params")):
+            data = from_run_config(data, config_file, recipe_name)
+        file_engine, file_params = split_settings(data)
         engine.update(file_engine)
     given_params = {**file_params, **params}
     declared = parameters(recipe_cls, given_params.get("loss"))

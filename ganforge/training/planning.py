@@ -75,8 +75,8 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: 
             raise GanforgeError(f"{recipe_name} does not take a loss plugin: {reason}")
         run_dir = Path(out) if out else new_run_dir(recipe_name)
         _check_new_run_dir(run_dir, overwrite)
-        result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config), run_dir, False,
-                      overwrite)
+        result = Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, given, params, config, recipe_name), run_dir,
+                      False, overwrite)
     size = result.params.get("image_size")
     if size is not None and size < 1:  # handed to the dataset, which reads 0 as "as stored"
         raise GanforgeError(f"'image_size' must be at least 1, got {size}")
