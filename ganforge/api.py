@@ -171,16 +171,27 @@ def translate(path, source, out=None, *, direction: str = "AtoB", device: str = 
 
 
 def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,
-           max_batch: int = EXPORT_MAX_BATCH, verify: bool = True, **options):
+           max_batch: int = EXPORT_MAX_BATCH, verify: bool = True, triton=None, **options):
     """Export the generator in ``checkpoint`` (``G.ckpt`` or a run directory) with the exporter
     plugin ``exporter`` (onnx, tensorrt, aoti ...), verified against PyTorch; returns an
     ``ExportResult`` with the artifact's path and the measured errors.
 
+    ``triton=REPO`` writes a Triton Inference Server model repository instead
+    (``REPO/NAME/config.pbtxt`` with dynamic batching and ``REPO/NAME/1/model.onnx``, or
+    ``model.plan`` for tensorrt; NAME is the recipe's) and returns the model's folder.
+
     >>> ganforge.export("runs/dcgan", "onnx").path
     PosixPath('runs/dcgan/G.onnx')
+    >>> ganforge.export("runs/dcgan", triton="models")
+    PosixPath('models/dcgan')
     """
     from ganforge.artifacts.export import export as _export
     from ganforge.contracts.exporter import get_exporter
+
+    if triton is not None:
+        from ganforge.serving.triton import export_repository
+
+        return export_repository(checkpoint, triton, exporter=exporter, max_batch=max_batch, device=device)
 
     if device is None:
         device = "cpu" if "cpu" in get_exporter(exporter).devices else "cuda"

@@ -300,9 +300,9 @@ def translate(checkpoint, source, output, direction, device, force, trust):
 @device_option(None, " Default: cpu, or cuda for exporters that run on CUDA only (TensorRT).")
 @click.option("--opset", type=click.IntRange(min=1), help="ONNX opset for onnx and tensorrt. Default: 18.")
 @click.option("--no-verify", is_flag=True, help="Skip running PyTorch and the artifact side by side.")
-@click.option("--triton-repo", type=click.Path(), help="Write a Triton Inference Server model repository here "
-              "instead (REPO/NAME/config.pbtxt and REPO/NAME/1/model.onnx, or model.plan with --trt), dynamic "
-              "batching on; NAME is the recipe's.")
+@click.option("--triton", "--triton-repo", "triton_repo", type=click.Path(), metavar="REPO",
+              help="Write a Triton Inference Server model repository here instead (REPO/NAME/config.pbtxt and "
+                   "REPO/NAME/1/model.onnx, or model.plan with --trt), dynamic batching on; NAME is the recipe's.")
 def export(checkpoint, fmt, output, precision, max_batch, device, opset, no_verify, triton_repo):
     """Export a trained generator (G.ckpt or its run directory) for fast inference.
 
@@ -311,9 +311,7 @@ def export(checkpoint, fmt, output, precision, max_batch, device, opset, no_veri
     ({tolerances}, on images in [-1, 1]) it is deleted and the command fails.
     """
     if triton_repo:
-        from ganforge.serving.triton import export_repository
-
-        folder = export_repository(checkpoint, triton_repo, exporter=fmt or "onnx", max_batch=max_batch, device=device)
+        folder = api.export(checkpoint, fmt or "onnx", triton=triton_repo, max_batch=max_batch, device=device)
         _console().print(f"wrote the Triton model [bold]{folder}[/] (config.pbtxt, 1/); serve it with: docker run "
                          f"--gpus all --rm -p 8000:8000 -v {Path(triton_repo).resolve()}:/models "
                          "nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository=/models")
