@@ -273,7 +273,7 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
 
 
 def interpolate(path, out="interpolation.png", **options):
-    """Latent walks as a grid (and ``gif=PATH``); see ``ganforge.latent.interpolate``."""
+    """Latent walks as a grid (and ``gif=PATH``); see ``ganforge.tools.latent.interpolate``."""
     from ganforge.tools.latent import interpolate as _interpolate
 
     return _interpolate(path, out, **options)
@@ -281,7 +281,7 @@ def interpolate(path, out="interpolation.png", **options):
 
 def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.png", **options):
     """``A - B + C`` on average latent codes of groups (``label:7`` or ``images:FOLDER``);
-    see ``ganforge.latent.arithmetic``."""
+    see ``ganforge.tools.latent.arithmetic``."""
     from ganforge.tools.latent import arithmetic as _arithmetic
 
     return _arithmetic(path, expression, groups, out, **options)
@@ -289,7 +289,7 @@ def arithmetic(path, expression: str, groups: dict[str, str], out="arithmetic.pn
 
 def invert(path, images=None, out="inversion.png", **options) -> dict:
     """Recover latent codes of images by optimizing z with G frozen; ``heldout=N`` compares
-    training and held-out reconstruction error. See ``ganforge.latent.invert``."""
+    training and held-out reconstruction error. See ``ganforge.tools.latent.invert``."""
     from ganforge.tools.latent import invert as _invert
 
     return _invert(path, images, out, **options)

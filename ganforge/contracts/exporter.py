@@ -3,7 +3,7 @@ ganforge finds an exporter by name or by an artifact's file name.
 
 An exporter writes one kind of artifact (``.onnx``, ``.engine``, ``.pt2``) and loads
 it back as a callable taking and returning torch tensors. This module sits below
-both ``ganforge.artifacts`` (export and verification) and ``ganforge.generator``
+both ``ganforge.artifacts`` (export and verification) and ``ganforge.artifacts.loading``
 (loading), the way ``ganforge.plugin`` holds the loss contract.
 """
 

@@ -1,5 +1,5 @@
 """What a GAN recipe declares: its hyperparameters, networks, optimizers and one
-training step. The engine (``ganforge.engine``) owns everything else."""
+training step. The engine (``ganforge.training.engine``) owns everything else."""
 
 from __future__ import annotations
 

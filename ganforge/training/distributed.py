@@ -7,7 +7,7 @@ DistributedDataParallel averages the gradients. A distributed run therefore
 computes what one process computes on the whole global batch. Rank 0 alone
 writes logs, grids and checkpoints.
 
-``ganforge.launcher`` (``ganforge train NAME --nproc N``) starts torchrun on this
+``ganforge.training.launcher`` (``ganforge train NAME --nproc N``) starts torchrun on this
 machine; ``torchrun ... -m ganforge train NAME`` does the same by hand, also across machines.
 """
 

@@ -1,10 +1,10 @@
 """The training engine: everything around a recipe's ``train_step``.
 
-``train()`` plans the run (``ganforge.planning``), joins a process group if there is
+``train()`` plans the run (``ganforge.training.planning``), joins a process group if there is
 one, builds the recipe with its ``TrainingContext``, restores a resumed run's state
-(``ganforge.state``) and runs the loop: batches in a deterministic order
-(``ganforge.batches``), progress, metrics, sample grids from a fixed latent batch,
-evaluation, checkpoints, and Ctrl-C as "save and stop" (``ganforge.stopping``).
+(``ganforge.training.state``) and runs the loop: batches in a deterministic order
+(``ganforge.training.batches``), progress, metrics, sample grids from a fixed latent batch,
+evaluation, checkpoints, and Ctrl-C as "save and stop" (``ganforge.training.stopping``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, p
     continues from its last checkpoint with its saved configuration; ``overwrite`` clears an
     ``out`` folder that holds something else first. Started by torchrun
     (or inside an initialized process group), each process trains its share of every
-    batch with DistributedDataParallel; see ``ganforge.distributed``.
+    batch with DistributedDataParallel; see ``ganforge.training.distributed``.
     """
     planned = plan(recipe_name, settings, out=out, resume=resume, overwrite=overwrite, params=params, config=config)
     process, dev = distributed.setup(device)

@@ -2,7 +2,7 @@
 per rank, each running ``ganforge.train``, and hand rank 0's result back.
 
 This module sits above the engine (its workers call it); the engine and
-``ganforge.distributed`` know nothing of it.
+``ganforge.training.distributed`` know nothing of it.
 """
 
 from __future__ import annotations
