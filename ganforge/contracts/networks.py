@@ -66,7 +66,7 @@ def random_inputs(signature: list[dict], n: int, generator: torch.Generator | No
 
 
 def activation(name: str) -> nn.Module:
-    """The activations the notes use, by name."""
+    """The activations the built-in networks use, by name."""
     choices = {
         "relu": lambda: nn.ReLU(inplace=True),
         "leaky-relu": lambda: nn.LeakyReLU(0.2, inplace=True),  # 0.2, as the DCGAN paper recommends

@@ -303,7 +303,7 @@ class Recipe:
 
 
 class AdversarialRecipe(Recipe):
-    """The two-player loop the notes describe: ``d_steps`` updates of D on real and
+    """The two-player loop of Goodfellow et al. (2014): ``d_steps`` updates of D on real and
     fake batches, then ``g_steps`` updates of G through a frozen D, with a loss plugin.
 
     A ``conditional`` recipe feeds class labels to G and D: D sees fakes drawn

@@ -1,8 +1,8 @@
-"""Exploring a generator's latent space, as the notes do: walking between codes
+"""Exploring a generator's latent space: walking between codes
 (interpolation), arithmetic on average codes (glasses man - man + woman), and
 finding the code of a given image (inversion).
 
-Inversion is the notes' generalization test: if G can reproduce held-out images
+Inversion tests generalization: if G can reproduce held-out images
 it never saw about as well as training images, it learned the distribution rather
 than memorizing the training set.
 """

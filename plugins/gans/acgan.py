@@ -1,7 +1,7 @@
 """ACGAN (Odena et al.): G is class-conditional; D sees only the image and has two
 heads on shared features, a real/fake logit and an auxiliary K-way classifier.
 Both players' losses are the adversarial loss plus the class cross-entropy,
-summed, as the notes say: D must name the class of real and fake images alike."""
+summed, as in Odena et al. (2017): D must name the class of real and fake images alike."""
 
 import torch
 import torch.nn.functional as F

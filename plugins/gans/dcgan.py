@@ -1,10 +1,9 @@
 """DCGAN (Radford et al. 2015): convolutional G and D, no pooling, batch norm,
 ReLU in G and LeakyReLU 0.2 in D, tanh output, Adam with beta1 0.5.
 
-The paper's learning rate is 2e-4; the default is 1e-3, chosen by measurement
-on the bundled digits: digit FID 84 after 5,000 steps, where 2e-4 scores 154 after
-6,000 (benchmarks/quality.py --ablation compares them at equal time).
-examples/dcgan-paper.toml restores the paper's settings."""
+The paper's learning rate is 2e-4; the default is 1e-3, chosen by measurement on the
+bundled digits (the figures are in docs/gans.md and the README, made by
+benchmarks/quality.py --ablation). examples/dcgan-paper.toml restores the paper's settings."""
 
 from ganforge.plugin import ADVERSARIAL_HPARAMS, AdversarialRecipe, Param
 

@@ -18,8 +18,8 @@ class VanillaGAN(AdversarialRecipe):
                            "keeps D from memorizing a small dataset"),
         "image_size": (28, "image height and width; unless set, the dataset's own (28 for digits)"),
         **ADVERSARIAL_HPARAMS,
-        "lr": (1e-3, "Adam learning rate of G and D (measured on the bundled digits: digit FID 93 after the "
-                     "default 20,000 steps, where the classic 2e-4 scores 280; examples/gan-paper.toml)"),
+        "lr": (1e-3, "Adam learning rate of G and D (chosen by measurement on the bundled digits, docs/gans.md; "
+                     "the classic 2e-4: examples/gan-paper.toml)"),
         "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing (1.0 turns it off)"),
     }
     train_defaults = {"dataset": "mnist-5k", "batch_size": 100, "steps": 20000,

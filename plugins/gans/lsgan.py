@@ -1,4 +1,4 @@
-"""LSGAN (Mao et al.) as in the notes' LSGAN section: the DCGAN networks with the
+"""LSGAN (Mao et al. 2017): the DCGAN networks with the
 sigmoid taken off D and cross-entropy replaced by least squares, so fakes that
 fool D but lie far from the data still get a gradient towards it."""
 

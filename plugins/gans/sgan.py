@@ -1,4 +1,4 @@
-"""Semi-supervised GAN (Odena; Salimans et al.), as the notes describe it: D no
+"""Semi-supervised GAN (Odena 2016; Salimans et al. 2016): D no
 longer answers "real or fake" but "which of the K classes, or fake" (K+1 outputs).
 Only ``labeled`` training images keep their
 labels (balanced over classes); every other real image is unlabeled and only has

@@ -1,6 +1,6 @@
-"""The cross-entropy GAN losses of the notes, on discriminator logits.
+"""The cross-entropy GAN losses of Goodfellow et al. (2014), on discriminator logits.
 
-D returns logits and the sigmoid lives inside the loss (as the DCGAN notes warn,
+D returns logits and the sigmoid lives inside the loss (as TensorFlow's documentation warns,
 sigmoid cross-entropy must be fed pre-sigmoid values); this is also the
 numerically stable form of -log D(x) and -log(1 - D(G(z))).
 """

@@ -45,7 +45,7 @@ class DCGANGenerator(nn.Module):
         self.output_range = (-1.0, 1.0)
         self.start, self.top = start, top
         # Project and reshape; batch norm and ReLU follow it as in the DCGAN paper
-        # (the notes' TensorFlow example leaves them out of the projection itself).
+        # (some TensorFlow examples leave them out of the projection itself).
         self.project = nn.Linear(latent_dim + num_classes, top * start * start)
         blocks, c = [], top
         for _ in range(n_up - 1):

@@ -1,6 +1,6 @@
 """Upsampling layers that double height and width.
 
-The notes' point about deconvolution: a stride-2 transposed convolution whose
+Why resize-convolution (Odena, Dumoulin and Olah, 2016): a stride-2 transposed convolution whose
 kernel size is not divisible by the stride covers some output pixels more often
 than others, which shows up as a checkerboard. Resizing first and then running a
 stride-1 convolution covers every pixel evenly.
