@@ -59,12 +59,12 @@ class DecodedEachEpoch(Dataset):
 
 def in_memory(root=None, image_size=None, split="train"):
     """The prepared store's pixels as float tensors in memory: what the digits get."""
-    store = prepared.open_store(prepared.prepare(root, image_size or SIZE, progress=None))
+    store = prepared.open_prepared(prepared.prepare_images(root, image_size or SIZE, progress=None))
     return InMemoryDataset(to_float(torch.from_numpy(store.pixels[:].copy())), store.labels, 1)
 
 
 def prepared_store(root=None, image_size=None, split="train"):
-    return prepared.open_store(prepared.prepare(root, image_size or SIZE, progress=None))
+    return prepared.open_prepared(prepared.prepare_images(root, image_size or SIZE, progress=None))
 
 
 class BenchDatasets:
@@ -138,7 +138,7 @@ def main():
     for folder, label in ((EMOJI, f"{len(image_files(EMOJI)):,} 64 px PNGs"),
                           (jpegs, f"{args.large:,} {args.large_size} px JPEGs")):
         start = time.perf_counter()
-        manifest = prepared.read_manifest(prepared.prepare(folder, SIZE, progress=None))
+        manifest = prepared.read_manifest(prepared.prepare_images(folder, SIZE, progress=None))
         print(f"\n{label}: prepared in {time.perf_counter() - start:.1f} s with {min(os.cpu_count(), 8)} "
               f"processes ({prepared.summary(manifest)})")
         print("| feed | loader alone, images/s | training, images/s | vs memory |\n|---|---|---|---|")

@@ -49,7 +49,7 @@ def subcategories() -> dict[str, str]:
 
 def emoji_data(size: int = 64):
     """uint8 pixels N x 3 x size x size (the prepared store's), class indices, class names."""
-    store = prepared.prepare(EMOJI, size, progress=None)
+    store = prepared.prepare_images(EMOJI, size, progress=None)
     manifest = prepared.read_manifest(store)
     skipped = {p["file"] for p in manifest["problems"]}
     files = [p.name for p in image_files(EMOJI) if p.relative_to(EMOJI).as_posix() not in skipped]

@@ -82,6 +82,7 @@ NAMES = {
     "ganforge.state:newer_generator": "ganforge.artifacts.rundir:newer_generator",
     "ganforge.state:trim_metrics": "ganforge.artifacts.rundir:trim_metrics",
     "ganforge.checkpoint:read_run_config": "ganforge.artifacts.rundir:read_config",
+    "ganforge.digits:SHA256": "ganforge.evaluation.digits:DIGIT_CLASSIFIER_SHA256",
 }
 # The built-ins' package before core v2.
 PREFIXES = {"ganforge.plugins": "ganforge.builtins"}

@@ -208,7 +208,7 @@ def prepare(folder, size: int = 64, *, channels: int = 3, background: str = "whi
     (one line) added. An unchanged folder is not prepared twice (``force`` does)."""
     from ganforge.data import prepared
 
-    store = prepared.prepare(folder, size, channels=channels, background=background, square=square, out=out,
+    store = prepared.prepare_images(folder, size, channels=channels, background=background, square=square, out=out,
                              workers=workers, progress=progress, force=force)
     manifest = prepared.read_manifest(store)
     return {**manifest, "store": str(store), "summary": prepared.summary(manifest)}

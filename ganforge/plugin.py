@@ -54,8 +54,8 @@ NAMES = {
     # datasets and image files
     "InMemoryDataset": "ganforge.data.datasets:InMemoryDataset",
     "PixelDataset": "ganforge.data.datasets:PixelDataset",
-    "prepare_images": "ganforge.data.prepared:prepare",
-    "open_prepared": "ganforge.data.prepared:open_store",
+    "prepare_images": "ganforge.data.prepared:prepare_images",
+    "open_prepared": "ganforge.data.prepared:open_prepared",
     "UnpairedDataset": "ganforge.data.datasets:UnpairedDataset",
     "class_balanced_split": "ganforge.data.datasets:class_balanced_split",
     "bundled_file": "ganforge.data:bundled_file",
@@ -68,10 +68,10 @@ NAMES = {
     "check_signature": "ganforge.artifacts.limits:check_signature",
     "Generator": "ganforge.artifacts.loading:Generator",
     "load_network": "ganforge.artifacts.loading:load_network",
-    "run_files": "ganforge.artifacts.rundir",
+    "rundir": "ganforge.artifacts.rundir",
     # the digit classifier that judges digits offline
     "load_digit_classifier": "ganforge.evaluation.digits:load_digit_classifier",
-    "DIGIT_CLASSIFIER_SHA256": "ganforge.evaluation.digits:SHA256",
+    "DIGIT_CLASSIFIER_SHA256": "ganforge.evaluation.digits:DIGIT_CLASSIFIER_SHA256",
     # the conformance kit (also ganforge.testing, and pytest fixtures of the same names)
     "check_generator": "ganforge.testing.checks:check_generator",
     "check_loss": "ganforge.testing.checks:check_loss",
@@ -86,9 +86,16 @@ NAMES = {
 }
 
 __all__ = sorted(NAMES)
+# Names an earlier guide exported under another name than their definition's: old -> now.
+RENAMED = {"run_files": "rundir"}
 
 
 def __getattr__(name: str):
+    if name in RENAMED:
+        from ganforge._moved import warn
+
+        warn(f"ganforge.plugin.{name}", f"ganforge.plugin.{RENAMED[name]}")
+        return __getattr__(RENAMED[name])
     try:
         target = NAMES[name]
     except KeyError:

@@ -107,7 +107,9 @@ def resolve(reference: str):
 def moved(reference: str) -> bool:
     from ganforge import _moved
 
-    module = reference.partition(":")[0]
+    module, _, name = reference.partition(":")
+    if module == "ganforge.plugin" and name in surface.RENAMED:
+        return True
     return (module in _moved.MODULES or reference in _moved.NAMES
             or any(module == old or module.startswith(old + ".") for old in _moved.PREFIXES)
             or any(reference.startswith(m + ".") for m in _moved.MODULES)

@@ -111,9 +111,9 @@ def test_eval_cli_reports_metrics_configuration_and_a_small_sample_warning(tiny_
     out = json.loads(result.stdout)
     assert {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall"} <= set(out["metrics"])
     assert all(math.isfinite(v) for v in out["metrics"].values())
-    from ganforge.evaluation.digits import SHA256
+    from ganforge.evaluation.digits import DIGIT_CLASSIFIER_SHA256
 
-    assert out["config"] == {"source": str(tiny_runs["dcgan"]), "extractor": "digits", "extractor_sha256": SHA256,
+    assert out["config"] == {"source": str(tiny_runs["dcgan"]), "extractor": "digits", "extractor_sha256": DIGIT_CLASSIFIER_SHA256,
                              "num_features": 128, "n_generated": 300, "n_real": 500, "real": "mnist-5k/test",
                              "seed": 0, "file": "G.ckpt"}
     assert out["warnings"] and "biased" in result.stderr

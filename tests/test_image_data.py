@@ -23,7 +23,7 @@ from support.sizes import TINY_DCGAN
 
 
 def prepare(folder, size=32, **options):
-    return prepared.read_manifest(prepared.prepare(folder, size, progress=None, workers=1, **options))
+    return prepared.read_manifest(prepared.prepare_images(folder, size, progress=None, workers=1, **options))
 
 
 def test_every_kind_of_unusable_file_is_listed_with_its_reason_and_conversions_are_counted(tmp_path):
@@ -84,15 +84,15 @@ def test_non_square_images_become_square_as_chosen(tmp_path):
 
 def test_a_store_is_reused_until_a_file_changes_and_a_damaged_one_is_one_line(tmp_path):
     good_images(tmp_path / "folder", 4)
-    first = prepared.prepare(tmp_path / "folder", 16, progress=None)
+    first = prepared.prepare_images(tmp_path / "folder", 16, progress=None)
     written = (first / prepared.MANIFEST).stat().st_mtime_ns
-    assert prepared.prepare(tmp_path / "folder", 16, progress=None) == first
+    assert prepared.prepare_images(tmp_path / "folder", 16, progress=None) == first
     assert (first / prepared.MANIFEST).stat().st_mtime_ns == written  # not prepared twice
-    assert prepared.prepare(tmp_path / "folder", 16, square="pad", progress=None) != first  # options count
+    assert prepared.prepare_images(tmp_path / "folder", 16, square="pad", progress=None) != first  # options count
     noise(24, 24, 42).save(tmp_path / "folder" / "good00.png")
     os.utime(tmp_path / "folder" / "good00.png", ns=(1, 1))
-    assert prepared.prepare(tmp_path / "folder", 16, progress=None) != first  # a changed file counts
-    assert prepared.prepare(first, 16) == first  # a store is its own dataset root
+    assert prepared.prepare_images(tmp_path / "folder", 16, progress=None) != first  # a changed file counts
+    assert prepared.prepare_images(first, 16) == first  # a store is its own dataset root
     np.save(first / prepared.LABELS, np.zeros(3, np.int64))
     with pytest.raises(GanforgeError, match="damaged"):
         prepared.read_manifest(first)
@@ -107,14 +107,14 @@ def test_a_failed_preparation_leaves_nothing_half_written(tmp_path, monkeypatch)
 
     monkeypatch.setattr(np.lib.format, "open_memmap", full_disk)
     with pytest.raises(GanforgeError, match="No space left on device"):
-        prepared.prepare(tmp_path / "folder", 16, out=out, progress=None)
+        prepared.prepare_images(tmp_path / "folder", 16, out=out, progress=None)
     assert not out.exists() and [p.name for p in (tmp_path / "stores").iterdir()] == ["mine.lock"]
 
 
 def test_subfolders_are_labels_and_the_store_opens_as_pixels(tmp_path):
     good_images(tmp_path / "folder" / "cats", 3)
     good_images(tmp_path / "folder" / "dogs", 2)
-    data = prepared.open_store(prepared.prepare(tmp_path / "folder", 16, progress=None))
+    data = prepared.open_prepared(prepared.prepare_images(tmp_path / "folder", 16, progress=None))
     assert data.num_classes == 2 and data.labels.tolist() == [0, 0, 0, 1, 1]
     image, label = data[4]
     assert image.shape == (3, 16, 16) and image.dtype == torch.float32 and -1 <= image.min() <= image.max() <= 1
@@ -131,16 +131,16 @@ def _drawn(data, step, count, mirror):
 @pytest.mark.parametrize("mirror", [False, True])
 def test_mapped_and_in_memory_stores_give_the_same_batches_from_any_step(tmp_path, mirror):
     good_images(tmp_path / "folder", 10)
-    store = prepared.prepare(tmp_path / "folder", 16, progress=None)
-    mapped, kind = _drawn(prepared.open_store(store, in_memory=False), 0, 7, mirror)
-    held, held_kind = _drawn(prepared.open_store(store, in_memory=True), 0, 7, mirror)
+    store = prepared.prepare_images(tmp_path / "folder", 16, progress=None)
+    mapped, kind = _drawn(prepared.open_prepared(store, in_memory=False), 0, 7, mirror)
+    held, held_kind = _drawn(prepared.open_prepared(store, in_memory=True), 0, 7, mirror)
     assert (kind, held_kind) == ("mapped", "pixels")
-    later, _ = _drawn(prepared.open_store(store, in_memory=False), 3, 4, mirror)  # as a resumed run starts
+    later, _ = _drawn(prepared.open_prepared(store, in_memory=False), 3, 4, mirror)  # as a resumed run starts
     for (a, la), (b, lb) in zip(mapped, held):
         assert torch.equal(a, b) and torch.equal(la, lb)
     for (a, _), (b, _) in zip(mapped[3:], later):
         assert torch.equal(a, b)
-    plain, _ = _drawn(prepared.open_store(store), 0, 7, False)
+    plain, _ = _drawn(prepared.open_prepared(store), 0, 7, False)
     flipped = sum(not torch.equal(a, b) for (a, _), (b, _) in zip(plain, mapped))
     assert (flipped > 0) == mirror
 

@@ -1,6 +1,6 @@
 """Prepared image stores: a folder of the user's images decoded and resized once.
 
-``prepare(folder, size)`` reads every image file under ``folder`` once (in parallel worker
+``prepare_images(folder, size)`` reads every image file under ``folder`` once (in parallel worker
 processes, with a progress bar on a terminal), converts each to ``size x size`` pixels and
 keeps them in a store::
 
@@ -100,7 +100,7 @@ def labels_of(files: list[Path], root: Path) -> tuple[list[str], list[int]]:
     return classes, [index.get(q[0], 0) if len(q) > 1 else 0 for q in parts]
 
 
-def prepare(folder, size: int = 64, *, channels: int = 3, background="white", square: str = "crop",
+def prepare_images(folder, size: int = 64, *, channels: int = 3, background="white", square: str = "crop",
             max_pixels: int = MAX_PIXELS, out=None, workers: int | None = None, progress="auto",
             force: bool = False) -> Path:
     """Prepare ``folder`` at ``size`` px and return the store's folder: ``out`` if given, else
@@ -282,7 +282,7 @@ def summary(manifest: dict) -> str:
     return line
 
 
-def open_store(store, in_memory: bool | None = None):
+def open_prepared(store, in_memory: bool | None = None):
     """A prepared store as a ``PixelDataset``: memory-mapped, so opening it costs nothing;
     the engine decides whether it fits in memory (``in_memory``: None decides by size)."""
     from ganforge.data.datasets import PixelDataset

@@ -7,7 +7,7 @@ was asked for, whether a translation keeps the digit. It is trained on the
 figures computed with it mean the same thing everywhere.
 
 Rebuild it with ``python -m ganforge.evaluation.digits`` (about 4 minutes on 2 CPU cores), then
-update ``SHA256``. The shipped weights score 97.2% on the held-out digits.
+update ``DIGIT_CLASSIFIER_SHA256``. The shipped weights score 97.2% on the held-out digits.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ganforge.data import bundled_file
 from ganforge.errors import GanforgeError
 
 WEIGHTS = "digit_classifier.safetensors"  # in ganforge/data/files/
-SHA256 = "384ad62b27e8f4e38f4935e612950162bb4c0d751245d6a8bdc02838d4c4f389"
+DIGIT_CLASSIFIER_SHA256 = "384ad62b27e8f4e38f4935e612950162bb4c0d751245d6a8bdc02838d4c4f389"
 
 
 class DigitClassifier(nn.Module):
@@ -67,8 +67,8 @@ def load_digit_classifier(device="cpu") -> DigitClassifier:
                             "rebuild them with: python -m ganforge.evaluation.digits")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if digest != SHA256:
-        raise GanforgeError(f"digit classifier weights have SHA-256 {digest[:12]}..., expected {SHA256[:12]}...")
+    if digest != DIGIT_CLASSIFIER_SHA256:
+        raise GanforgeError(f"digit classifier weights have SHA-256 {digest[:12]}..., expected {DIGIT_CLASSIFIER_SHA256[:12]}...")
     model = DigitClassifier()
     model.load_state_dict(load(data))
     return model.eval().to(device)

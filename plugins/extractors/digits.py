@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import DIGIT_CLASSIFIER_SHA256 as SHA256, Extractor, load_digit_classifier
+from ganforge.plugin import DIGIT_CLASSIFIER_SHA256, Extractor, load_digit_classifier
 
 
 class DigitFeatures(Extractor):
@@ -24,7 +24,7 @@ class DigitFeatures(Extractor):
         if weights is not None:
             raise ValueError("the digits extractor uses the shipped, hash-pinned weights; --weights does not apply")
         self.model = load_digit_classifier(device)
-        self.device, self.sha256 = torch.device(device), SHA256
+        self.device, self.sha256 = torch.device(device), DIGIT_CLASSIFIER_SHA256
 
     @torch.no_grad()
     def __call__(self, images):

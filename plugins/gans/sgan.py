@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError, Param, run_files
+from ganforge.plugin import GanforgeError, Param, rundir
 
 from .cgan import ConditionalGAN
 
@@ -116,7 +116,7 @@ class SemiSupervisedGAN(ConditionalGAN):
         from ganforge.plugin import load_network
         from ganforge.plugin import get
 
-        D_path = Path(run_dir) / run_files.network_file("D")
+        D_path = Path(run_dir) / rundir.network_file("D")
         engine = config.get("engine", {})
         if not D_path.is_file() or "dataset" not in engine:
             return {}

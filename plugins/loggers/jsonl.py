@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from ganforge.plugin import Logger, run_files
+from ganforge.plugin import Logger, rundir
 
 
 class JsonlLogger(Logger):
@@ -13,7 +13,7 @@ class JsonlLogger(Logger):
 
     def __init__(self, run_dir, config, start):
         super().__init__(run_dir, config, start)
-        self.file = open(self.run_dir / run_files.METRICS, "a")  # trimmed to `start` by a resume already
+        self.file = open(self.run_dir / rundir.METRICS, "a")  # trimmed to `start` by a resume already
 
     def metrics(self, step, values, kind="train"):
         record = {"step": step, "time": round(time.time(), 3), **({"eval": True} if kind == "eval" else {}),
