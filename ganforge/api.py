@@ -336,9 +336,9 @@ def components(kind: str | None = None) -> dict[str, list[dict]]:
     for k in kinds:
         if k not in KINDS:
             from ganforge.errors import UnknownComponentError
-            from ganforge.hooks.manager import _unknown
+            from ganforge.hooks.manager import unknown_name
 
-            raise UnknownComponentError(_unknown("kind", k, list(KINDS)))
+            raise UnknownComponentError(unknown_name("kind", k, list(KINDS)))
         out[k] = [{"name": c.name, "plugin": c.plugin, "description": c.description}
                   for c in sorted(reg.components[k].values(), key=lambda c: c.name)]
     return out
@@ -367,10 +367,10 @@ def plugins(include_builtins: bool = False, hook: str | None = None) -> list[dic
 
 def plugin_requirements() -> list[str]:
     """``name==version`` of every installed third-party plugin distribution (for pip install -r)."""
-    from ganforge.hooks.manager import _entry_points
+    from ganforge.hooks.manager import entry_points
 
     found = {}
-    for entry_point in _entry_points():
+    for entry_point in entry_points():
         if entry_point.dist is not None:
             found[entry_point.dist.metadata["Name"]] = entry_point.dist.version
     return [f"{name}=={version}" for name, version in sorted(found.items())]

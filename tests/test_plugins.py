@@ -325,7 +325,7 @@ def test_checkpoints_name_every_plugin_they_are_made_of(add_plugin, tmp_path):
 
 
 def test_a_files_plugin_names_are_quoted_only_when_they_look_like_package_names():
-    from ganforge.hooks.manager import missing_plugin
+    from ganforge.hooks.provenance import missing_plugin
 
     said = missing_plugin([{"kind": "upsamplers", "name": "x-up", "plugin": "p",
                             "distribution": "evil; rm -rf ~ #", "version": "1.0 && curl"}])

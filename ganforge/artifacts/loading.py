@@ -12,7 +12,8 @@ from ganforge.devices import choose_device
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.artifacts.limits import bounded, check_signature, elements
 from ganforge.contracts.networks import random_inputs
-from ganforge.hooks.manager import get, missing_plugin
+from ganforge.hooks.manager import get
+from ganforge.hooks.provenance import missing_plugin
 from ganforge.artifacts import rundir
 from ganforge.artifacts import trust as trust_module
 

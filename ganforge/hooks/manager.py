@@ -20,7 +20,6 @@ import importlib.metadata
 import importlib.util
 import os
 import pkgutil
-import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,11 +102,11 @@ class Registry:
 
     def component(self, kind: str, name: str) -> Component:
         if kind not in self.components:
-            raise UnknownComponentError(_unknown("kind", kind, list(self.components)))
+            raise UnknownComponentError(unknown_name("kind", kind, list(self.components)))
         try:
             return self.components[kind][name]
         except KeyError:
-            raise UnknownComponentError(_unknown(SINGULAR[kind], name, self.names(kind))) from None
+            raise UnknownComponentError(unknown_name(SINGULAR[kind], name, self.names(kind))) from None
 
     def get(self, kind: str, name: str):
         """The registered object (class or function) for ``name``."""
@@ -125,7 +124,8 @@ def source_file(obj) -> str:
         return ""
 
 
-def _unknown(what: str, name: str, choices: list[str]) -> str:
+def unknown_name(what: str, name: str, choices: list[str]) -> str:
+    """"unknown gan 'dcgn'; did you mean dcgan?": one line, with the close matches or the choices."""
     close = close_matches(name, choices)
     hint = f"did you mean {', '.join(close)}?" if close else f"choose from: {', '.join(sorted(choices)) or 'none registered'}"
     return f"unknown {what} '{name}'; {hint}"
@@ -271,7 +271,8 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, GanforgeError) else text
 
 
-def _entry_points():
+def entry_points():
+    """The installed entry points of the ``ganforge`` group (third-party plugins)."""
     return importlib.metadata.entry_points(group="ganforge")
 
 
@@ -311,7 +312,7 @@ def load_plugins() -> PluginSystem:
         system.add(importlib.import_module(module_name), module_name, __version__, builtin=True)
     allowed = _names_from_env("GANFORGE_LOAD_PLUGINS")
     blocked = _names_from_env("GANFORGE_DISABLE_PLUGINS") or set()
-    for entry_point in _entry_points():
+    for entry_point in entry_points():
         version = entry_point.dist.version if entry_point.dist else "unknown"
         distribution = distribution_name(entry_point.dist)
         known_as = {_normalized(entry_point.name), _normalized(distribution)} - {""}
@@ -381,48 +382,3 @@ def recording():
         yield used
     finally:
         _RECORDERS.remove(used)
-
-
-def provenance(components) -> list[dict]:
-    """Where each ``(kind, name)`` comes from: plugin, its distribution and version, for
-    checkpoint metadata (so a missing plugin can be named with the package to install)."""
-    system = load_plugins()
-    out = []
-    for kind, name in sorted(set(components)):
-        plugin = system.registry.component(kind, name).plugin
-        info = system.info.get(plugin)
-        out.append({"kind": kind, "name": name, "plugin": plugin, "builtin": bool(info and info.builtin),
-                    "distribution": info.distribution if info else "", "version": info.version if info else ""})
-    return out
-
-
-# What a distribution name and a version may look like (PEP 508 names, PEP 440 versions): a file
-# naming anything else is not quoted at all.
-_PACKAGE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
-_VERSION = re.compile(r"^[0-9][0-9A-Za-z.+!-]{0,30}$")
-
-
-def missing_plugin(components) -> str | None:
-    """One line naming the first component a file records that is not registered now; None
-    when all are there. It reports what the file says (plugin and distribution names, when they
-    look like package names) and gives no instruction: a file is no source of what to install."""
-    names = load_plugins().registry.components
-    for c in components if isinstance(components, list) else []:
-        if not isinstance(c, dict) or c.get("kind") not in names or c.get("name") in names[c["kind"]]:
-            continue
-        what = f"{SINGULAR[c['kind']]} '{_shown(c.get('name'))}'"
-        plugin = c.get("plugin") if isinstance(c.get("plugin"), str) and _PACKAGE.match(c.get("plugin", "")) else None
-        dist = c.get("distribution") if isinstance(c.get("distribution"), str) and _PACKAGE.match(
-            c.get("distribution", "")) else None
-        version = c.get("version") if isinstance(c.get("version"), str) and _VERSION.match(c.get("version", "")) else None
-        origin = "".join([f" from plugin '{plugin}'" if plugin else "",
-                          f" (distribution {dist}{' ' + version if version else ''})" if dist else ""])
-        return (f"this file says it needs {what}{origin}, which is not installed here; install that plugin if you "
-                "know and trust it")
-    return None
-
-
-def _shown(value) -> str:
-    """A name read from a file, as safe to print in one line."""
-    text = str(value)
-    return text[:60] if _PACKAGE.match(text) else repr(text[:60])

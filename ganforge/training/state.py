@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ganforge.artifacts import checkpoint, rundir
-from ganforge.hooks.manager import provenance
+from ganforge.hooks.provenance import provenance
 
 
 
