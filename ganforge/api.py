@@ -347,8 +347,7 @@ def components(kind: str | None = None) -> dict[str, list[dict]]:
 def plugins(include_builtins: bool = False, hook: str | None = None) -> list[dict]:
     """Installed third-party plugins (``include_builtins``: built-ins too), optionally only those implementing
     ``hook``: entry-point name, distribution (what pip knows), version, built-in or not, hooks
-    implemented, components registered, the file each component is defined in (``sources``: a
-    built-in's ``ganforge.builtins.X`` is the repository's ``plugins/X`` or ``exporters/X``), whether
+    implemented, components registered, the file each component is defined in (``sources``), whether
     it loaded and its problems (a broken plugin is listed with ``loaded: False`` and why; every
     component is imported here, so a broken import string shows too)."""
     from ganforge.errors import UnknownComponentError

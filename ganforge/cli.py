@@ -642,8 +642,7 @@ def plugins(show_all, hook, requirements, as_json):
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(caption="source: the folder of a plugin's components (a built-in's ganforge.builtins.X is "
-                          "the repository's plugins/X or exporters/X)", caption_justify="left")
+    table = Table(caption="source: the folder a plugin's components are defined in", caption_justify="left")
     table.add_column("plugin", no_wrap=True)
     for col in ("package", "version", "hooks", "registered", "source"):
         table.add_column(col)

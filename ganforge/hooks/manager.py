@@ -114,8 +114,7 @@ class Registry:
 
 
 def source_file(obj) -> str:
-    """The file a component is defined in (a built-in's import string says ganforge.builtins.X,
-    which is the repository's plugins/X or exporters/X), or "" when it has none."""
+    """The file a component is defined in, or "" when it has none."""
     import inspect
 
     try:
