@@ -24,6 +24,9 @@ def wall(args: list[str]) -> float:
 
 
 def main():
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()

@@ -79,6 +79,9 @@ def caption_agreement(run: Path, classifier, per_caption: int) -> tuple[float, f
 
 
 def main():
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=Path("runs/bench"))
     parser.add_argument("--per-class", type=int, default=1000)

@@ -117,6 +117,9 @@ def train_rate(dataset_name: str, root: Path, steps: int, out: Path, num_workers
 
 
 def main():
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40, help="training steps per timing")
     parser.add_argument("--loader-batches", type=int, default=40)

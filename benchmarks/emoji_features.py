@@ -145,6 +145,9 @@ class EmojiPlugin:
 
 
 if __name__ == "__main__":
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)
     if not EMOJI.is_dir():
         sys.exit(f"Error: {EMOJI} is not here")
     weights, accuracy = train_classifier()

@@ -175,6 +175,9 @@ def in_process(args) -> float:
 
 
 def main() -> None:
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--terms", type=int, default=10)

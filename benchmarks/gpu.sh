@@ -29,8 +29,10 @@ stage() {  # stage NAME SECONDS COMMAND...: run COMMAND under a limit, log it, s
 : >"$LOGS/summary.txt"
 python - >"$LOGS/device.txt" 2>&1 <<'PY'
 import torch
+from ganforge.devices import describe
 print("torch", torch.__version__, "cuda", torch.version.cuda)
 print("devices", [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())])
+print("machine:", describe("cuda" if torch.cuda.is_available() else "cpu"))
 PY
 cat "$LOGS/device.txt"
 # The tests that skip without CUDA (bf16/fp16, compile, the GPU exporters, sync-bn), then the rest of the unit tier.

@@ -83,6 +83,9 @@ def prepared(name: str, runs: Path) -> Path:
 
 
 def main():
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=Path("runs/inference-bench"))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -76,6 +76,9 @@ def operator_shares(model: Path, feeds: dict) -> dict[str, float]:
 
 
 def main():
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/onnx-bench")
     parser.add_argument("--batches", default="1,64,256")

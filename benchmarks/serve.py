@@ -147,6 +147,9 @@ def forward_alone(G, z_dim: int, batch: int, seconds: float = 2.0) -> float:
 
 
 def main() -> None:
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--repeats", type=int, default=3,

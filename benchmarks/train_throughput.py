@@ -246,6 +246,9 @@ def gpu_table(device: torch.device, batch: int, width: int, steps: int, peak: fl
 
 
 def main():
+    from ganforge.devices import describe
+
+    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=3)

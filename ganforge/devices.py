@@ -39,7 +39,10 @@ def describe(device: str | torch.device = "cpu") -> str:
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    line = f"{model}, torch {torch.__version__}, CPU kernels: {torch.backends.cpu.get_cpu_capability()}"
+    extras = [name for name, check in (("AVX512-BF16", "_is_avx512_bf16_supported"), ("AMX", "_is_amx_tile_supported"))
+              if getattr(torch.cpu, check, lambda: False)()]
+    line = (f"{model}, torch {torch.__version__}, CPU kernels: {torch.backends.cpu.get_cpu_capability()}"
+            + (f" ({', '.join(extras)} present)" if extras else ""))
     if torch.device(device).type == "cuda":
         line = f"{torch.cuda.get_device_name(torch.device(device))}; host {line}"
     return line

@@ -417,3 +417,20 @@ def test_no_docstring_or_page_names_a_module_path_that_moved():
             stale += [f"{name}:{number}: {m.group(0)}" for m in re.finditer(r"ganforge\.[a-z_]+\b", line)
                       if m.group(0) in MODULES]
     assert not stale, stale
+
+
+def test_every_benchmark_prints_the_machine_it_ran_on():
+    """Processors differ in speed and in floating-point results: a figure without its machine
+    (ganforge.devices.describe: the processor and the instruction sets PyTorch uses) could be
+    compared with one from another machine by mistake."""
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    silent = [p.name for p in root.glob("*.py") if "describe()" not in p.read_text()]
+    assert not silent
+    assert "describe(" in (root / "gpu.sh").read_text()
+
+
+def test_the_machine_line_names_the_processor_and_the_kernels_pytorch_uses():
+    from ganforge.devices import describe
+
+    line = describe()
+    assert f"CPU kernels: {torch.backends.cpu.get_cpu_capability()}" in line and torch.__version__ in line
