@@ -122,12 +122,13 @@ def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(tmp_path, add_
 
 @pytest.mark.system
 def test_kill_9_at_random_moments_loses_no_checkpoint_and_resumes_exactly(tmp_path):
-    """Killed 4 times, at random moments (saves every 3 steps, so some kills land inside one),
-    the run always loads, and resumed to the end it equals a run never killed."""
-    run, total, rng = tmp_path / "killed", 400, random.Random(0)
+    """Killed 3 times, at random moments (saves every 3 steps, so some kills land inside one),
+    the run always loads, and resumed to the end it equals a run never killed
+    (benchmarks/faults.py kills many more times)."""
+    run, total, rng = tmp_path / "killed", 300, random.Random(0)
     args = ["train", "gan", "--steps", total, *TINY_GAN_ARGS, "--checkpoint-every", 3, "--log-every", 3]
     proc = start(*args, "--out", run)
-    for attempt in range(4):
+    for attempt in range(3):
         # Kill once this process is training (it has saved a step past the last kill's),
         # not after a fixed time: a fast machine would otherwise finish all the steps first.
         before = saved_step(run)
