@@ -1,6 +1,6 @@
 """Run under torchrun by tests/test_distributed.py (a file of its own, not a test module).
 
-    python -m torch.distributed.run --standalone --nproc-per-node 2 tests/distributed_job.py MODE OUT
+    python -m torch.distributed.run --standalone --nproc-per-node 2 tests/distributed_job.py MODE OUT [MODE OUT ...]
 
 recipes: train every built-in GAN for two steps; each process writes a checksum of
          every network it ended with (OUT/NAME/rank-R.json), so the test can check that
@@ -8,12 +8,14 @@ recipes: train every built-in GAN for two steps; each process writes a checksum 
          ({"name": keywords of ganforge.train}) into OUT/NAME, for the test to compare with
          the same run in one process. One launch for all of them: starting processes is
          what two-process tests spend their time on.
-fail:    train the MLP GAN with process 1 failing at its third step.
+fail:    train the MLP GAN with process 1 failing at its third step (last: it ends the job;
+         OUT.started holds when it began).
 """
 
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -51,8 +53,12 @@ def record_final_weights(out_name):
     engine.Trainer.loop = loop
 
 
-def main(mode, out):
-    out = Path(out)
+def main(*args):
+    for mode, out in zip(args[::2], args[1::2]):
+        run(mode, Path(out))
+
+
+def run(mode, out):
     if mode == "recipes":
         current = {}
         record_final_weights(lambda: current["dir"])
@@ -78,6 +84,8 @@ def main(mode, out):
             return original(self, images, labels)
 
         recipe_cls.train_step = train_step
+        if torch.distributed.is_initialized() and torch.distributed.get_rank() == 0:
+            out.with_suffix(".started").write_text(str(time.time()))
         ganforge.train("gan", steps=1000, batch_size=8, out=out, params={"hidden": 16, "latent_dim": 8},
                        device="cpu", checkpoint_every=2, log_every=1, quiet=True)
 
