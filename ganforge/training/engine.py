@@ -330,7 +330,11 @@ class Trainer:
 
     def write_grid(self, fixed, step: int, loggers=()) -> Path:
         inputs, columns = fixed
-        with self.inference_mode():
+        # a grid is a few dozen images now and then: compiling an eval-mode graph for it would cost
+        # more than it saves, so compiled networks draw it eagerly
+        eager = torch.compiler.set_stance("force_eager") if self.plan.engine["compile_networks"] else \
+            contextlib.nullcontext()
+        with self.inference_mode(), eager:
             images = self.recipe.generate(inputs)
         path = rundir.sample_grid(self.plan.run_dir, step)
         try:
