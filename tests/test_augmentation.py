@@ -69,6 +69,7 @@ def test_ada_takes_its_statistic_over_the_global_batch_through_the_channel():
     assert seen and ada.p.item() == 0.0  # r_t = 0 over both: below the target, p stays at 0
 
 
+@pytest.mark.e2e  # trains, exports or evaluates for real
 def test_an_adaptive_augmentation_written_before_the_channel_still_logs(add_plugin, tmp_path):
     import ganforge
     from ganforge.plugin import hookimpl

@@ -181,6 +181,7 @@ def test_builtin_loggers_conform(name, tmp_path):
     testing.check_logger(get("loggers", name), workdir=tmp_path)
 
 
+@pytest.mark.e2e  # trains, exports or evaluates for real
 def test_builtin_onnx_exporter_conforms(tmp_path):
     from ganforge.hooks.manager import get
 

@@ -82,6 +82,7 @@ def test_precision_and_recall():
     assert precision_recall(far, two_modes) == {"precision": 0.0, "recall": 0.0}
 
 
+@pytest.mark.e2e  # trains, exports or evaluates for real
 def test_real_digits_score_like_real_digits():
     """The train digits judged against the held-out ones: IS near 10, FID and KID far below noise's."""
     real = ganforge.evaluate("data:mnist-5k/train", real_split="test", n=4500)
@@ -131,6 +132,7 @@ def test_eval_of_a_conditional_gan_reports_class_accuracy_and_works_on_artifacts
     assert from_artifact["metrics"]["fid"] == pytest.approx(result["metrics"]["fid"], rel=1e-3)
 
 
+@pytest.mark.e2e  # trains, exports or evaluates for real
 def test_better_generator_scores_better():
     """FID separates real digits from a generator that draws noise."""
     real = ganforge.evaluate("data:mnist-5k/test", real_split="train", n=500)["metrics"]

@@ -368,6 +368,7 @@ def test_bench_help_names_the_backends_installed_here(tmp_path):
     assert "flatbuf" in " ".join(shown.split()) and "onnxruntime" in shown
 
 
+@pytest.mark.e2e  # trains, exports or evaluates for real
 def test_a_broken_exporter_plugin_breaks_no_other_exporter_and_is_reported(add_plugin, tmp_path, tiny_dcgan_run):
     """An exporter whose module fails to import: ganforge plugins reports it, and exporting,
     loading and listing another plugin's artifacts works as before."""

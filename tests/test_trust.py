@@ -96,6 +96,7 @@ def test_re_exporting_over_an_artifact_replaces_its_record(tmp_path, add_plugin)
     assert digests == {trust.sha256_of(path)} and first not in digests
 
 
+@pytest.mark.e2e  # trains, exports or evaluates for real
 def test_onnx_models_are_data_and_load_without_trust(tmp_path):
     path = ganforge.export(released(tmp_path), "onnx", tmp_path / "G.onnx").path
     moved = tmp_path / "elsewhere.onnx"
