@@ -113,9 +113,11 @@ class Trainer:
         unusable = (self.data_report or {}).get("problems") or []
         if engine["strict_data"] and unusable:
             named = "; ".join(f"{p['file']} ({p['reason']})" for p in unusable[:STRICT_NAMED])
-            where = self.data_report.get("store")
-            more = (f" and {len(unusable) - STRICT_NAMED} more" + (f", every one listed in {where}/store.json"
-                                                                    if where else "")) if len(unusable) > STRICT_NAMED else ""
+            more = ""
+            if len(unusable) > STRICT_NAMED:
+                where = self.data_report.get("store")
+                more = f" and {len(unusable) - STRICT_NAMED} more" + (f", every one listed in {where}/store.json"
+                                                                      if where else "")
             raise GanforgeError(f"--strict-data: {len(unusable)} image files cannot be used: {named}{more}")
         if wanted is not None and data.image_size != wanted:
             raise GanforgeError(f"dataset '{engine['dataset']}' gives {data.image_size} px images and does not resize "
