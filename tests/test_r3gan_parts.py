@@ -139,3 +139,17 @@ def test_the_ramped_augmentation_follows_its_schedule_and_resumes():
         assert float(augment.p) == pytest.approx(0.4)  # past the ramp: fixed
     with pytest.raises(ValueError, match="takes p and images"):
         RampedAugment("speed=3")
+
+
+def test_r3gans_own_r1_r2_and_the_engines_never_add_up_silently(tmp_path):
+    from support.cli import cli
+    from support.sizes import TINY_R3GAN
+
+    sizes = [f"-p{k}={v}" for k, v in TINY_R3GAN.items()]
+    both = cli("train", "r3gan", "--r1", 1, "--r2", 0.5, "--steps", 1, "--out", tmp_path / "both", *sizes)
+    assert both.returncode == 1 and len(both.stderr.splitlines()) == 1
+    assert "r3gan applies R1 and R2 itself (gamma=1, gamma_end=0.1) and --r1 1 and --r2 0.5 would add a second " \
+           "penalty" in both.stderr and not (tmp_path / "both").exists()
+    alone = cli("train", "r3gan", "--r1", 1, "-p", "gamma=0", "-p", "gamma_end=0", "--steps", 1, "--out",
+                tmp_path / "engine", "-q", *sizes)  # the engine's penalty alone, as the message says
+    assert alone.returncode == 0, alone.stderr

@@ -95,6 +95,10 @@ class Recipe:
     # True when D's loss differentiates D's gradient (R1/R2 at every step): a distributed run
     # then averages gradients by hand instead of through DDP, which cannot.
     gradient_penalties = False
+    # The parameters that weigh a penalty of D's the recipe applies itself (``d_regularization``):
+    # a run that sets one of them and --r1 or --r2 too is refused, so that two penalties never
+    # add up without the user knowing.
+    own_penalty_weights: tuple[str, ...] = ()
 
     def ema_half_life(self, step: int, total: int) -> float | None:
         """The generators' moving-average half-life in images at ``step``, for a recipe that

@@ -96,7 +96,9 @@ def register_gans(register):
     rebuilds it) and ``train_step(images, labels) -> dict`` (detached scalars to log), and may
     override ``build_optimizers()``, ``schedule(step, total)`` and ``ema_half_life(step, total)``
     (a scheduled moving average), and sets ``gradient_penalties = True`` when D's loss
-    differentiates D's gradient (no DDP under ``--nproc``). A conditional
+    differentiates D's gradient (no DDP under ``--nproc``) and ``own_penalty_weights`` (the
+    parameters weighing a penalty it applies itself: with ``--r1``/``--r2`` too, the run is
+    refused). A conditional
     ``AdversarialRecipe`` sets ``conditional = True`` and then calls ``G(z, labels)`` and
     ``D(images, labels)``. Bad input is reported by raising ``GanforgeError`` (one line for the
     user). ``ganforge.testing.check_recipe`` and ``check_resume`` check a recipe.

@@ -28,6 +28,7 @@ class R3GAN(AdversarialRecipe):
     """R3GAN: RpGAN + R1 + R2, modern ResNet networks, scheduled over the run."""
 
     gradient_penalties = True  # R1 and R2 at every D step: no DDP under --nproc (gradients averaged by hand)
+    own_penalty_weights = ("gamma", "gamma_end")  # its R1 + R2, which --r1 / --r2 would add to
 
     hparams = {
         "latent_dim": Param(int, 64, "size of the latent vector z", minimum=1),
@@ -91,7 +92,7 @@ class R3GAN(AdversarialRecipe):
 
     def d_regularization(self, critic, real_images, fake_images):
         """R1 at the real batch and R2 at the fake one, at every D step, both weighted by this
-        step's gamma (on top of any --r1 / --r2 the run asks for)."""
+        step's gamma (a run with --r1 or --r2 sets gamma and gamma_end to 0: planning refuses both)."""
         gamma = getattr(self, "gamma", self.hp.gamma)
         if not gamma:
             return None
