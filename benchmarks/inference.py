@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 from pathlib import Path
 
 import torch
@@ -83,9 +82,7 @@ def prepared(name: str, runs: Path) -> Path:
 
 
 def main():
-    from ganforge.devices import describe
-
-    print(f"machine: {describe()}", flush=True)  # figures from different processors are not comparable
+    from ganforge.devices import describe  # the device line below: figures from different machines differ
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=Path("runs/inference-bench"))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -100,8 +97,7 @@ def main():
     if backends is None and args.device.startswith("cuda"):
         backends = ["torch", "torch-compile", "torch-cudagraphs", "torch-bf16", "onnxruntime", "aoti", "aoti-bf16",
                     "tensorrt", "tensorrt-fp16", "tensorrt-bf16"]
-    device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
-    print(f"device: {args.device} ({device_name}), torch {torch.__version__}, threads {torch.get_num_threads()}, "
+    print(f"device: {describe(args.device)}, threads {torch.get_num_threads()}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     everything = {}
     for name in GENERATORS:

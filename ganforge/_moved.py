@@ -83,6 +83,7 @@ NAMES = {
     "ganforge.state:trim_metrics": "ganforge.artifacts.rundir:trim_metrics",
     "ganforge.checkpoint:read_run_config": "ganforge.artifacts.rundir:read_config",
     "ganforge.digits:SHA256": "ganforge.evaluation.digits:DIGIT_CLASSIFIER_SHA256",
+    "ganforge.plugin:run_files": "ganforge.plugin:rundir",  # exported as defined since core v3.1
 }
 # The built-ins' package before core v2.
 PREFIXES = {"ganforge.plugins": "ganforge.builtins"}

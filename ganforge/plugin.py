@@ -86,16 +86,13 @@ NAMES = {
 }
 
 __all__ = sorted(NAMES)
-# Names an earlier guide exported under another name than their definition's: old -> now.
-RENAMED = {"run_files": "rundir"}
 
 
 def __getattr__(name: str):
-    if name in RENAMED:
-        from ganforge._moved import warn
+    from ganforge import _moved
 
-        warn(f"ganforge.plugin.{name}", f"ganforge.plugin.{RENAMED[name]}")
-        return __getattr__(RENAMED[name])
+    if f"{__name__}:{name}" in _moved.NAMES:  # a name an earlier guide exported under another one
+        return _moved.attribute(__name__, name)
     try:
         target = NAMES[name]
     except KeyError:

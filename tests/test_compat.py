@@ -107,12 +107,11 @@ def split(reference: str) -> tuple[str, str]:
 
 
 def moved(module: str, name: str) -> bool:
-    """Whether ``module.name`` is a path of an earlier release (ganforge/_moved.py's tables, and
-    ganforge.plugin's renamed names)."""
+    """Whether ``module.name`` is a path of an earlier release (ganforge/_moved.py's tables)."""
     from ganforge import _moved
 
     return (module in _moved.MODULES or any(module == old or module.startswith(old + ".") for old in _moved.PREFIXES)
-            or f"{module}:{name}" in _moved.NAMES or (module == "ganforge.plugin" and name in surface.RENAMED))
+            or f"{module}:{name}" in _moved.NAMES)
 
 
 @pytest.mark.parametrize("reference", GUIDE_NAMES)

@@ -90,12 +90,13 @@ def _one_penalty(planned: Plan) -> None:
     """D is regularized one way: a recipe's own gradient penalties (R3GAN's gamma) and the
     engine's --r1 / --r2 never add up silently."""
     own = [name for name in planned.recipe_cls.own_penalty_weights if planned.params.get(name)]
-    engine = [f"--{name} {planned.engine[name]:g}" for name in ("r1", "r2") if planned.engine.get(name)]
-    if own and engine:
+    flags = [f"--{name}" for name in ("r1", "r2") if planned.engine.get(name)]
+    if own and flags:
         weights = ", ".join(f"{name}={planned.params[name]:g}" for name in own)
-        raise GanforgeError(f"{planned.recipe_name} applies R1 and R2 itself ({weights}) and {' and '.join(engine)} "
-                            f"would add a second penalty: leave {' and '.join(e.split()[0] for e in engine)} out, or "
-                            f"set {' and '.join(f'-p {name}=0' for name in own)} to use the engine's alone")
+        asked = " and ".join(f"{flag} {planned.engine[flag[2:]]:g}" for flag in flags)
+        raise GanforgeError(f"{planned.recipe_name} applies R1 and R2 itself ({weights}) and {asked} would add a "
+                            f"second penalty: leave {' and '.join(flags)} out, or set "
+                            f"{' and '.join(f'-p {name}=0' for name in own)} to use the engine's alone")
 
 
 def _check_new_run_dir(run_dir: Path, overwrite: bool) -> None:
