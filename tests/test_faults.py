@@ -21,7 +21,7 @@ import ganforge
 from ganforge.plugin import hookimpl
 from ganforge.artifacts import checkpoint
 
-from support.cli import cli, run_cli
+from support.cli import cli
 from support.crafted import crafted_files, run_measured, run_measured_many
 
 pytestmark = pytest.mark.e2e  # every test here trains or starts processes

@@ -17,7 +17,7 @@ from ganforge.data.pictures import read_file, Unusable
 from ganforge.errors import GanforgeError
 from ganforge.training.batches import Batches
 
-from support.cli import cli, run_cli
+from support.cli import cli
 from support.picture_files import every_kind, good_images, noise, png_header_only
 from support.sizes import TINY_DCGAN
 
