@@ -105,6 +105,21 @@ class PixelDataset(Dataset):
     def __getitem__(self, index):
         return to_float(torch.from_numpy(np.array(self.pixels[index]))), int(self.labels[index])
 
+    @property
+    def images(self) -> torch.Tensor:
+        """Every image as floats in [-1, 1], read whole: for held-out splits, which are small."""
+        return to_float(torch.from_numpy(np.array(self.pixels)))
+
+    def subset(self, rows) -> "PixelDataset":
+        """The rows ``rows`` (read into memory), with this one's report and attributes."""
+        rows = np.asarray(rows)
+        part = PixelDataset(torch.from_numpy(np.array(self.pixels[rows])), self.labels[torch.as_tensor(rows)],
+                            self.num_classes, self.report, self.in_memory)
+        for name in ("paired", "direction", "channels", "held_out_note"):
+            if hasattr(self, name):
+                setattr(part, name, getattr(self, name))
+        return part
+
     def batch(self, indices) -> torch.Tensor:
         """The uint8 pixels of ``indices`` as one CPU tensor (rows read in file order)."""
         if isinstance(self.pixels, torch.Tensor):
@@ -116,12 +131,57 @@ class PixelDataset(Dataset):
         return torch.from_numpy(rows)
 
 
+def as_pairs(dataset, direction: str = "AtoB"):
+    """Mark ``dataset`` as aligned pairs: each image holds an input and its target stacked on
+    the channel axis, A's channels then B's, so that a batch, its flips and its crops keep every
+    pair together. ``channels`` becomes one image's; ``direction`` (AtoB or BtoA) says which
+    half is the input (``split_pair``)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    dataset.paired, dataset.direction = True, direction
+    dataset.channels = dataset.channels // 2
+    return dataset
+
+
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+def split_pair(images: torch.Tensor, direction: str = "AtoB") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, targets)`` of a batch of pairs (``as_pairs``)."""
+    c = images.shape[1] // 2
+    a, b = images[:, :c], images[:, c:]
+    return (a, b) if direction == "AtoB" else (b, a)
+
+
+def held_out_rows(count: int, every: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, test)`` row indices when a dataset has no test split of its own: every
+    ``every``-th row (the last of each run of ``every``) is held out; never random."""
+    rows = np.arange(count)
+    test = rows % every == every - 1
+    return rows[~test], rows[test]
+
+
+def combined_report(reports: dict[str, dict]) -> dict:
+    """One report of several prepared stores (the two domains of unpaired data): counts added
+    up, each problem's file prefixed with its store's name."""
+    first = next(iter(reports.values()))
+    converted: dict[str, int] = {}
+    for report in reports.values():
+        for k, v in (report.get("converted") or {}).items():
+            converted[k] = converted.get(k, 0) + v
+    return {"size": first["size"], "square": first.get("square", "crop"),
+            "found": sum(r["found"] for r in reports.values()), "images": sum(r["images"] for r in reports.values()),
+            "converted": converted,
+            "problems": [{**p, "file": f"{name}/{p['file']}"} for name, r in reports.items() for p in r.get("problems") or []],
+            "stores": {name: r.get("store") for name, r in reports.items()}}
+
+
 def to_float(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 pixels as floats in [-1, 1] (x / 127.5 - 1), on the tensor's device."""
     return pixels.float().div_(127.5).sub_(1.0)
 
 
-IMAGE_FILE_OPTIONS = ("background", "square")  # run settings handed to datasets that read image files
+IMAGE_FILE_OPTIONS = ("background", "square", "direction")  # run settings handed to datasets that take them
 
 
 def file_options(dataset, values: dict) -> dict:

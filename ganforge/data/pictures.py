@@ -10,6 +10,7 @@ header, before decoding) or too small.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -132,18 +133,20 @@ def square_up(picture, size: int, square: str, background):
     raise GanforgeError(f"square '{square}' is not one of {', '.join(SQUARE)}")
 
 
-def read_file(path, size: int, channels: int = 3, background=(255, 255, 255), square: str = "crop",
-              max_pixels: int = MAX_PIXELS):
-    """One file through ``convert``; ``Unusable`` with the reason when it cannot be used."""
+@contextlib.contextmanager
+def opened(path, max_pixels: int = MAX_PIXELS):
+    """The picture in ``path``, opened lazily (only its header read) without Pillow's own size
+    limit, which callers check themselves before decoding; every failure to decode it, inside
+    the block too, is raised as ``Unusable`` with the reason."""
     from PIL import Image, UnidentifiedImageError
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the size is checked here
-        bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # convert refuses from the header
+        warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the size is checked by the caller
+        bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
             with Image.open(path) as picture:
                 Image.MAX_IMAGE_PIXELS = bound
-                return convert(picture, size, channels, background, square, max_pixels)
+                yield picture
         except Unusable:
             raise
         except UnidentifiedImageError:
@@ -156,6 +159,36 @@ def read_file(path, size: int, channels: int = 3, background=(255, 255, 255), sq
             raise Unusable(f"{kind}: {message[:160]}") from None
         finally:
             Image.MAX_IMAGE_PIXELS = bound
+
+
+def read_file(path, size: int, channels: int = 3, background=(255, 255, 255), square: str = "crop",
+              max_pixels: int = MAX_PIXELS):
+    """One file through ``convert``; ``Unusable`` with the reason when it cannot be used."""
+    with opened(path, max_pixels) as picture:
+        return convert(picture, size, channels, background, square, max_pixels)
+
+
+def read_pair(source, size: int, channels: int = 3, background=(255, 255, 255), square: str = "crop",
+              max_pixels: int = MAX_PIXELS):
+    """An input and its target as one ``2C x size x size`` array (A's channels, then B's) and
+    the conversions either needed. ``source`` is ``(path,)``: one file holding A and B side by
+    side, A on the left (the pix2pix layout); or ``(path_a, path_b)``: two files."""
+    if len(source) == 2:
+        (a, notes_a), (b, notes_b) = (read_file(path, size, channels, background, square, max_pixels)
+                                      for path in source)
+        return np.concatenate([a, b]), sorted(set(notes_a) | set(notes_b))
+    with opened(source[0], max_pixels) as picture:
+        width, height = picture.size
+        if width * height > max_pixels:
+            raise Unusable(f"too large: {width:,} x {height:,} pixels (more than {max_pixels:,})")
+        if width < 2:
+            raise Unusable(f"too small: {width} x {height} pixels (no two halves side by side)")
+        picture.load()
+        half = width // 2
+        halves = [convert(picture.crop((left, 0, left + half, height)), size, channels, background, square, max_pixels)
+                  for left in (0, half)]
+    (a, notes_a), (b, notes_b) = halves
+    return np.concatenate([a, b]), sorted(set(notes_a) | set(notes_b))
 
 
 def read_image(path, channels: int, size: int):

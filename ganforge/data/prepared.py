@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganforge.data.pictures import IMAGE_EXTENSIONS, MAX_PIXELS, SQUARE, Unusable, background_colour, image_files, read_file
+from ganforge.data.pictures import (IMAGE_EXTENSIONS, MAX_PIXELS, SQUARE, Unusable, background_colour, image_files,
+                                    read_file, read_pair)
 from ganforge.errors import GanforgeError
 
 FORMAT = 1  # of the store; a different one is prepared again
@@ -58,10 +59,11 @@ CONVERSIONS = {  # what store.json and the summary call each conversion
 
 
 def _read_job(job):
-    """A worker's share: ``(index, pixels or None, notes or the reason)``."""
-    index, path, options = job
+    """A worker's share: ``(index, pixels or None, notes or the reason)``. ``source`` is a file,
+    or a pair (``read_pair``)."""
+    index, source, options = job
     try:
-        pixels, notes = read_file(path, **options)
+        pixels, notes = read_file(source, **options) if isinstance(source, str) else read_pair(source, **options)
         return index, pixels, notes
     except Unusable as exc:
         return index, None, str(exc)
@@ -107,27 +109,45 @@ def prepare_images(folder, size: int = 64, *, channels: int = 3, background="whi
     one in the cache named by the folder's key (reused when it is there already; ``force``
     prepares it again). ``progress`` is a callable ``(done, total)``, ``"auto"`` (a bar on a
     terminal) or None."""
-    from filelock import FileLock
-
     root = Path(folder)
     if not root.is_dir():
         raise GanforgeError(f"image folder '{root}' does not exist or is not a folder")
     if is_store(root):
         return root
+    options = _options(size, channels, background, square, max_pixels)
+    files = image_files(root)
+    if not files:
+        raise GanforgeError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under '{root}'")
+    key = folder_key(files, root, options)
+
+    def sources():
+        classes, labels = labels_of(files, root)
+        names = [f.relative_to(root).as_posix() for f in files]
+        return Sources([str(f) for f in files], names, labels, classes)
+
+    return _store(root, f"{root.resolve().name}-{size}px-{channels}c-{key[:16]}", key, options, sources, out, force,
+                  workers, progress)
+
+
+def _options(size: int, channels: int, background, square: str, max_pixels: int) -> dict:
+    """The options a store is prepared with, checked."""
     if square not in SQUARE:
         raise GanforgeError(f"square '{square}' is not one of {', '.join(SQUARE)}")
     if channels not in (1, 3):
         raise GanforgeError(f"images can be prepared with 1 or 3 channels, not {channels}")
     if size < 1:
         raise GanforgeError(f"the size must be at least 1 pixel, not {size}")
-    colour = background_colour(background)
-    files = image_files(root)
-    if not files:
-        raise GanforgeError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under '{root}'")
-    options = {"size": size, "channels": channels, "background": list(colour), "square": square,
-               "max_pixels": max_pixels}
-    key = folder_key(files, root, options)
-    store = Path(out) if out else cache_root() / f"{root.resolve().name}-{size}px-{channels}c-{key[:16]}"
+    return {"size": size, "channels": channels, "background": list(background_colour(background)), "square": square,
+            "max_pixels": max_pixels}
+
+
+def _store(root: Path, name: str, key: str, options: dict, sources, out, force: bool, workers, progress,
+           extra: dict | None = None) -> Path:
+    """The store of ``key``: ``out`` or ``name`` in the cache, reused when it holds ``key``, else
+    written from ``sources()`` (a ``Sources``)."""
+    from filelock import FileLock
+
+    store = Path(out) if out else cache_root() / name
     store.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store) + ".lock"):  # two runs preparing the same folder: the second waits, then reads
         if is_store(store) and not force:
@@ -138,15 +158,85 @@ def prepare_images(folder, size: int = 64, *, channels: int = 3, background="whi
                 raise GanforgeError(f"'{store}' holds another preparation; remove it or pass another --out")
         elif store.exists() and any(store.iterdir()) and not is_store(store):
             raise GanforgeError(f"'{store}' exists and is not a prepared store; choose another --out")
-        _write(store, root, files, key, options, workers, progress)
+        _write(store, root, sources(), key, options, workers, progress, extra)
     return store
 
 
-def _write(store: Path, root: Path, files: list[Path], key: str, options: dict, workers, progress) -> None:
-    """Decode every file into a temporary folder beside ``store``, then rename it into place:
-    an interrupted or failed preparation leaves no half-written store behind."""
-    classes, labels = labels_of(files, root)
-    size, channels = options["size"], options["channels"]
+PAIR_LAYOUTS = ("side-by-side", "folders")
+
+
+def pair_layout(root: Path) -> str:
+    """``folders`` when ``root`` holds ``A/`` and ``B/`` (each with the same split subfolders),
+    ``side-by-side`` when it holds split folders (``train/``, ...) of files with A and B side by side."""
+    if (root / "A").is_dir() and (root / "B").is_dir():
+        return "folders"
+    if any((root / split).is_dir() for split in ("train", "val", "test")):
+        return "side-by-side"
+    raise GanforgeError(f"'{root}' holds neither train/ (files with A and B side by side) nor A/ and B/ "
+                        "(with the same split subfolders, files matched by name)")
+
+
+def pair_sources(root: Path, split: str) -> tuple[str, list[Path], Sources]:
+    """The layout of ``root``, every file of ``split`` and the pairs to decode from them. In the
+    ``folders`` layout a file of A/SPLIT and one of B/SPLIT pair when their paths, less the
+    extension, agree; one without a partner is a problem, named with the reason."""
+    layout = pair_layout(root)
+    if layout == "side-by-side":
+        files = image_files(root / split)
+        names = [f.relative_to(root).as_posix() for f in files]
+        return layout, files, Sources([(str(f),) for f in files], names, [0] * len(files), [], channels_per_row=2)
+    found = {side: {f.relative_to(root / side / split).with_suffix("").as_posix(): f
+                    for f in image_files(root / side / split)} for side in ("A", "B")}
+    both = sorted(found["A"].keys() & found["B"].keys())
+    problems = [{"file": found[side][name].relative_to(root).as_posix(),
+                 "reason": f"no partner: nothing named {name}.* in {other}/{split}/"}
+                for side, other in (("A", "B"), ("B", "A")) for name in sorted(found[side].keys() - found[other].keys())]
+    files = sorted(found["A"].values()) + sorted(found["B"].values())
+    sources = Sources([(str(found["A"][n]), str(found["B"][n])) for n in both],
+                      [f"{found['A'][n].relative_to(root).as_posix()} + B" for n in both], [0] * len(both), [],
+                      problems, channels_per_row=2)
+    return layout, files, sources
+
+
+def prepare_pairs(folder, split: str = "train", size: int = 64, *, channels: int = 3, background="white",
+                  square: str = "crop", max_pixels: int = MAX_PIXELS, out=None, workers: int | None = None,
+                  progress="auto", force: bool = False) -> Path:
+    """Prepare the aligned pairs of ``split`` under ``folder`` (``pair_layout``) at ``size`` px:
+    a store whose every row holds A's channels, then B's, each converted as ``prepare_images``
+    converts a file. Reused, skipped files and the lock as there."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise GanforgeError(f"pairs folder '{root}' does not exist or is not a folder")
+    if is_store(root):
+        return root
+    options = _options(size, channels, background, square, max_pixels)
+    layout, files, sources = pair_sources(root, split)
+    if not files:
+        where = root / split if layout == "side-by-side" else f"{root / 'A' / split} and {root / 'B' / split}"
+        raise GanforgeError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) found in {where}")
+    key = folder_key(files, root, {**options, "pairs": layout, "split": split})
+    return _store(root, f"{root.resolve().name}-{split}-pairs-{size}px-{channels}c-{key[:16]}", key, options,
+                  lambda: sources, out, force, workers, progress, extra={"pairs": layout, "split": split})
+
+
+class Sources:
+    """What a store is decoded from: one source per row (a file's path, or a pair: see
+    ``read_pair``), the name each is reported under, its class index and the class names; and
+    ``problems`` found before decoding (a file without its partner), reported with the rest."""
+
+    def __init__(self, sources: list, names: list[str], labels: list[int], classes: list[str],
+                 problems: list[dict] | None = None, channels_per_row: int = 1):
+        self.sources, self.names, self.labels, self.classes = sources, names, labels, classes
+        self.problems, self.channels_per_row = problems or [], channels_per_row
+
+
+def _write(store: Path, root: Path, sources: Sources, key: str, options: dict, workers, progress,
+           extra: dict | None = None) -> None:
+    """Decode every source into a temporary folder beside ``store``, then rename it into place:
+    an interrupted or failed preparation leaves no half-written store behind. ``extra`` is added
+    to store.json."""
+    files, labels = sources.sources, sources.labels
+    size, channels = options["size"], options["channels"] * sources.channels_per_row
     job_options = {"size": size, "channels": channels, "background": tuple(options["background"]),
                    "square": options["square"], "max_pixels": options["max_pixels"]}
     tmp = store.parent / f".{store.name}.tmp-{os.getpid()}"
@@ -156,10 +246,10 @@ def _write(store: Path, root: Path, files: list[Path], key: str, options: dict, 
     try:
         pixels = np.lib.format.open_memmap(tmp / "all.npy", mode="w+", dtype=np.uint8,
                                            shape=(len(files), channels, size, size))
-        kept, problems, converted = [], [], Counter()
+        kept, problems, converted = [], list(sources.problems), Counter()
         for index, image, notes in _decode(files, job_options, workers):
             if image is None:
-                problems.append({"file": files[index].relative_to(root).as_posix(), "reason": notes})
+                problems.append({"file": sources.names[index], "reason": notes})
             else:
                 pixels[len(kept)] = image
                 kept.append(index)
@@ -183,9 +273,9 @@ def _write(store: Path, root: Path, files: list[Path], key: str, options: dict, 
             (tmp / "all.npy").unlink()
         np.save(tmp / LABELS, np.asarray([labels[i] for i in kept], dtype=np.int64))
         manifest = {"format": FORMAT, "key": key, "folder": str(root.resolve()), **options,
-                    "found": len(files), "images": len(kept), "classes": classes,
-                    "num_classes": max(len(classes), 1), "converted": dict(sorted(converted.items())),
-                    "problems": problems}
+                    "found": len(files) + len(sources.problems), "images": len(kept), "classes": sources.classes,
+                    "num_classes": max(len(sources.classes), 1), "converted": dict(sorted(converted.items())),
+                    "problems": problems, **(extra or {})}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         if store.exists():
             shutil.rmtree(store)
@@ -201,10 +291,10 @@ def _write(store: Path, root: Path, files: list[Path], key: str, options: dict, 
         report(None)
 
 
-def _decode(files: list[Path], options: dict, workers: int | None):
-    """``(index, pixels, notes)`` for every file, in order; in worker processes when there are
+def _decode(files: list, options: dict, workers: int | None):
+    """``(index, pixels, notes)`` for every source, in order; in worker processes when there are
     enough files for them to pay."""
-    jobs = [(i, str(p), options) for i, p in enumerate(files)]
+    jobs = [(i, p, options) for i, p in enumerate(files)]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     if workers <= 1 or len(files) < 64:
         yield from map(_read_job, jobs)
@@ -267,7 +357,7 @@ def read_manifest(store) -> dict:
 def summary(manifest: dict) -> str:
     """One line: how many images were found, used, skipped (by reason) and converted."""
     found, used = manifest["found"], manifest["images"]
-    line = f"{used:,} of {found:,} images used at {manifest['size']} px"
+    line = f"{used:,} of {found:,} {'pairs' if manifest.get('pairs') else 'images'} used at {manifest['size']} px"
     problems = manifest.get("problems") or []
     if problems:
         reasons = Counter(p["reason"].split(":")[0] for p in problems)

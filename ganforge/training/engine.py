@@ -75,14 +75,15 @@ def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, p
 
 
 def file_options(dataset, engine: dict) -> dict:
-    """The image-file settings the dataset takes (``--background``, ``--square``); one changed
-    from its default for a dataset that takes none is refused, not ignored."""
+    """The dataset settings the dataset takes (``--background``, ``--square``, ``--direction``);
+    one changed from its default for a dataset that takes none is refused, not ignored."""
     options = datasets.file_options(dataset, engine)
     refused = [name for name in datasets.IMAGE_FILE_OPTIONS
                if name not in options and engine[name] != BY_NAME[name].default]
     if refused:
-        raise GanforgeError(f"dataset '{engine['dataset']}' does not read image files and takes no "
-                            f"--{refused[0].replace('_', '-')} (image-folder does)")
+        taker = "paired-folder" if refused[0] == "direction" else "image-folder"
+        raise GanforgeError(f"dataset '{engine['dataset']}' takes no --{refused[0].replace('_', '-')} "
+                            f"({taker} does)")
     return options
 
 
@@ -110,6 +111,7 @@ class Trainer:
 
         data = load("train")
         self.data_report = getattr(data, "report", None)
+        self.held_out_note = getattr(data, "held_out_note", None)  # a test split the dataset made: said once
         unusable = (self.data_report or {}).get("problems") or []
         if engine["strict_data"] and unusable:
             named = "; ".join(f"{p['file']} ({p['reason']})" for p in unusable[:STRICT_NAMED])
@@ -223,6 +225,8 @@ class Trainer:
         if self.data_report:
             listed = f" (listed in {run_dir / rundir.DATA})" if self.data_report.get("problems") else ""
             notes.append(prepared.summary(self.data_report) + listed)
+        if self.held_out_note:
+            notes.append(self.held_out_note)
         shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main, notes=notes)
         began = time.perf_counter()
         with _closing(loggers), StopRequest(patient=process.active) as stop, shown as progress, \

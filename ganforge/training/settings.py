@@ -31,6 +31,8 @@ SETTINGS: tuple[Param, ...] = (
     Setting("square", str, "crop", "image files: how a non-square image becomes square: crop (resize the short "
             "side, keep the centre), pad (resize the long side, fill with --background) or stretch",
             choices=("crop", "pad", "stretch")),
+    Setting("direction", str, "AtoB", "paired datasets: which image of each pair is the input, A (the left half, "
+            "or the file in A/) or B; the other is the target", choices=("AtoB", "BtoA")),
     Setting("strict_data", bool, False, "refuse to start when any image file cannot be used (by default such "
             "files are skipped, counted in one line and listed in the run's data.json)"),
     Setting("mirror", bool, False, "flip training images horizontally at random (each by a draw from seed, epoch "

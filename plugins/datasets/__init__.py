@@ -18,7 +18,11 @@ def register_datasets(register):
     register("unpaired-digits", "ganforge.builtins.datasets.unpaired:unpaired_digits",
              "Two unpaired domains from the bundled digits: digits (A) and outlined digits (B); offline")
     register("unpaired-folder", "ganforge.builtins.datasets.unpaired:unpaired_folder",
-             "Two unpaired domains in the CycleGAN layout: trainA/ trainB/ testA/ testB/ (--data-root)")
+             "Two unpaired domains in the CycleGAN layout: trainA/ trainB/ testA/ testB/ (--data-root), prepared once")
+    register("paired-digits", "ganforge.builtins.datasets.paired:paired_digits",
+             "Aligned pairs from the bundled digits: each digit's outline (A) and the digit (B); offline")
+    register("paired-folder", "ganforge.builtins.datasets.paired:paired_folder",
+             "Aligned pairs (--data-root): train/ test/ of A|B side-by-side files, or A/ B/ matched by name")
     register("digit-captions", "ganforge.builtins.datasets.captions:digit_captions",
              "Bundled digits with generated captions (class, stroke thickness, slant); offline")
     register("caption-folder", "ganforge.builtins.datasets.captions:caption_folder",

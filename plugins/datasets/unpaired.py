@@ -7,9 +7,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError, image_files, read_image, UnpairedDataset
+import numpy as np
+
+from ganforge.plugin import (GanforgeError, UnpairedDataset, combined_report, held_out_rows, open_prepared,
+                            prepare_images)
 
 from .mnist import bundled_mnist
+
+HELD_OUT_EVERY = 10  # with no test split of its own, every 10th item (by name) is held out for one
 
 
 def outline(images: torch.Tensor) -> torch.Tensor:
@@ -32,21 +37,35 @@ def unpaired_digits(root=None, image_size=None, channels=None, split="train"):
     return UnpairedDataset(digits.images[a], outline(digits.images[b]), digits.labels[a], digits.labels[b], 10)
 
 
-def _load_folder(folder: Path, image_size: int, channels: int) -> torch.Tensor:
-    files = image_files(folder)
-    if not files:
-        raise GanforgeError(f"no images found in '{folder}'")
-    return torch.stack([read_image(f, channels, image_size) for f in files])
-
-
-def unpaired_folder(root=None, image_size=None, channels=None, split="train"):
-    """The CycleGAN layout: trainA/ trainB/ testA/ testB/ under --data-root."""
+def unpaired_folder(root=None, image_size=None, channels=None, split="train", background="white", square="crop",
+                    in_memory=None):
+    """The CycleGAN layout under --data-root: trainA/ and trainB/, and testA/ and testB/ for the
+    test split (without them, every 10th image of each domain is held out for it). Each domain
+    is prepared once into the cache as ``image-folder`` is, unusable files skipped and listed."""
     if root is None:
-        raise GanforgeError("the unpaired-folder dataset needs --data-root with trainA/ trainB/ testA/ testB/")
-    root = Path(root)
-    folders = [root / f"{split}A", root / f"{split}B"]
-    missing = [str(f) for f in folders if not f.is_dir()]
+        raise GanforgeError("the unpaired-folder dataset needs --data-root with trainA/ trainB/ (and testA/ testB/)")
+    root, channels = Path(root), channels or 3
+    if channels not in (1, 3):
+        raise GanforgeError(f"unpaired-folder supports 1 or 3 channels, got {channels}")
+    has_test = (root / "testA").is_dir() and (root / "testB").is_dir()
+    read = "train" if split == "train" or not has_test else "test"
+    folders = {side: root / f"{read}{side}" for side in "AB"}
+    missing = [str(f) for f in folders.values() if not f.is_dir()]
     if missing:
-        raise GanforgeError(f"missing folder(s) {', '.join(missing)}; expected trainA/ trainB/ testA/ testB/")
-    size, ch = image_size or 64, channels or 3
-    return UnpairedDataset(_load_folder(folders[0], size, ch), _load_folder(folders[1], size, ch))
+        raise GanforgeError(f"missing folder(s) {', '.join(missing)}; expected trainA/ trainB/ (and testA/ testB/)")
+    domains = {side: open_prepared(prepare_images(folder, image_size or 64, channels=channels, background=background,
+                                                  square=square), in_memory=in_memory)
+               for side, folder in folders.items()}
+    note = None
+    if not has_test:  # every 10th image of each domain is the test split
+        rows = {side: held_out_rows(len(d), HELD_OUT_EVERY)[0 if split == "train" else 1] for side, d in domains.items()}
+        domains = {side: d.subset(rows[side]) for side, d in domains.items()}
+        note = f"no testA/ testB/: every {HELD_OUT_EVERY}th image of each domain is held out as the test split"
+    a, b = domains["A"], domains["B"]
+    data = a if isinstance(a.pixels, torch.Tensor) else a.subset(range(len(a)))
+    data.other = torch.from_numpy(np.array(b.pixels)) if not isinstance(b.pixels, torch.Tensor) else b.pixels
+    data.other_labels = None
+    data.report = combined_report({f"{read}A": a.report, f"{read}B": b.report})
+    if note:
+        data.held_out_note = note
+    return data

@@ -19,6 +19,8 @@ def register_gans(register):
              "Semi-supervised GAN: D is a K+1-way classifier trained with few labels (--labeled N)")
     register("cyclegan", "ganforge.builtins.gans.cyclegan:CycleGAN",
              "CycleGAN (Zhu et al.): unpaired image-to-image translation with cycle consistency")
+    register("pix2pix", "ganforge.builtins.gans.pix2pix:Pix2Pix",
+             "pix2pix (Isola et al.): paired image-to-image translation, U-Net G, PatchGAN D on input and output, L1")
     register("discogan", "ganforge.builtins.gans.discogan:DiscoGAN",
              "DiscoGAN (Kim et al.): two encoder-decoder generators tied by reconstruction losses")
     register("r3gan", "ganforge.builtins.gans.r3gan:R3GAN",

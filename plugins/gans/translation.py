@@ -26,6 +26,18 @@ TRANSLATION_HPARAMS = {
 }
 
 
+def linear_decay(step: int, total: int, decay_from: float) -> float:
+    """The learning rate's factor at ``step``: 1 until ``decay_from`` x ``total`` steps, then
+    down linearly to 0 at ``total`` (CycleGAN's and pix2pix's schedule)."""
+    start = int(total * decay_from)
+    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(total - start, 1))
+
+
+def floats(images: torch.Tensor) -> torch.Tensor:
+    """Images as floats in [-1, 1]: uint8 pixels (a prepared store's) converted, floats as they are."""
+    return images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images
+
+
 class ImagePool:
     """A history of generated images (Shrivastava et al.): D sees a mix of the newest fakes
     and older ones, so it does not chase only G's latest output."""
@@ -65,7 +77,7 @@ class TranslationRecipe(Recipe):
                                 "(unpaired-digits or unpaired-folder)")
         super().__init__(hp, data, context)
         self.distance = DISTANCES[self.hp.distance]
-        self.other = data.other.to(self.device)
+        self.other = data.other.to(self.device)  # floats, or uint8 pixels of a prepared store
         self.pools = {"A": ImagePool(self.hp.pool_size), "B": ImagePool(self.hp.pool_size)}
 
     def build_optimizers(self):
@@ -74,8 +86,7 @@ class TranslationRecipe(Recipe):
 
     def schedule(self, step: int, total: int) -> None:
         """Constant learning rate, then (if ``decay_from`` < 1) linear decay to zero."""
-        start = int(total * self.hp.decay_from)
-        factor = 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(total - start, 1))
+        factor = linear_decay(step, total, self.hp.decay_from)
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = self.hp.lr * factor
@@ -91,7 +102,7 @@ class TranslationRecipe(Recipe):
             return nets_b(self.augmented(x))
 
         pick = self.sharded(len(real_a), lambda m: torch.randint(len(self.other), (m,), device=self.device))
-        real_b = self.other[pick]
+        real_b = floats(self.other[pick])
 
         with self.frozen(nets_a, nets_b):
             fake_b, fake_a = G(real_a), F_(real_b)
@@ -117,7 +128,7 @@ class TranslationRecipe(Recipe):
         test = self.held_out()
         pick = torch.randperm(len(test), generator=generator)[:n]
         pick_b = torch.randperm(len(test.other), generator=generator)[:n]
-        return [test.images[pick].to(self.device), test.other[pick_b].to(self.device)], n
+        return [test.images[pick].to(self.device), floats(test.other[pick_b]).to(self.device)], n
 
     def grid_labels(self, inputs, columns):
         return ["A", "A->B", "A->B->A", "B", "B->A", "B->A->B"]  # ASCII: the default font has no arrow

@@ -19,6 +19,8 @@ def register_networks(register):
              "PatchGAN discriminator: a real/fake score for every overlapping patch")
     register("encoder-decoder-generator", "ganforge.builtins.networks.translation:EncoderDecoderGenerator",
              "DiscoGAN generator: strided convolutions down, transposed convolutions up (image to image)")
+    register("unet-generator", "ganforge.builtins.networks.translation:UNetGenerator",
+             "pix2pix generator: encoder-decoder with skip connections between mirrored layers (image to image)")
     register("bag-of-words-text-encoder", "ganforge.builtins.networks.text:BagOfWordsEncoder",
              "Captions to normalized word counts over the training vocabulary (StackGAN's text encoder)")
     register("stackgan-generator", "ganforge.builtins.networks.text:StackGANGenerator",
