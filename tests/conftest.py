@@ -25,6 +25,13 @@ import platform
 
 platform.processor()
 
+# matplotlib (which torchmetrics imports) asks fc-list for the fonts on its first import on a
+# machine: asked here, once, so that no test of the in-process tiers starts that process.
+try:
+    import matplotlib.font_manager  # noqa: F401
+except ImportError:
+    pass
+
 
 @pytest.fixture(autouse=True)
 def fresh_plugins():

@@ -17,6 +17,7 @@ GENERATORS = {
     "dcgan-generator+classes": dict(latent_dim=8, width=4, num_classes=10),
     "resnet-generator": dict(channels=1, image_size=28, width=4, blocks=1),
     "encoder-decoder-generator": dict(channels=1, image_size=32, width=4),
+    "unet-generator": dict(channels=3, image_size=32, width=4, norm="instance"),
     "stackgan-generator": dict(text_dim=12, latent_dim=8, condition_dim=4, width=8),
     "r3gan-generator": dict(latent_dim=8, width=4, max_width=8, group_size=4),
     "r3gan-generator+classes": dict(latent_dim=8, width=4, max_width=8, group_size=4, num_classes=10),
@@ -50,7 +51,7 @@ def test_builtin_upsamplers_conform(name):
 
 
 def _folder_data(root):
-    for sub in ("trainA", "trainB", "testA", "testB", "cats"):
+    for sub in ("trainA", "trainB", "testA", "testB", "cats", "pairs/train", "pairs/test"):
         (root / sub).mkdir(parents=True)
         for i in range(2):
             Image.new("RGB", (20, 16), (i * 90, 50, 0)).save(root / sub / f"{i}.png")
@@ -66,6 +67,8 @@ def test_builtin_offline_datasets_conform(name, tmp_path):
     kwargs = {"root": root / "cats"} if name in ("image-folder", "caption-folder") else {}
     if name == "unpaired-folder":
         kwargs = {"root": root}
+    if name == "paired-folder":
+        kwargs = {"root": root / "pairs"}
     testing.check_dataset(get("datasets", name)(image_size=16, **kwargs))
 
 
@@ -142,6 +145,7 @@ def test_fixtures_are_offered_to_plugin_tests(check_generator, check_loss, check
 
 
 RECIPE_SIZES = {"gan": {"hidden": 16, "latent_dim": 8}, "cyclegan": {"g_width": 4, "d_width": 4},
+                "pix2pix": {"g_width": 4, "d_width": 4},
                 "discogan": {"g_width": 4, "d_width": 4}, "stackgan": {"g_width": 8, "d_width": 8, "latent_dim": 8},
                 "r3gan": TINY_R3GAN, "r3gan-conditional": TINY_R3GAN}
 

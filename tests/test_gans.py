@@ -16,10 +16,10 @@ from support.cli import cli
 TINY = {"gan": TINY_GAN}  # every other built-in GAN is built on the DCGAN networks
 
 
-def test_list_gans_shows_the_nine_gans_of_the_notes_and_r3gan():
+def test_list_gans_shows_the_nine_gans_of_the_notes_r3gan_and_pix2pix():
     builtin = {n for n in registry().names("gans") if registry().component("gans", n).plugin == "ganforge.builtins.gans"}
     assert builtin == {"gan", "dcgan", "lsgan", "cgan", "sgan", "acgan", "cyclegan",
-                       "discogan", "stackgan", "r3gan", "r3gan-conditional"}
+                       "discogan", "stackgan", "r3gan", "r3gan-conditional", "pix2pix"}
 
 
 @pytest.mark.e2e

@@ -185,8 +185,8 @@ def test_list_and_plugins_commands_describe_builtins():
     assert all(c["description"] for kind in listed.values() for c in kind)
     plugins = {p["name"]: p for p in json.loads(cli("plugins", "--all", "--json").stdout)}
     assert plugins["ganforge.builtins.gans"]["registered"]["gans"] == [
-        "gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "discogan", "r3gan", "r3gan-conditional",
-        "stackgan"]
+        "gan", "dcgan", "lsgan", "cgan", "acgan", "sgan", "cyclegan", "pix2pix", "discogan", "r3gan",
+        "r3gan-conditional", "stackgan"]
     assert plugins["ganforge.builtins.gans"]["builtin"] is True
     bad = cli("list", "gan")
     assert bad.returncode == 1 and "did you mean gans" in bad.stderr

@@ -103,18 +103,24 @@ class PixelDataset(Dataset):
         return len(self.pixels)
 
     def __getitem__(self, index):
-        return to_float(torch.from_numpy(np.array(self.pixels[index]))), int(self.labels[index])
+        return to_float(self._read(index)), int(self.labels[index])
+
+    def _read(self, rows) -> torch.Tensor:
+        """uint8 pixels of ``rows`` (an index, a slice or indices) as a tensor in memory."""
+        if isinstance(self.pixels, torch.Tensor):
+            return self.pixels[torch.as_tensor(rows) if not isinstance(rows, (int, slice)) else rows]
+        return torch.from_numpy(np.array(self.pixels[rows]))
 
     @property
     def images(self) -> torch.Tensor:
         """Every image as floats in [-1, 1], read whole: for held-out splits, which are small."""
-        return to_float(torch.from_numpy(np.array(self.pixels)))
+        return to_float(self._read(slice(None)).clone())
 
     def subset(self, rows) -> "PixelDataset":
         """The rows ``rows`` (read into memory), with this one's report and attributes."""
         rows = np.asarray(rows)
-        part = PixelDataset(torch.from_numpy(np.array(self.pixels[rows])), self.labels[torch.as_tensor(rows)],
-                            self.num_classes, self.report, self.in_memory)
+        part = PixelDataset(self._read(rows), self.labels[torch.as_tensor(rows)], self.num_classes, self.report,
+                            self.in_memory)
         for name in ("paired", "direction", "channels", "held_out_note"):
             if hasattr(self, name):
                 setattr(part, name, getattr(self, name))

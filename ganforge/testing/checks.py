@@ -169,7 +169,8 @@ def check_upsampler(factory, in_channels: int = 6, out_channels: int = 4, kernel
 
 def check_dataset(dataset, items: int = 4) -> None:
     """Non-empty; ``(image, label)`` items with images C x H x W float in [-1, 1]; the attributes
-    the engine reads (channels, image_size, num_classes) agree with the items."""
+    the engine reads (channels, image_size, num_classes) agree with the items (a dataset of pairs,
+    ``paired``, holds two images of ``channels`` each in an item)."""
     assert len(dataset) > 0, "the dataset is empty"
     for i in range(min(items, len(dataset))):
         item = dataset[i]
@@ -179,7 +180,8 @@ def check_dataset(dataset, items: int = 4) -> None:
             f"an image is a float C x H x W tensor, got {getattr(image, 'shape', type(image))}"
         assert image.min() >= -1 - 1e-6 and image.max() <= 1 + 1e-6, "images must be in [-1, 1]"
         assert int(label) == label, "labels are integers (0 when the data has none)"
-        for attribute, value in (("channels", image.shape[0]), ("image_size", image.shape[-1])):
+        per_item = 2 if getattr(dataset, "paired", False) else 1
+        for attribute, value in (("channels", image.shape[0] // per_item), ("image_size", image.shape[-1])):
             if hasattr(dataset, attribute):
                 assert getattr(dataset, attribute) == value, f"dataset.{attribute} says {getattr(dataset, attribute)}, items have {value}"
 
