@@ -125,49 +125,20 @@ def sample(path, n: int = 64, *, out=None, folder=None, npz=None, seed: int | No
     return written
 
 
-def translate(path, source, out=None, *, direction: str = "AtoB", device: str = "cpu",
-              batch_size: int = 64, force: bool = False, trust: bool = False) -> list[Path]:
-    """Translate an image file or a folder of images with an image-to-image generator
-    (CycleGAN, DiscoGAN). ``path`` is a run directory or a generator checkpoint;
-    ``direction`` BtoA uses the run's ``G_BA.ckpt``. Returns the files written."""
-    import torch
+def translate(path, source, out=None, *, direction: str = "AtoB", device: str = "cpu", batch_size: int = 16,
+              force: bool = False, trust: bool = False, compare: bool = False, pairs: bool = False, targets=None,
+              progress="auto"):
+    """Translate an image file or a folder of images with an image-to-image generator (pix2pix,
+    CycleGAN, DiscoGAN): ``path`` is a run directory, a checkpoint or an artifact;
+    ``direction`` BtoA uses the run's ``G_BA.ckpt``. Fully convolutional generators translate
+    each image at its own size. ``compare`` writes input | output (| target) pages with an
+    index; the target is the other half of each file with ``pairs`` or the file of the same
+    name in ``targets``. Returns a ``Translated`` (``written``, ``skipped``, ``summary()``);
+    see ``ganforge.tools.translate``."""
+    from ganforge.tools.translate import translate as _translate
 
-    from ganforge.artifacts import rundir
-    from ganforge.data import images as im
-    from ganforge.errors import GanforgeError
-
-    if direction not in ("AtoB", "BtoA"):
-        raise GanforgeError(f"direction must be AtoB or BtoA, got '{direction}'")
-    path, source = Path(path), Path(source)
-    filename = rundir.network_file("G" if direction == "AtoB" else "G_BA")
-    # a file may be an exported artifact: BtoA then looks for G_BA with the same suffix
-    ckpt = path / filename if path.is_dir() else (path if direction == "AtoB" else path.with_name("G_BA" + path.suffix))
-    if direction == "BtoA" and not ckpt.exists():
-        raise GanforgeError(f"no B->A generator next to '{path}' (looked for {ckpt})")
-    G = load_generator(ckpt, device=device, trust=trust)
-    spec = G.signature[0]
-    if len(G.signature) != 1 or spec["distribution"] != "image":
-        raise GanforgeError(f"'{ckpt}' generates from {', '.join(s['name'] for s in G.signature)}, "
-                            "not from an image; translate needs an image-to-image GAN")
-    if source.is_dir():
-        files = im.image_files(source)
-        if not files:
-            raise GanforgeError(f"no images found in '{source}'")
-        targets = [Path(out or f"{source.name}_{direction}") / f.relative_to(source).with_suffix(".png")
-                   for f in files]
-    elif source.is_file():
-        files, targets = [source], [Path(out or source.with_name(f"{source.stem}_{direction}.png"))]
-    else:
-        raise GanforgeError(f"input '{source}' does not exist")
-    im.refuse_overwrite(targets, force)
-    channels, size = spec["shape"][0], spec["shape"][-1]
-    written = []
-    for i in range(0, len(files), batch_size):
-        batch = torch.stack([im.read_image(f, channels, size) for f in files[i:i + batch_size]])
-        result = G(batch).cpu()
-        for image, target in zip(result, targets[i:i + batch_size]):
-            written.append(im.save_grid(image[None], G.output_range, target, nrow=1, padding=0, scale=1))
-    return written
+    return _translate(path, source, out, direction=direction, device=device, batch_size=batch_size, force=force,
+                      trust=trust, compare=compare, pairs=pairs, targets=targets, progress=progress)
 
 
 def export(checkpoint, exporter: str = "onnx", out=None, *, precision: str = "fp32", device: str | None = None,

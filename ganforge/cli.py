@@ -275,15 +275,29 @@ def sample(checkpoint, count, output, folder, npz, seed, device, label, per_clas
 @click.argument("source", type=click.Path())
 @click.option("--output", "-o", type=click.Path(), help="Output file (for one image) or folder (for a folder).")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
-              help="AtoB uses G.ckpt, BtoA the run's G_BA.ckpt.")
+              help="AtoB uses G.ckpt, BtoA the run's G_BA.ckpt (CycleGAN, DiscoGAN).")
+@click.option("--compare", is_flag=True, help="Also write input | output (| target) side by side under "
+              "OUTPUT/compare/, with an index.html to look through.")
+@click.option("--pairs", is_flag=True, help="Each file holds A and B side by side (pix2pix's folders): translate "
+              "the input half, compare with the other.")
+@click.option("--targets", type=click.Path(), help="Folder of targets, matched to the inputs by name, for --compare.")
+@click.option("--batch-size", "-b", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Images of one size translated at once.")
 @device_option()
 @click.option("--force", is_flag=True, help="Replace output files that already exist.")
 @TRUST
-def translate(checkpoint, source, output, direction, device, force, trust):
-    """Translate an image or a folder of images with a CycleGAN or DiscoGAN run."""
-    written = api.translate(checkpoint, source, output, direction=direction, device=device, force=force, trust=trust)
-    where = written[0] if len(written) == 1 else written[0].parent
-    _console().print(f"translated {len(written)} image(s) {direction}: {where}")
+def translate(checkpoint, source, output, direction, compare, pairs, targets, batch_size, device, force, trust):
+    """Translate an image or a folder of images with an image-to-image run (pix2pix, CycleGAN,
+    DiscoGAN). Fully convolutional generators keep each image's own size; a file that cannot
+    be read is named in the summary and the rest are translated."""
+    done = api.translate(checkpoint, source, output, direction=direction, device=device, force=force, trust=trust,
+                         compare=compare, pairs=pairs, targets=targets, batch_size=batch_size)
+    if not done.written:
+        raise GanforgeError(done.summary().replace("translated 0 image(s); ", "no image translated: "))
+    where = done.folder if Path(source).is_dir() else done.written[0]
+    _console().print(f"{done.summary()} {direction}: {where}")
+    if done.index:
+        _console().print(f"compare: {done.index}")
 
 
 @cli.command()

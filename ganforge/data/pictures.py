@@ -72,6 +72,21 @@ def convert(picture, size: int, channels: int = 3, background=(255, 255, 255), s
     if picture.format == "JPEG" and square != "stretch":  # decode at a reduced scale: far less work
         picture.draft(picture.mode, (size, size))
     picture.load()
+    picture, converted = normalize_mode(picture, channels, background)
+    notes += converted
+    picture = square_up(picture, size, square, background)
+    pixels = np.asarray(picture, dtype=np.uint8)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return np.ascontiguousarray(pixels), notes
+
+
+def normalize_mode(picture, channels: int = 3, background=(255, 255, 255)):
+    """A loaded PIL image in mode ``RGB`` (3 channels) or ``L`` (1), and the conversions it
+    needed: 16-bit scaled to 8, palette and CMYK to RGB, transparency composited onto
+    ``background``, grey to colour or colour to grey."""
+    from PIL import Image
+
+    notes = []
     mode = picture.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         pixels = np.asarray(picture, dtype=np.float64)
@@ -102,10 +117,7 @@ def convert(picture, size: int, channels: int = 3, background=(255, 255, 255), s
         if picture.mode == "RGB":
             notes.append("colour")
         picture = picture.convert("L")
-    picture = square_up(picture, size, square, background)
-    pixels = np.asarray(picture, dtype=np.uint8)
-    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
-    return np.ascontiguousarray(pixels), notes
+    return picture, notes
 
 
 def square_up(picture, size: int, square: str, background):

@@ -242,7 +242,7 @@ def _write(store: Path, root: Path, sources: Sources, key: str, options: dict, w
     tmp = store.parent / f".{store.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    report = _reporter(progress, len(files))
+    report = reporter(progress, len(files))
     try:
         pixels = np.lib.format.open_memmap(tmp / "all.npy", mode="w+", dtype=np.uint8,
                                            shape=(len(files), channels, size, size))
@@ -307,8 +307,9 @@ def _decode(files: list, options: dict, workers: int | None):
         yield from pool.map(_read_job, jobs, chunksize=32)
 
 
-def _reporter(progress, total: int):
-    """``report(n)`` after ``n`` more files, ``report(None)`` at the end."""
+def reporter(progress, total: int, label: str = "preparing images"):
+    """``report(n)`` after ``n`` more items, ``report(None)`` at the end. ``progress`` is a callable
+    ``(done, total)``, ``"auto"`` (a bar labelled ``label`` on a terminal) or None."""
     if progress == "auto":
         from rich.console import Console
 
@@ -317,7 +318,7 @@ def _reporter(progress, total: int):
             return lambda n: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("preparing images"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=console, transient=True)
         task = bar.add_task("prepare", total=total)
         bar.start()

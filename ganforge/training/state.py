@@ -24,6 +24,8 @@ def generator_meta(recipe_name: str, G: torch.nn.Module, step: int) -> dict:
         **network,
         "signature": G.signature,
         "output_range": list(G.output_range),
+        # a fully convolutional generator takes any height and width that are multiples of this
+        **({"size_multiple": int(G.size_multiple)} if getattr(G, "size_multiple", None) else {}),
         "step": step,
         "components": made_of,
         "versions": {"ganforge": __version__, "torch": torch.__version__,
