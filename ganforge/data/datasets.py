@@ -161,9 +161,12 @@ def split_pair(images: torch.Tensor, direction: str = "AtoB") -> tuple[torch.Ten
 
 def held_out_rows(count: int, every: int) -> tuple[np.ndarray, np.ndarray]:
     """``(train, test)`` row indices when a dataset has no test split of its own: every
-    ``every``-th row (the last of each run of ``every``) is held out; never random."""
+    ``every``-th row (the last of each run of ``every``) is held out, and the last row when
+    there are fewer than ``every``; never random."""
     rows = np.arange(count)
     test = rows % every == every - 1
+    if not test.any() and count > 1:
+        test[-1] = True
     return rows[~test], rows[test]
 
 

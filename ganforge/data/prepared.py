@@ -237,7 +237,7 @@ def _write(store: Path, root: Path, sources: Sources, key: str, options: dict, w
     to store.json."""
     files, labels = sources.sources, sources.labels
     size, channels = options["size"], options["channels"] * sources.channels_per_row
-    job_options = {"size": size, "channels": channels, "background": tuple(options["background"]),
+    job_options = {"size": size, "channels": options["channels"], "background": tuple(options["background"]),
                    "square": options["square"], "max_pixels": options["max_pixels"]}
     tmp = store.parent / f".{store.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -95,7 +95,8 @@ class Batches:
             fits = dataset.in_memory if dataset.in_memory is not None else dataset.nbytes <= memory_budget(device)
             self.kind = "pixels" if fits else "mapped"
             if fits:  # uint8 on the device: a quarter of the float images' memory
-                self.images = torch.from_numpy(np.array(dataset.pixels)).to(device)  # read once, whole
+                pixels = dataset.pixels  # read once, whole
+                self.images = (pixels if isinstance(pixels, torch.Tensor) else torch.from_numpy(np.array(pixels))).to(device)
             self.labels = dataset.labels.to(device)
 
     def order(self, epoch: int) -> torch.Tensor:

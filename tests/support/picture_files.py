@@ -35,8 +35,10 @@ def good_images(folder: Path, count: int, size: int = 40) -> list[Path]:
 def every_kind(folder: Path, good: int = 8) -> dict[str, str]:
     """The must-hold folder: good images and one of each troublesome kind. Returns what each
     troublesome file is (by file name)."""
-    paths = good_images(folder, good)
-    whole = paths[0].read_bytes()
+    good_images(folder, good)
+    noise(40, 40, 3).save(folder / "whole.png")
+    whole = (folder / "whole.png").read_bytes()
+    (folder / "whole.png").unlink()
     (folder / "truncated.png").write_bytes(whole[: len(whole) // 2])
     (folder / "notes.jpg").write_text("this is not a picture\n")
     png_header_only(folder / "bomb.png", 30_000, 30_000)
