@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ganforge.plugin import (EXPORT_MAX_BATCH, PRECISIONS, artifact_meta, batch_dynamic_shapes, dump_meta, Exporter, first_line,
+from ganforge.plugin import (EXPORT_MAX_BATCH, PRECISIONS, artifact_meta, dump_meta, export_example, Exporter, first_line,
                              GanforgeError)
 
 from .precision import in_precision
@@ -65,17 +65,15 @@ class AOTIExporter(Exporter):
         import torch
         import torch._inductor
 
-        from ganforge.plugin import random_inputs
-
         path = Path(path)
         meta = artifact_meta(generator, self, precision)
         meta["device"] = str(device)
         module = in_precision(generator.module, precision)
-        example = random_inputs(generator.signature, 2, torch.Generator().manual_seed(0), device)
+        example, dynamic = export_example(module, generator.signature, max_batch, device,
+                                          meta.get("size_multiple") if meta.get("dynamic_size") else None)
         try:
             with torch.no_grad():
-                program = torch.export.export(module, tuple(example),
-                                              dynamic_shapes=batch_dynamic_shapes(module, len(example), max_batch))
+                program = torch.export.export(module, tuple(example), dynamic_shapes=dynamic)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.tmp.pt2")
                 # freezing folds the weights in as constants, so oneDNN can pre-pack them for the CPU

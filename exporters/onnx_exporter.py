@@ -18,7 +18,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ganforge.plugin import (EXPORT_MAX_BATCH, MAX_INPUT_ELEMENTS, artifact_meta, batch_dynamic_shapes, check_signature, dump_meta,
+from ganforge.plugin import (EXPORT_MAX_BATCH, MAX_INPUT_ELEMENTS, artifact_meta, check_signature, dump_meta, export_example,
                              Exporter, first_line, GanforgeError)
 
 META_KEY = "ganforge"
@@ -38,19 +38,17 @@ def _missing(*modules: str) -> str | None:
 
 def write_onnx(module, signature: list[dict], path: Path, meta: dict, *, max_batch: int = EXPORT_MAX_BATCH,
                opset: int = DEFAULT_OPSET) -> None:
-    """Export ``module`` (eval mode) to ``path`` with a dynamic batch, metadata and a full check."""
+    """Export ``module`` (eval mode) to ``path`` with a dynamic batch (and a dynamic height and
+    width when ``meta`` says ``dynamic_size``), metadata and a full check."""
     import onnx
     import torch
-
-    from ganforge.plugin import random_inputs
 
     newest = onnx.defs.onnx_opset_version()
     if not 1 <= opset <= newest:
         raise GanforgeError(f"opset {opset} does not exist for the installed onnx {onnx.__version__} (1..{newest})")
     names = [s["name"] for s in signature]
-    example = random_inputs(signature, 2, torch.Generator().manual_seed(0),
-                            next(module.parameters()).device)
-    dynamic = batch_dynamic_shapes(module, len(names), max_batch)
+    example, dynamic = export_example(module, signature, max_batch, next(module.parameters()).device,
+                                      meta.get("size_multiple") if meta.get("dynamic_size") else None)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         try:

@@ -20,7 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ganforge.plugin import EXPORT_MAX_BATCH, PRECISIONS, artifact_meta, atomic_write, dump_meta, Exporter, GanforgeError
+from ganforge.plugin import EXPORT_MAX_BATCH, EXPORT_MAX_SIDE, PRECISIONS, artifact_meta, atomic_write, dump_meta, Exporter, GanforgeError
 
 from .onnx_exporter import DEFAULT_OPSET, write_onnx
 from .precision import in_precision
@@ -41,8 +41,11 @@ def _torch_dtype(trt, dtype):
     return table[dtype]
 
 
-def build_engine(onnx_path: Path, input_shapes: dict[str, tuple], max_batch: int, cache_path: Path) -> bytes:
-    """Parse the ONNX model into a strongly typed network and build a serialized engine."""
+def build_engine(onnx_path: Path, input_shapes: dict[str, tuple], max_batch: int, cache_path: Path,
+                 sides: tuple[int, int] | None = None) -> bytes:
+    """Parse the ONNX model into a strongly typed network and build a serialized engine whose
+    profile covers batches 1..max_batch and, with ``sides`` (smallest, largest), images of any
+    height and width between them."""
     import tensorrt as trt
 
     logger = trt.Logger(trt.Logger.WARNING)
@@ -56,7 +59,10 @@ def build_engine(onnx_path: Path, input_shapes: dict[str, tuple], max_batch: int
     profile = builder.create_optimization_profile()
     optimal = min(max_batch, 64)
     for name, shape in input_shapes.items():
-        profile.set_shape(name, (1, *shape), (optimal, *shape), (max_batch, *shape))
+        low = high = shape
+        if sides is not None:  # an image input: height and width range too
+            low, high = (shape[0], sides[0], sides[0]), (shape[0], sides[1], sides[1])
+        profile.set_shape(name, (1, *low), (optimal, *shape), (max_batch, *high))
     config.add_optimization_profile(profile)
     cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
@@ -139,11 +145,16 @@ class TensorRTExporter(Exporter):
         meta = artifact_meta(generator, self, precision)
         meta.update({"max_batch": max_batch, "tensorrt": trt.__version__})
         shapes = {s["name"]: tuple(s["shape"]) for s in generator.signature}
+        sides = None
+        if meta.get("dynamic_size"):  # an engine's memory grows with its largest shape: up to 4x the trained side
+            multiple, side = meta["size_multiple"], generator.signature[0]["shape"][-1]
+            meta["max_side"] = min(EXPORT_MAX_SIDE, 4 * side)
+            sides = (multiple, meta["max_side"])
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = Path(tmp) / "G.onnx"
             write_onnx(in_precision(generator.module, precision), generator.signature, onnx_path, meta,
                        max_batch=max_batch, opset=opset)
-            engine = build_engine(onnx_path, shapes, max_batch, path.with_name(".tensorrt-timing.cache"))
+            engine = build_engine(onnx_path, shapes, max_batch, path.with_name(".tensorrt-timing.cache"), sides)
         atomic_write(path, engine)
         atomic_write(sidecar(path), dump_meta(meta).encode())
 

@@ -38,6 +38,8 @@ NAMES = {
     "PRECISIONS": "ganforge.contracts.exporter:PRECISIONS",
     "EXPORT_MAX_BATCH": "ganforge.contracts.exporter:EXPORT_MAX_BATCH",
     "tolerance": "ganforge.contracts.exporter:tolerance",
+    "export_example": "ganforge.contracts.exporter:export_example",
+    "EXPORT_MAX_SIDE": "ganforge.contracts.exporter:EXPORT_MAX_SIDE",
     "Extractor": "ganforge.contracts.extractor:Extractor",
     # networks: declaring a generator's inputs, and common building blocks
     "latent_input": "ganforge.contracts.networks:latent_input",

@@ -100,7 +100,7 @@ def test_translate_accepts_exported_generators_in_both_directions(tiny_runs, tmp
         from_checkpoint = ganforge.translate(run, image, tmp_path / f"c_{direction}.png", direction=direction)
         from ganforge.data.pictures import read_image
 
-        a, c = read_image(from_artifact[0], 1, 28), read_image(from_checkpoint[0], 1, 28)
+        a, c = read_image(from_artifact.written[0], 1, 28), read_image(from_checkpoint.written[0], 1, 28)
         assert (a - c).abs().max() <= 2 / 255 * 2  # equal up to 8-bit rounding
 
 

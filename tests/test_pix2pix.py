@@ -170,3 +170,29 @@ def test_translate_keeps_every_size_names_bad_files_and_writes_compare_pages(tmp
     assert (written.int() - expected.int()).abs().max() <= 1
     again = cli("translate", pix2pix_run, folder, "-o", tmp_path / "out")
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+@pytest.mark.e2e
+def test_onnx_export_of_the_unet_takes_any_multiple_and_translates_as_the_checkpoint_does(tmp_path, pix2pix_run):
+    result = ganforge.export(pix2pix_run / "G.ckpt", "onnx", tmp_path / "G.onnx")
+    assert result.verified and result.max_abs_error <= 1e-4  # at 32 x 32 and, for the second batch, 64 x 32
+    artifact = ganforge.load_generator(tmp_path / "G.onnx")
+    assert artifact.meta["dynamic_size"] and artifact.meta["size_multiple"] == 32
+    G = ganforge.load_generator(pix2pix_run)
+    for shape in ((1, 3, 32, 32), (2, 3, 96, 64)):
+        x = torch.rand(*shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        assert (artifact(x) - G(x)).abs().max() <= 1e-4
+    noise(90, 40, 1).save(tmp_path / "wide.png")
+    a = ganforge.translate(tmp_path / "G.onnx", tmp_path / "wide.png", tmp_path / "a.png", progress=None)
+    c = ganforge.translate(pix2pix_run, tmp_path / "wide.png", tmp_path / "c.png", progress=None)
+    pa, pc = (np.asarray(Image.open(t.written[0])).astype(int) for t in (a, c))
+    assert pa.shape == (40, 90, 3) and np.abs(pa - pc).max() <= 1
+
+
+@pytest.mark.system
+def test_aoti_export_of_the_unet_matches_pytorch_at_two_sizes(tmp_path, pix2pix_run):
+    result = ganforge.export(pix2pix_run / "G.ckpt", "aoti", tmp_path / "G.pt2", max_batch=4)
+    assert result.verified and result.max_abs_error <= 1e-4
+    artifact, G = ganforge.load_generator(tmp_path / "G.pt2"), ganforge.load_generator(pix2pix_run)
+    x = torch.rand(2, 3, 64, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert (artifact(x) - G(x)).abs().max() <= 1e-4

@@ -113,7 +113,9 @@ def _note_export(source: Path, path: Path, result: "ExportResult", generator, di
 
 
 def compare(reference, artifact, batch_sizes=(1, 5), seed: int = 0) -> tuple[float, float]:
-    """Max absolute and relative difference between two generators on the same seeded inputs."""
+    """Max absolute and relative difference between two generators on the same seeded inputs;
+    an artifact that takes any image size is compared at the trained size and, for the second
+    batch size, at a taller one (one ``size_multiple`` more)."""
     import torch
 
     from ganforge.contracts.networks import random_inputs
@@ -121,6 +123,10 @@ def compare(reference, artifact, batch_sizes=(1, 5), seed: int = 0) -> tuple[flo
     max_abs = max_rel = 0.0
     for i, n in enumerate(batch_sizes):
         inputs = random_inputs(reference.signature, n, torch.Generator().manual_seed(seed + i))
+        if i % 2 and artifact.meta.get("dynamic_size"):
+            channels, side = reference.signature[0]["shape"][0], reference.signature[0]["shape"][-1]
+            taller = side + artifact.meta["size_multiple"]
+            inputs = [torch.rand(n, channels, taller, side, generator=torch.Generator().manual_seed(seed + i)) * 2 - 1]
         expected = reference(*inputs).float().cpu()
         got = artifact(*inputs).float().cpu()
         if got.shape != expected.shape:

@@ -62,6 +62,8 @@ def artifact_meta(generator, exporter: Exporter, precision: str) -> dict:
     meta = dict(generator.meta)
     meta.update({"kind": "generator", "format": exporter.name, "precision": precision,
                  "input_names": [s["name"] for s in generator.signature], "output_name": "output"})
+    if spatial(generator.signature, meta.get("size_multiple")):  # any height and width, in multiples
+        meta.update({"dynamic_size": True, "max_side": EXPORT_MAX_SIDE})
     meta["versions"] = {**meta.get("versions", {}), "ganforge": __version__, "torch": torch.__version__}
     return meta
 
@@ -79,6 +81,40 @@ def batch_dynamic_shapes(module, count: int, max_batch: int):
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
         return (shapes,)
     return shapes
+
+
+# The largest height and width an artifact of a fully convolutional generator accepts (its spatial
+# dimensions are dynamic, in multiples of the generator's ``size_multiple``, up to this).
+EXPORT_MAX_SIDE = 2048
+
+
+def export_example(module, signature: list[dict], max_batch: int, device="cpu", size_multiple: int | None = None):
+    """``(example inputs, dynamic_shapes)`` for torch.export / torch.onnx.export: a dynamic batch
+    (``batch_dynamic_shapes``) and, for a fully convolutional image-to-image generator (one image
+    input and a ``size_multiple``), a dynamic height and width in multiples of it up to
+    ``EXPORT_MAX_SIDE``. The example is drawn at twice the multiple at least: an example
+    dimension of one multiple would be fixed by the tracer."""
+    import torch
+
+    from ganforge.contracts.networks import random_inputs
+
+    example = random_inputs(signature, 2, torch.Generator().manual_seed(0), device)
+    shapes = batch_dynamic_shapes(module, len(example), max_batch)
+    if not spatial(signature, size_multiple):
+        return example, shapes
+    channels, side = signature[0]["shape"][0], signature[0]["shape"][-1]
+    side = max(side, 2 * size_multiple)
+    example[0] = (torch.rand(2, channels, side, side, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
+    blocks = EXPORT_MAX_SIDE // size_multiple
+    height, width = (torch.export.Dim(name, min=1, max=blocks) for name in ("height_blocks", "width_blocks"))
+    flat = shapes[0] if isinstance(shapes[0], tuple) else shapes
+    dims = {**flat[0], 2: size_multiple * height, 3: size_multiple * width}
+    return example, ((dims,),) if isinstance(shapes[0], tuple) else (dims,)
+
+
+def spatial(signature: list[dict], size_multiple: int | None) -> bool:
+    """Whether a generator's artifact takes any height and width (in multiples of ``size_multiple``)."""
+    return bool(size_multiple) and len(signature) == 1 and signature[0]["distribution"] == "image"
 
 
 def dump_meta(meta: dict) -> str:

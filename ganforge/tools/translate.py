@@ -171,7 +171,9 @@ class Translator:
         self.G, self.batch_size = G, batch_size
         spec = G.signature[0]
         self.size = spec["shape"][-1]
-        self.multiple = G.meta.get("size_multiple")
+        # a checkpoint, or an artifact exported with dynamic height and width, takes any multiple
+        dynamic = G.backend == "torch" or G.meta.get("dynamic_size")
+        self.multiple = G.meta.get("size_multiple") if dynamic else None
         self.queues: dict[tuple[int, int], list] = {}
 
     def shape_for(self, height: int, width: int) -> tuple[int, int]:
