@@ -196,3 +196,44 @@ def test_aoti_export_of_the_unet_matches_pytorch_at_two_sizes(tmp_path, pix2pix_
     artifact, G = ganforge.load_generator(tmp_path / "G.pt2"), ganforge.load_generator(pix2pix_run)
     x = torch.rand(2, 3, 64, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
     assert (artifact(x) - G(x)).abs().max() <= 1e-4
+
+
+@pytest.mark.e2e
+def test_serve_answers_oip_and_an_uploaded_png_with_translates_pixels(tmp_path, pix2pix_run):
+    import io
+
+    from test_serve import in_process
+
+    noise(32, 32, 3).save(tmp_path / "square.png")
+    noise(50, 21, 4).save(tmp_path / "odd.png")
+    done = ganforge.translate(pix2pix_run, tmp_path, tmp_path / "out", progress=None)
+    assert len(done.written) == 2
+    with in_process(pix2pix_run) as call:
+        for name in ("square.png", "odd.png"):
+            status, headers, body = call("/api/translate", (tmp_path / name).read_bytes())
+            assert status == 200 and headers["content-type"] == "image/png"
+            served = np.asarray(Image.open(io.BytesIO(body))).astype(int)
+            assert np.array_equal(served, np.asarray(Image.open(tmp_path / "out" / name)).astype(int))
+        pixels = np.asarray(Image.open(tmp_path / "square.png")).astype(np.float32) / 127.5 - 1
+        request = {"inputs": [{"name": "image", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                               "data": pixels.transpose(2, 0, 1).ravel().tolist()}]}
+        status, _, body = call("/v2/models/pix2pix/infer", json.dumps(request).encode())
+        assert status == 200
+        output = np.asarray(json.loads(body)["outputs"][0]["data"], np.float32).reshape(3, 32, 32)
+        as_pixels = np.round((np.clip(output, -1, 1) + 1) * 127.5).astype(int).transpose(1, 2, 0)
+        assert np.abs(as_pixels - np.asarray(Image.open(tmp_path / "out" / "square.png")).astype(int)).max() <= 1
+        status, _, body = call("/api/translate", b"this is not an image")
+        assert status == 400 and b"not an image" in body
+        status, _, body = call("/api/translate", (tmp_path / "odd.png").read_bytes() * 1, method="POST",
+                               headers={"content-length": str(10 ** 9)})
+        assert status == 413
+
+
+@pytest.mark.e2e
+def test_a_triton_repository_of_the_unet_declares_any_height_and_width(tmp_path, pix2pix_run):
+    from tritonclient.grpc import model_config_pb2
+    from google.protobuf import text_format
+
+    folder = ganforge.export(pix2pix_run, triton=tmp_path / "repo", max_batch=4)
+    config = text_format.Parse((folder / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    assert list(config.input[0].dims) == [3, -1, -1] and list(config.output[0].dims) == [3, -1, -1]

@@ -52,6 +52,7 @@ class Service:
     def __init__(self, generator, name: str, source: str, batcher: Batcher, limits: Limits):
         self.G, self.name, self.source, self.batcher, self.limits = generator, name, source, batcher, limits
         self.started = time.time()
+        self.alone = anyio.Lock()  # translations at sizes the batcher cannot stack, one at a time
         self.latency = {"count": 0, "sum": 0.0, "buckets": [0] * len(LATENCY_BUCKETS)}
         inputs = generator.random_inputs(1, seed=0, **self._fixed_text())
         try:
@@ -212,6 +213,34 @@ class Service:
         except GanforgeError as exc:
             raise protocol.BadRequest(first_line(exc)) from None
 
+    async def translate(self, data: bytes) -> bytes:
+        """An uploaded PNG or JPEG translated as ``ganforge translate`` translates a file (at its
+        own size for a fully convolutional generator), as PNG bytes."""
+        from ganforge.data.pictures import Unusable
+        from ganforge.tools.translate import Translator, png_bytes, read_pixels
+
+        spec = self.G.signature[0]
+        if len(self.G.signature) != 1 or spec["distribution"] != "image":
+            raise protocol.BadRequest("this generator does not translate images; use /api/generate")
+        try:
+            pixels, _ = read_pixels(io.BytesIO(data), spec["shape"][0], max_pixels=self.limits.max_upload_pixels)
+        except Unusable as exc:
+            raise protocol.BadRequest(f"the body is not an image this server can translate: {exc}") from None
+        translator = Translator(self.G, 1)
+        x = translator.input_tensor(pixels)
+        if tuple(x.shape[1:]) == tuple(spec["shape"]):  # the trained size: batched with other requests
+            output = await self.run([x[None]])
+        else:  # another size: alone, one at a time
+            async with self.alone:
+                began = time.perf_counter()
+                try:
+                    output = await anyio.to_thread.run_sync(self.G, x[None])
+                except GanforgeError as exc:
+                    raise Problem(500, first_line(exc)) from None
+                finally:
+                    self._observe(time.perf_counter() - began)
+        return png_bytes(translator.output_pixels(output[0].cpu(), pixels))
+
     def uploaded(self, data: bytes, spec: dict) -> torch.Tensor:
         """An uploaded image as the generator's image input, bounded before it is decoded."""
         from PIL import Image
@@ -313,6 +342,13 @@ def build_app(service: Service):
         picture.save(buffer, format="PNG")
         return Response(buffer.getvalue(), media_type="image/png")
 
+    async def translate(request):
+        """POST a PNG or JPEG: the translated image as PNG."""
+        body = await _body(request, service.limits.max_body)
+        if not body:
+            raise protocol.BadRequest("POST an image (PNG or JPEG) as the request body")
+        return Response(await service.translate(body), media_type="image/png")
+
     async def interpolate(request):
         """One image on the spherical path between the latent codes of seeds a and b, at t."""
         from ganforge.tools.latent import slerp
@@ -348,6 +384,7 @@ def build_app(service: Service):
                    Route(prefix + "/infer", infer, methods=["POST"])]
     routes += [Route("/", page), Route("/api/describe", describe),
                Route("/api/generate", generate, methods=["GET", "POST"]), Route("/api/interpolate", interpolate),
+               Route("/api/translate", translate, methods=["POST"]),
                Route("/metrics", metrics)]
 
     @asynccontextmanager

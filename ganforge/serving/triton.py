@@ -55,6 +55,7 @@ def export_repository(checkpoint, repository, *, name: str | None = None, export
     folder = Path(repository) / name
     import torch
 
+    from ganforge.contracts.exporter import spatial
     from ganforge.contracts.networks import random_inputs
 
     output_shape = list(G(*random_inputs(G.signature, 1, torch.Generator().manual_seed(0))).shape[1:])
@@ -64,7 +65,11 @@ def export_repository(checkpoint, repository, *, name: str | None = None, export
                         device=device or ("cuda" if exporter == "tensorrt" else "cpu"))
         (folder / "1").mkdir(parents=True, exist_ok=True)
         shutil.copy(result.path, folder / "1" / filename)
-    meta = {k: G.meta.get(k) for k in ("recipe", "step", "output_range", "signature")}
-    (folder / "config.pbtxt").write_text(model_config(name, platform, G.signature, output_shape, max_batch,
+    meta = {k: G.meta.get(k) for k in ("recipe", "step", "output_range", "signature", "size_multiple")}
+    signature = G.signature
+    if spatial(signature, G.meta.get("size_multiple")):  # any height and width: -1 in Triton's dims
+        signature = [{**signature[0], "shape": [signature[0]["shape"][0], -1, -1]}]
+        output_shape = [output_shape[0], -1, -1]
+    (folder / "config.pbtxt").write_text(model_config(name, platform, signature, output_shape, max_batch,
                                                       max_delay_us, meta))
     return folder

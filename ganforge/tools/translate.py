@@ -62,15 +62,15 @@ def generator_file(path: Path, direction: str) -> Path:
     return path if direction == "AtoB" else path.with_name("G_BA" + path.suffix)
 
 
-def read_pixels(path, channels: int, half: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """An image file as ``C x H x W`` uint8 pixels at its own size, and with ``half`` (left or
-    right: the file holds a pair side by side) the other half as the target. ``Unusable``
-    when it cannot be read or is too large."""
-    with opened(path, MAX_TRANSLATE_PIXELS) as picture:
+def read_pixels(path, channels: int, half: str | None = None,
+                max_pixels: int = MAX_TRANSLATE_PIXELS) -> tuple[np.ndarray, np.ndarray | None]:
+    """An image file (or file object) as ``C x H x W`` uint8 pixels at its own size, and with
+    ``half`` (left or right: the file holds a pair side by side) the other half as the target.
+    ``Unusable`` when it cannot be read or is larger than ``max_pixels``."""
+    with opened(path, max_pixels) as picture:
         width, height = picture.size
-        if width * height > MAX_TRANSLATE_PIXELS:
-            raise Unusable(f"too large: {width:,} x {height:,} pixels (translate takes up to "
-                           f"{MAX_TRANSLATE_PIXELS:,})")
+        if width * height > max_pixels:
+            raise Unusable(f"too large: {width:,} x {height:,} pixels (translate takes up to {max_pixels:,})")
         picture.load()
         picture, _ = normalize_mode(picture, channels)
         if half is None:
@@ -196,19 +196,25 @@ class Translator:
         self.queues.clear()
 
     def _run(self, shape, queue):
-        batch = torch.stack([self._input(pixels, shape) for pixels, _ in queue])
+        batch = torch.stack([self.input_tensor(pixels) for pixels, _ in queue])
         result = self.G(batch).cpu()
-        low, high = self.G.output_range
         for (pixels, item), image in zip(queue, result):
-            h, w = pixels.shape[1:]
-            if self.multiple:
-                image = image[:, :h, :w]
-            else:  # back to the input's size
-                image = torch.nn.functional.interpolate(image[None], size=(h, w), mode="bilinear",
-                                                        align_corners=False)[0]
-            yield item, im.to_uint8(image[None], (low, high))[0]
+            yield item, self.output_pixels(image, pixels)
 
-    def _input(self, pixels: np.ndarray, shape) -> torch.Tensor:
+    def output_pixels(self, image: torch.Tensor, pixels: np.ndarray) -> np.ndarray:
+        """The generator's output for ``pixels`` as uint8 pixels of their size: cropped (padded
+        inputs) or resized back."""
+        h, w = pixels.shape[1:]
+        if self.multiple:
+            image = image[:, :h, :w]
+        else:
+            image = torch.nn.functional.interpolate(image[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        return im.to_uint8(image[None], self.G.output_range)[0]
+
+    def input_tensor(self, pixels: np.ndarray) -> torch.Tensor:
+        """uint8 pixels as the generator's input: in [-1, 1], padded to the next multiple (edge
+        pixels repeated) or resized to the trained size."""
+        shape = self.shape_for(*pixels.shape[1:])
         x = torch.from_numpy(pixels).float().div(127.5).sub(1.0)
         if not self.multiple:
             return torch.nn.functional.interpolate(x[None], size=shape, mode="bilinear", antialias=True,
@@ -233,10 +239,19 @@ def _write(finished, done: Translated, folder: Path, compare: bool, output_range
 
 
 def save_png(pixels: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_bytes(pixels))
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """``C x H x W`` uint8 pixels as a PNG file's bytes."""
+    import io
+
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)).save(path)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def write_index(folder: Path, pages: list[Path], root: Path) -> Path:
