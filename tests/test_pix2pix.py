@@ -237,3 +237,18 @@ def test_a_triton_repository_of_the_unet_declares_any_height_and_width(tmp_path,
     folder = ganforge.export(pix2pix_run, triton=tmp_path / "repo", max_batch=4)
     config = text_format.Parse((folder / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
     assert list(config.input[0].dims) == [3, -1, -1] and list(config.output[0].dims) == [3, -1, -1]
+
+
+@pytest.mark.e2e
+def test_eval_of_a_paired_run_scores_outputs_against_their_targets(tmp_path):
+    run = ganforge.train("pix2pix", steps=2, batch_size=4, out=tmp_path / "run", params=TINY, quiet=True, grid_size=2)
+    result = ganforge.evaluate(run.run_dir, n=100)
+    figures = result["metrics"]
+    assert figures["pairs"] == 100 and 0 < figures["l1"] < 2 and figures["psnr"] > 0 and -1 <= figures["ssim"] <= 1
+    assert figures["fid"] > 0 and result["config"]["real"] == "paired-digits/test"
+    from ganforge.plugin import split_pair as split
+
+    test = get("datasets", "paired-digits")(split="test")
+    inputs, targets = split(test.images[:100])
+    G = ganforge.load_generator(run.run_dir)
+    assert abs(figures["l1"] - (G(inputs).clamp(-1, 1) - targets).abs().mean().item()) < 1e-5

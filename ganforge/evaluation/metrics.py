@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ganforge.artifacts import rundir
 from ganforge.contracts.extractor import Extractor
@@ -170,6 +171,7 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
 
     say = progress or (lambda message: None)
     warnings, metrics = [], {}
+    translated = None
     trained_on: dict = {}  # the run's engine settings, when a run is scored
     source = str(path)
     if source.startswith("data:"):
@@ -193,7 +195,14 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
         if any(s["distribution"] == "text" for s in G.signature):
             raise GanforgeError("text-conditioned generators need captions; score them with "
                                 "benchmarks/conditioning.py (class agreement) for now")
-        fake_images = G.generate(n, seed=seed, batch_size=batch_size)
+        translated = translation_images(G, config_dataset, data_root, trained_on, n, batch_size) \
+            if G.signature[0]["distribution"] == "image" else None
+        if translated is not None:  # an image-to-image generator: its outputs on the test inputs
+            fake_images, real, paired_figures = translated
+            metrics.update(paired_figures)
+            real_split = "test"
+        else:
+            fake_images = G.generate(n, seed=seed, batch_size=batch_size)
         conditional = next((s for s in G.signature if s["distribution"] == "categorical"), None)
         if conditional is not None and ext.num_classes == conditional["num_classes"]:
             # an extractor that classifies into the generator's classes judges its conditioning
@@ -209,8 +218,9 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
         elif run_config.get("recipe"):
             warnings.append(f"recipe '{run_config['recipe']}' is not installed; its own figures are left out")
     shape = fake_images.shape
-    real = real_images(config_dataset, real_split, shape[-1], data_root,
-                       trained_on if config_dataset == trained_on.get("dataset") else None)
+    if translated is None:
+        real = real_images(config_dataset, real_split, shape[-1], data_root,
+                           trained_on if config_dataset == trained_on.get("dataset") else None)
     say(f"extracting {extractor} features of {len(fake_images)} generated and {len(real)} real images ...")
     fake_features, fake_logits = extract(ext, fake_images, batch_size)
     real_features, real_logits = extract(ext, real, batch_size)
@@ -235,6 +245,38 @@ def evaluate(path, *, extractor: str | None = None, weights=None, n: int = 5000,
         atomic_write(rundir.evaluation_file(run_dir, extractor, evaluated, real_split),
                      json.dumps(result, indent=2).encode())
     return result
+
+
+def translation_images(G, dataset: str, root, settings: dict, n: int, batch_size: int):
+    """For an image-to-image generator: ``(outputs, targets, figures)`` on the test split of
+    ``dataset``. Pairs give L1, PSNR and SSIM (torchmetrics) of each output against its target
+    and the targets are the real images; unpaired domains compare A's translations with B."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    from ganforge.data.datasets import file_options, split_pair
+    from ganforge.hooks.manager import get
+
+    factory = get("datasets", dataset)
+    options = file_options(factory, settings or {})
+    size = G.signature[0]["shape"][-1]
+    test = factory(root=root, image_size=size, split="test", **options)
+
+    def run(inputs):
+        return torch.cat([G(inputs[i:i + batch_size]).cpu() for i in range(0, len(inputs), batch_size)]).float()
+
+    if getattr(test, "paired", False):
+        inputs, targets = split_pair(test.images[:n], test.direction)
+        outputs = run(inputs).clamp(-1, 1)
+        figures = {"l1": F.l1_loss(outputs, targets).item(),
+                   "psnr": peak_signal_noise_ratio(outputs, targets, data_range=2.0).item(),
+                   "ssim": structural_similarity_index_measure(outputs, targets, data_range=2.0).item(),
+                   "pairs": len(inputs)}
+        return outputs, targets, figures
+    if hasattr(test, "other"):
+        other = test.other[:n]
+        other = other.float().div(127.5).sub(1.0) if other.dtype == torch.uint8 else other
+        return run(test.images[:n]), other, {}
+    return None
 
 
 def _extractor(name: str | None, dataset: str, weights, device) -> tuple[str, Extractor]:
