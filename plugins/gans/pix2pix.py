@@ -32,6 +32,8 @@ class Pix2Pix(Recipe):
         "beta2": (0.999, "Adam beta2"),
         "real_label": (1.0, "target for real pairs in D's loss"),
         "l1_weight": (100.0, "weight of the L1 distance between output and target (lambda, 100 in the paper)"),
+        "adversarial_weight": (1.0, "weight of the adversarial term (0: the paper's L1-only ablation, a plain U-Net "
+                                    "regressor; D is then not trained at all)"),
         "generator": Param(str, "unet", "G's architecture: unet (the paper's) or resnet (CycleGAN's)",
                            choices=tuple(GENERATORS)),
         "g_width": (32, "channels of G's first layer (64 in the paper)"),
@@ -104,6 +106,10 @@ class Pix2Pix(Recipe):
             return nets_d(self.augmented(torch.cat([source, output], 1)))
 
         fake = G(source)
+        l1 = F.l1_loss(fake, target)
+        if not self.hp.adversarial_weight:  # L1 alone: no D to train or fool
+            self.update("G", self.hp.l1_weight * l1)
+            return {"l1": l1.detach()}
         real_scores, fake_scores = D(target), D(fake.detach())
         self.observe_real(real_scores.flatten())
         # halved, as in the paper: D learns slower than G
@@ -111,8 +117,7 @@ class Pix2Pix(Recipe):
         self.update("D", d_loss)
         with self.frozen(nets_d):
             adversarial = self.g_adversarial(D(fake), lambda: D(target))
-            l1 = F.l1_loss(fake, target)
-            self.update("G", adversarial + self.hp.l1_weight * l1)
+            self.update("G", self.hp.adversarial_weight * adversarial + self.hp.l1_weight * l1)
         return {"d_loss": d_loss.detach(), "g_adv": adversarial.detach(), "l1": l1.detach()}
 
     def evaluate(self):

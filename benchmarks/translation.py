@@ -1,0 +1,152 @@
+"""Image-to-image translation measured on real pairs: Twemoji drawn in a light and a dark skin tone.
+
+../shared/data/twemoji-64/ (Twemoji, CC-BY 4.0 by Twitter, Inc. and other contributors) holds
+emoji drawn in each skin tone; a file ending -1f3fb (light) and the same name ending -1f3ff
+(dark) are the same drawing: a paired task with ground truth. The pairs are split by emoji (the
+first code point: every 5th emoji's pairs are the test split), written as A/ (light) and B/
+(dark) folders, and trained from at 64 px through ``--dataset paired-folder``, each variant for
+the same wall time (stopped by SIGTERM, which saves):
+
+- identity: the input as the output (what doing nothing scores);
+- L1-only U-Net: pix2pix with ``-p adversarial_weight=0`` (the paper's L1 ablation);
+- pix2pix: the default command;
+- with ``--cyclegan``, CycleGAN on the same two domains with no pair seen (trainA/ trainB/),
+  judged against the true pairs.
+
+Each is scored on the test split: L1, PSNR and SSIM against the targets, and FID and KID of the
+outputs against the targets on the features of benchmarks/emoji_features.py (a classifier of
+Twemoji subcategories; the test split is small, so FID is biased upwards: compare variants, not
+other papers). Wall time, steps and images seen beside every figure.
+
+    python benchmarks/translation.py --seconds 150 [--cyclegan] [--grid docs/pix2pix-skin-tones.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ganforge  # noqa: E402
+from ganforge.devices import describe  # noqa: E402
+
+from emoji_features import EMOJI, WORK, EmojiFeatures  # noqa: E402
+from quality import train  # noqa: E402
+
+LIGHT, DARK = "-1f3fb", "-1f3ff"
+
+
+def skin_tone_pairs(folder: Path, unpaired: Path | None = None) -> tuple[int, int]:
+    """Write the pairs as A/ and B/ with train/ and test/ (and, with ``unpaired``, the CycleGAN
+    layout of the same train split with the pairing hidden by shuffled names). Returns the counts."""
+    light = sorted(p for p in EMOJI.glob(f"*{LIGHT}*.png") if (EMOJI / p.name.replace(LIGHT, DARK)).is_file())
+    bases = sorted({p.name.split("-")[0] for p in light})
+    test_bases = set(bases[4::5])
+    counts = {"train": 0, "test": 0}
+    shutil.rmtree(folder, ignore_errors=True)
+    for p in light:
+        split = "test" if p.name.split("-")[0] in test_bases else "train"
+        for side, source in (("A", p), ("B", EMOJI / p.name.replace(LIGHT, DARK))):
+            (folder / side / split).mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, folder / side / split / p.name.replace(LIGHT, ""))
+        counts[split] += 1
+    if unpaired is not None:
+        shutil.rmtree(unpaired, ignore_errors=True)
+        rng = np.random.default_rng(0)
+        for side, name in (("A", "trainA"), ("B", "trainB")):
+            files = sorted((folder / side / "train").iterdir())
+            (unpaired / name).mkdir(parents=True)
+            for i, f in zip(rng.permutation(len(files)), files):  # names say nothing about partners
+                shutil.copy(f, unpaired / name / f"{i:04d}.png")
+        for side, name in (("A", "testA"), ("B", "testB")):
+            shutil.copytree(folder / side / "test", unpaired / name)
+    return counts["train"], counts["test"]
+
+
+def test_pairs(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    from ganforge.plugin import split_pair
+    from ganforge.hooks.manager import get
+
+    test = get("datasets", "paired-folder")(root=folder, image_size=64, split="test")
+    return split_pair(test.images)
+
+
+def scores(outputs: torch.Tensor, targets: torch.Tensor, features: EmojiFeatures) -> dict:
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    from ganforge.evaluation.metrics import extract, fid_kid_is
+
+    outputs = outputs.clamp(-1, 1)
+    fake, logits = extract(features, outputs)
+    real, _ = extract(features, targets)
+    figures = fid_kid_is(fake, real, logits, kid_subset=min(50, len(targets)))
+    return {"l1": F.l1_loss(outputs, targets).item(),
+            "psnr": peak_signal_noise_ratio(outputs, targets, data_range=2.0).item(),
+            "ssim": structural_similarity_index_measure(outputs, targets, data_range=2.0).item(),
+            "fid": figures["fid"], "kid": figures["kid"]}
+
+
+def translated(run: Path, inputs: torch.Tensor) -> torch.Tensor:
+    G = ganforge.load_generator(run)
+    return torch.cat([G(inputs[i:i + 64]) for i in range(0, len(inputs), 64)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=150, help="wall time of each training")
+    parser.add_argument("--cyclegan", action="store_true", help="also CycleGAN on the unpaired domains")
+    parser.add_argument("--grid", type=Path, help="write test translations beside their targets here (PNG)")
+    parser.add_argument("--work", type=Path, default=WORK / "translation")
+    args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
+    if not EMOJI.is_dir():
+        sys.exit(f"Error: {EMOJI} is not here")
+    pairs, unpaired = args.work / "skin-tones", args.work / "skin-tones-unpaired"
+    n_train, n_test = skin_tone_pairs(pairs, unpaired if args.cyclegan else None)
+    print(f"skin-tone pairs: {n_train} train, {n_test} test (split by emoji), 64 px; {args.seconds:.0f} s each")
+    features = EmojiFeatures()
+    inputs, targets = test_pairs(pairs)
+    rows = [("identity (the input)", 0.0, 0, 0, scores(inputs, targets, features))]
+    common = ["--dataset", "paired-folder", "--data-root", str(pairs), "-p", "image_size=64"]
+    variants = [("L1-only U-Net", ["pix2pix", *common, "-p", "adversarial_weight=0"]),
+                ("pix2pix (default)", ["pix2pix", *common])]
+    if args.cyclegan:
+        variants.append(("CycleGAN (unpaired)", ["cyclegan", "--dataset", "unpaired-folder", "--data-root",
+                                                 str(unpaired), "-p", "image_size=64"]))
+    outputs = {}
+    for name, command in variants:
+        out = args.work / "runs" / name.split()[0].lower()
+        shutil.rmtree(out, ignore_errors=True)
+        wall, step = train(command, out, args.seconds)
+        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+        outputs[name] = translated(out, inputs)
+        rows.append((name, wall, step, step * batch, scores(outputs[name], targets, features)))
+    identity = rows[0][4]
+    print("\n| variant | wall | steps | images seen | test L1 | PSNR | SSIM | FID | KID |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, wall, step, seen, s in rows:
+        print(f"| {name} | {wall:.0f} s | {step:,} | {seen:,} | {s['l1']:.4f} ({s['l1'] / identity['l1']:.2f}x "
+              f"identity) | {s['psnr']:.2f} | {s['ssim']:.3f} | {s['fid']:.1f} | {s['kid']:.2f} |", flush=True)
+    if args.grid:
+        from ganforge.data.images import save_grid
+
+        k = min(8, len(inputs))
+        panels = [inputs[:k]] + [outputs[name][:k].clamp(-1, 1) for name, _ in variants] + [targets[:k]]
+        save_grid(torch.cat(panels), (-1.0, 1.0), args.grid, nrow=k,
+                  row_labels=["input", *[name.split(" (")[0] for name, _ in variants], "target"])
+        print(f"grid: {args.grid}")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"total wall time {time.perf_counter() - started:.0f} s")
