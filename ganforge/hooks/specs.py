@@ -80,6 +80,9 @@ def register_datasets(register):
     ``PixelDataset`` that ``open_prepared(prepare_images(folder, size))`` gives: uint8 pixels
     decoded once, which train without a DataLoader, and a ``report`` of the files found,
     skipped and converted, which the run prints in one line and keeps as ``data.json``.
+    A dataset of aligned pairs holds each pair stacked on the channel axis, A's channels then
+    B's, marked by ``as_pairs(dataset, direction)`` (``paired``, ``direction``; ``channels``
+    is one image's), and may take ``direction`` (the ``--direction`` setting).
     Example: ``register("my-faces", "ganforge_faces:faces", "Faces from --data-root")``.
     """
 
