@@ -62,6 +62,7 @@ NAMES = {
     "prepare_pairs": "ganforge.data.prepared:prepare_pairs",
     "as_pairs": "ganforge.data.datasets:as_pairs",
     "split_pair": "ganforge.data.datasets:split_pair",
+    "as_images": "ganforge.data.datasets:as_images",
     "held_out_rows": "ganforge.data.datasets:held_out_rows",
     "combined_report": "ganforge.data.datasets:combined_report",
     "class_balanced_split": "ganforge.data.datasets:class_balanced_split",

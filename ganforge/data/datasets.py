@@ -103,23 +103,17 @@ class PixelDataset(Dataset):
         return len(self.pixels)
 
     def __getitem__(self, index):
-        return to_float(self._read(index)), int(self.labels[index])
-
-    def _read(self, rows) -> torch.Tensor:
-        """uint8 pixels of ``rows`` (an index, a slice or indices) as a tensor in memory."""
-        if isinstance(self.pixels, torch.Tensor):
-            return self.pixels[torch.as_tensor(rows) if not isinstance(rows, (int, slice)) else rows]
-        return torch.from_numpy(np.array(self.pixels[rows]))
+        return to_float(self.batch([index])[0]), int(self.labels[index])
 
     @property
     def images(self) -> torch.Tensor:
         """Every image as floats in [-1, 1], read whole: for held-out splits, which are small."""
-        return to_float(self._read(slice(None)).clone())
+        return to_float(self.batch(np.arange(len(self))))
 
     def subset(self, rows) -> "PixelDataset":
         """The rows ``rows`` (read into memory), with this one's report and attributes."""
         rows = np.asarray(rows)
-        part = PixelDataset(self._read(rows), self.labels[torch.as_tensor(rows)], self.num_classes, self.report,
+        part = PixelDataset(self.batch(rows), self.labels[torch.as_tensor(rows)], self.num_classes, self.report,
                             self.in_memory)
         for name in ("paired", "direction", "channels", "held_out_note"):
             if hasattr(self, name):
@@ -188,6 +182,12 @@ def combined_report(reports: dict[str, dict]) -> dict:
 def to_float(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 pixels as floats in [-1, 1] (x / 127.5 - 1), on the tensor's device."""
     return pixels.float().div_(127.5).sub_(1.0)
+
+
+def as_images(images: torch.Tensor) -> torch.Tensor:
+    """Images as floats in [-1, 1] whichever way a dataset holds them: uint8 pixels (a prepared
+    store's) converted by ``to_float``, floats as they are."""
+    return to_float(images) if images.dtype == torch.uint8 else images
 
 
 IMAGE_FILE_OPTIONS = ("background", "square", "direction")  # run settings handed to datasets that take them

@@ -193,14 +193,20 @@ def read_pair(source, size: int, channels: int = 3, background=(255, 255, 255), 
         width, height = picture.size
         if width * height > max_pixels:
             raise Unusable(f"too large: {width:,} x {height:,} pixels (more than {max_pixels:,})")
-        if width < 2:
-            raise Unusable(f"too small: {width} x {height} pixels (no two halves side by side)")
         picture.load()
-        half = width // 2
-        halves = [convert(picture.crop((left, 0, left + half, height)), size, channels, background, square, max_pixels)
-                  for left in (0, half)]
-    (a, notes_a), (b, notes_b) = halves
+        (a, notes_a), (b, notes_b) = (convert(half, size, channels, background, square, max_pixels)
+                                      for half in halves(picture))
     return np.concatenate([a, b]), sorted(set(notes_a) | set(notes_b))
+
+
+def halves(picture):
+    """The left and right halves of a picture that holds two side by side (A|B); ``Unusable``
+    when it is too narrow to hold two."""
+    width, height = picture.size
+    if width < 2:
+        raise Unusable(f"too small: {width} x {height} pixels (no two halves side by side)")
+    half = width // 2
+    return picture.crop((0, 0, half, height)), picture.crop((half, 0, 2 * half, height))
 
 
 def read_image(path, channels: int, size: int):

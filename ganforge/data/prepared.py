@@ -109,9 +109,7 @@ def prepare_images(folder, size: int = 64, *, channels: int = 3, background="whi
     one in the cache named by the folder's key (reused when it is there already; ``force``
     prepares it again). ``progress`` is a callable ``(done, total)``, ``"auto"`` (a bar on a
     terminal) or None."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise GanforgeError(f"image folder '{root}' does not exist or is not a folder")
+    root = _folder(folder, "image folder")
     if is_store(root):
         return root
     options = _options(size, channels, background, square, max_pixels)
@@ -127,6 +125,14 @@ def prepare_images(folder, size: int = 64, *, channels: int = 3, background="whi
 
     return _store(root, f"{root.resolve().name}-{size}px-{channels}c-{key[:16]}", key, options, sources, out, force,
                   workers, progress)
+
+
+def _folder(folder, what: str) -> Path:
+    """``folder`` as a path, or a one-line error when it is not a folder."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise GanforgeError(f"{what} '{root}' does not exist or is not a folder")
+    return root
 
 
 def _options(size: int, channels: int, background, square: str, max_pixels: int) -> dict:
@@ -204,9 +210,7 @@ def prepare_pairs(folder, split: str = "train", size: int = 64, *, channels: int
     """Prepare the aligned pairs of ``split`` under ``folder`` (``pair_layout``) at ``size`` px:
     a store whose every row holds A's channels, then B's, each converted as ``prepare_images``
     converts a file. Reused, skipped files and the lock as there."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise GanforgeError(f"pairs folder '{root}' does not exist or is not a folder")
+    root = _folder(folder, "pairs folder")
     if is_store(root):
         return root
     options = _options(size, channels, background, square, max_pixels)

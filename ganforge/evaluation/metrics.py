@@ -253,7 +253,7 @@ def translation_images(G, dataset: str, root, settings: dict, n: int, batch_size
     and the targets are the real images; unpaired domains compare A's translations with B."""
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-    from ganforge.data.datasets import file_options, split_pair
+    from ganforge.data.datasets import as_images, file_options, split_pair
     from ganforge.hooks.manager import get
 
     factory = get("datasets", dataset)
@@ -273,9 +273,7 @@ def translation_images(G, dataset: str, root, settings: dict, n: int, batch_size
                    "pairs": len(inputs)}
         return outputs, targets, figures
     if hasattr(test, "other"):
-        other = test.other[:n]
-        other = other.float().div(127.5).sub(1.0) if other.dtype == torch.uint8 else other
-        return run(test.images[:n]), other, {}
+        return run(test.images[:n]), as_images(test.other[:n]), {}
     return None
 
 

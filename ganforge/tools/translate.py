@@ -26,7 +26,7 @@ import torch
 from ganforge.artifacts import rundir
 from ganforge.artifacts.checkpoint import atomic_write
 from ganforge.data import images as im
-from ganforge.data.pictures import Unusable, image_files, normalize_mode, opened
+from ganforge.data.pictures import Unusable, halves, image_files, normalize_mode, opened
 from ganforge.data.prepared import reporter
 from ganforge.errors import GanforgeError
 
@@ -75,10 +75,7 @@ def read_pixels(path, channels: int, half: str | None = None,
         picture, _ = normalize_mode(picture, channels)
         if half is None:
             return _array(picture), None
-        if width < 2:
-            raise Unusable(f"too small: {width} x {height} pixels (no two halves side by side)")
-        w = width // 2
-        left, right = picture.crop((0, 0, w, height)), picture.crop((w, 0, 2 * w, height))
+        left, right = halves(picture)
         source, target = (left, right) if half == "left" else (right, left)
         return _array(source), _array(target)
 

@@ -35,28 +35,22 @@ def paired_folder(root=None, image_size=None, channels=None, split="train", back
     root, channels = Path(root), channels or 3
     if channels not in (1, 3):
         raise GanforgeError(f"paired-folder supports 1 or 3 channels, got {channels}")
-    split = _split_folder(root, split)
     prepare = dict(channels=channels, background=background, square=square)
-    if split is None:  # no test split of its own: hold out every 10th training pair
-        data = open_prepared(prepare_pairs(root, "train", image_size or 64, **prepare), in_memory=in_memory)
-        train, test = held_out_rows(len(data), HELD_OUT_EVERY)
-        data = as_pairs(data.subset(test), direction)
-        data.held_out_note = f"the test split is every {HELD_OUT_EVERY}th pair of train/ ({len(test)} pairs)"
-        return data
-    data = as_pairs(open_prepared(prepare_pairs(root, split, image_size or 64, **prepare), in_memory=in_memory),
+    test_folder = _test_folder(root)
+    if test_folder is not None:
+        store = prepare_pairs(root, "train" if split == "train" else test_folder, image_size or 64, **prepare)
+        return as_pairs(open_prepared(store, in_memory=in_memory), direction)
+    # no test split of its own: every 10th training pair is held out for it
+    data = as_pairs(open_prepared(prepare_pairs(root, "train", image_size or 64, **prepare), in_memory=in_memory),
                     direction)
-    if split == "train" and _split_folder(root, "test") is None:
-        train, test = held_out_rows(len(data), HELD_OUT_EVERY)
-        data = data.subset(train)
-        data.held_out_note = f"every {HELD_OUT_EVERY}th pair of train/ is held out as the test split ({len(test)} pairs)"
+    train, test = held_out_rows(len(data), HELD_OUT_EVERY)
+    data = data.subset(train if split == "train" else test)
+    data.held_out_note = f"every {HELD_OUT_EVERY}th pair of train/ is held out as the test split ({len(test)} pairs)"
     return data
 
 
-def _split_folder(root: Path, split: str) -> str | None:
-    """The split folder to read for ``split``: train, or the test split (test/, else val/);
-    None when there is no test split."""
-    if split == "train":
-        return "train"
+def _test_folder(root: Path) -> str | None:
+    """The folder of the test split: test/, else val/ (in either layout); None when there is none."""
     for name in ("test", "val"):
         if (root / name).is_dir() or (root / "A" / name).is_dir():
             return name

@@ -61,11 +61,10 @@ def unpaired_folder(root=None, image_size=None, channels=None, split="train", ba
         rows = {side: held_out_rows(len(d), HELD_OUT_EVERY)[0 if split == "train" else 1] for side, d in domains.items()}
         domains = {side: d.subset(rows[side]) for side, d in domains.items()}
         note = f"no testA/ testB/: every {HELD_OUT_EVERY}th image of each domain is held out as the test split"
-    a, b = domains["A"], domains["B"]
-    data = a if isinstance(a.pixels, torch.Tensor) else a.subset(range(len(a)))
-    data.other = torch.from_numpy(np.array(b.pixels)) if not isinstance(b.pixels, torch.Tensor) else b.pixels
+    data, b = domains["A"], domains["B"]
+    data.other = b.batch(np.arange(len(b)))  # B whole, as uint8: the recipe draws its batches from it
     data.other_labels = None
-    data.report = combined_report({f"{read}A": a.report, f"{read}B": b.report})
+    data.report = combined_report({f"{read}A": data.report, f"{read}B": b.report})
     if note:
         data.held_out_note = note
     return data

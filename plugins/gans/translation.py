@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError, Recipe
+from ganforge.plugin import GanforgeError, Recipe, as_images
 
 DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
@@ -31,11 +31,6 @@ def linear_decay(step: int, total: int, decay_from: float) -> float:
     down linearly to 0 at ``total`` (CycleGAN's and pix2pix's schedule)."""
     start = int(total * decay_from)
     return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(total - start, 1))
-
-
-def floats(images: torch.Tensor) -> torch.Tensor:
-    """Images as floats in [-1, 1]: uint8 pixels (a prepared store's) converted, floats as they are."""
-    return images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images
 
 
 class ImagePool:
@@ -102,7 +97,7 @@ class TranslationRecipe(Recipe):
             return nets_b(self.augmented(x))
 
         pick = self.sharded(len(real_a), lambda m: torch.randint(len(self.other), (m,), device=self.device))
-        real_b = floats(self.other[pick])
+        real_b = as_images(self.other[pick])
 
         with self.frozen(nets_a, nets_b):
             fake_b, fake_a = G(real_a), F_(real_b)
@@ -128,7 +123,7 @@ class TranslationRecipe(Recipe):
         test = self.held_out()
         pick = torch.randperm(len(test), generator=generator)[:n]
         pick_b = torch.randperm(len(test.other), generator=generator)[:n]
-        return [test.images[pick].to(self.device), floats(test.other[pick_b]).to(self.device)], n
+        return [test.images[pick].to(self.device), as_images(test.other[pick_b]).to(self.device)], n
 
     def grid_labels(self, inputs, columns):
         return ["A", "A->B", "A->B->A", "B", "B->A", "B->A->B"]  # ASCII: the default font has no arrow

@@ -22,6 +22,21 @@ from torch import nn
 from ganforge.plugin import dcgan_init, image_input, norm_layer, require_choice, require_sizes, spectral_normalize
 
 
+def image_to_image(module: nn.Module, channels: int, image_size: int, halvings: int, upsampler: str,
+                   depth_name: str = ""):
+    """What every generator here declares: an image input, outputs in [-1, 1] and the sizes it
+    takes (multiples of 2^``halvings``, which ``image_size`` must be); returns the upsampler
+    plugin's layer class."""
+    from ganforge.plugin import get
+
+    if image_size % 2 ** halvings:
+        raise ValueError(f"image size {image_size} is not divisible by 2^{halvings}{depth_name}")
+    module.signature = [image_input(channels, image_size)]
+    module.output_range = (-1.0, 1.0)
+    module.size_multiple = 2 ** halvings
+    return get("upsamplers", upsampler)
+
+
 class ResidualBlock(nn.Module):
     def __init__(self, channels: int, norm: str):
         super().__init__()
@@ -40,17 +55,9 @@ class ResnetGenerator(nn.Module):
     def __init__(self, channels=3, image_size=256, width=64, downsamplings=2, blocks=9, norm="instance",
                  upsampler="transposed-conv"):
         super().__init__()
-        from ganforge.plugin import get
-
         require_sizes(channels=channels, image_size=image_size, width=width)
         require_sizes(0, downsamplings=downsamplings, blocks=blocks)
-
-        if image_size % 2 ** downsamplings:
-            raise ValueError(f"image size {image_size} is not divisible by 2^{downsamplings}")
-        self.signature = [image_input(channels, image_size)]
-        self.output_range = (-1.0, 1.0)
-        self.size_multiple = 2 ** downsamplings
-        up = get("upsamplers", upsampler)
+        up = image_to_image(self, channels, image_size, downsamplings, upsampler)
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7), norm_layer(norm, width), nn.ReLU(True)]
         c = width
         for _ in range(downsamplings):
@@ -118,16 +125,8 @@ class EncoderDecoderGenerator(nn.Module):
 
     def __init__(self, channels=3, image_size=64, width=64, depth=2, upsampler="transposed-conv"):
         super().__init__()
-        from ganforge.plugin import get
-
         require_sizes(channels=channels, image_size=image_size, width=width, depth=depth)
-
-        if image_size % 2 ** depth:
-            raise ValueError(f"image size {image_size} is not divisible by 2^{depth}")
-        self.signature = [image_input(channels, image_size)]
-        self.output_range = (-1.0, 1.0)
-        self.size_multiple = 2 ** depth
-        up = get("upsamplers", upsampler)
+        up = image_to_image(self, channels, image_size, depth, upsampler)
         layers, c = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)], width
         for _ in range(depth - 1):
             layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
@@ -158,20 +157,13 @@ class UNetGenerator(nn.Module):
     def __init__(self, channels=3, image_size=256, width=64, depth=None, norm="batch", dropout=0.5,
                  dropout_layers=3, upsampler="transposed-conv"):
         super().__init__()
-        from ganforge.plugin import get
-
         depth = depth or max(1, (image_size & -image_size).bit_length() - 1)  # halve while it divides: 8 at 256, 2 at 28
         require_sizes(channels=channels, image_size=image_size, width=width, depth=depth)
         require_sizes(0, dropout_layers=dropout_layers)
         require_choice("norm", norm, self.NORMS)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        if image_size % 2 ** depth:
-            raise ValueError(f"image size {image_size} is not divisible by 2^{depth} (the U-Net's depth)")
-        self.signature = [image_input(channels, image_size)]
-        self.output_range = (-1.0, 1.0)
-        self.size_multiple = 2 ** depth
-        up = get("upsamplers", upsampler)
+        up = image_to_image(self, channels, image_size, depth, upsampler, " (the U-Net's depth)")
         widths = [width * 2 ** min(i, 3) for i in range(depth)]  # each encoder layer's output
         self.down = nn.ModuleList()
         for i, c in enumerate(widths):
