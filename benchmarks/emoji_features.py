@@ -47,16 +47,27 @@ def subcategories() -> dict[str, str]:
     return found
 
 
-def emoji_data(size: int = 64):
-    """uint8 pixels N x 3 x size x size (the prepared store's), class indices, class names."""
+TONES = ("1f3fb", "1f3fc", "1f3fd", "1f3fe", "1f3ff")  # light to dark skin tone, in file names
+
+
+def tone_of(name: str) -> str:
+    """The skin tone a file name carries (-1f3fb ... -1f3ff), or "none"."""
+    return next((t for t in TONES if f"-{t}" in name), "none")
+
+
+def emoji_data(size: int = 64, tones: bool = False):
+    """uint8 pixels N x 3 x size x size (the prepared store's), class indices, class names and
+    file names. With ``tones`` a class is a subcategory and a skin tone together, so that the
+    features must tell the tones apart too."""
     store = prepared.prepare_images(EMOJI, size, progress=None)
     manifest = prepared.read_manifest(store)
     skipped = {p["file"] for p in manifest["problems"]}
     files = [p.name for p in image_files(EMOJI) if p.relative_to(EMOJI).as_posix() not in skipped]
     names = subcategories()
-    classes = sorted({names[f] for f in files})
-    labels = np.array([classes.index(names[f]) for f in files])
-    return np.load(store / prepared.IMAGES), labels, classes
+    label = (lambda f: f"{names[f]}/{tone_of(f)}") if tones else (lambda f: names[f])
+    classes = sorted({label(f) for f in files})
+    labels = np.array([classes.index(label(f)) for f in files])
+    return np.load(store / prepared.IMAGES), labels, classes, files
 
 
 class EmojiNet(nn.Module):
@@ -79,10 +90,20 @@ def _held_out(n: int) -> np.ndarray:
     return np.arange(n) % 10 == 0  # every tenth image
 
 
-def train_classifier(seconds: float = 75.0, seed: int = 0) -> tuple[Path, float]:
-    """Train the yardstick for about ``seconds`` (cached by its recipe); its weights and held-out accuracy."""
-    pixels, labels, classes = emoji_data()
-    path = WORK / f"emoji-classifier-{len(classes)}c-{int(seconds)}s-{seed}.pt"
+def train_classifier(seconds: float = 75.0, seed: int = 0, tones: bool = False,
+                     exclude: frozenset = frozenset()) -> tuple[Path, float]:
+    """Train the yardstick for about ``seconds`` (cached by its recipe); its weights and held-out
+    accuracy. ``tones``: classes of subcategory and skin tone (``emoji_data``); ``exclude``: file
+    names it never sees (a benchmark's test images)."""
+    pixels, labels, classes, files = emoji_data(tones=tones)
+    kept = np.array([f not in exclude for f in files])
+    pixels, labels = pixels[kept], labels[kept]
+    recipe = f"{'tones-' if tones else ''}{len(classes)}c-{int(seconds)}s-{seed}"
+    if exclude:
+        import hashlib
+
+        recipe += "-without-" + hashlib.sha256("\n".join(sorted(exclude)).encode()).hexdigest()[:12]
+    path = WORK / f"emoji-classifier-{recipe}.pt"
     meta = path.with_suffix(".json")
     if path.is_file() and meta.is_file():
         return path, json.loads(meta.read_text())["accuracy"]

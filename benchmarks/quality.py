@@ -80,6 +80,10 @@ def train(args: list[str], out: Path, seconds: float | None = None, resume: bool
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGTERM)
         process.wait()
+    finally:  # a benchmark stopped while this trains stops the training too: no process left running
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait()
     wall = time.perf_counter() - start
     if process.returncode not in (0, 143):
         sys.exit(f"Error: training {args} failed: {process.stderr.read().strip()[-300:]}")
