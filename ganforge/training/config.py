@@ -77,6 +77,7 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_
     checked against its declaration (type, choices, range)."""
     engine = defaults(recipe_cls.train_defaults)
     file_params: dict = {}
+    file_engine: dict = {}
     if config_file is not None:
         data = read_config_file(config_file)
         if RUN_CONFIG_KEYS <= set(data) and all(isinstance(data[k], dict) for k in ("engine", "params")):
@@ -98,8 +99,10 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_
         engine["steps"] = None
     elif given.get("steps") is not None:
         engine["epochs"] = None
-    if engine["steps"] is None and engine["epochs"] is None:
-        raise GanforgeError("give steps or epochs")
+    elif engine.get("minutes") is not None and not {"steps", "epochs"} & set(file_engine):
+        engine["steps"] = None  # a time budget alone: the budget sets the steps
+    if engine["steps"] is None and engine["epochs"] is None and engine.get("minutes") is None:
+        raise GanforgeError("give steps, epochs or minutes")
     return {"engine": check_all(engine), "params": {k: declared[k].check(v) for k, v in chosen.items()},
             "set_by_user": sorted(set(params) | set(file_params))}
 

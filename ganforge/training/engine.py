@@ -91,6 +91,7 @@ class Trainer:
     """One run: the recipe, the engine's views of its networks, the batches and the loop."""
 
     def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
+        self.started = time.perf_counter()  # a time budget counts from here: data and networks included
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
         # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
@@ -159,12 +160,20 @@ class Trainer:
                                shard=(process.rank, process.world), channels_last=engine["channels_last"],
                                mirror=engine["mirror"])
         self.total = engine["steps"] if engine["epochs"] is None else engine["epochs"] * self.batches.per_epoch
+        # A time budget: planned once (planned_steps) and kept in config.json as the run's steps; a
+        # resumed run follows that plan to its end, with no clock of its own.
+        self.deadline, self.budget_note = None, None
+        if engine["minutes"] is not None and not planned.resuming:
+            self.deadline = self.started + engine["minutes"] * 60
         self.run_config = {"recipe": planned.recipe_name, "engine": engine, "params": params, "device": str(device),
                            "processes": process.world}
 
     def run(self, quiet: bool) -> RunResult:
         """Hold the run directory (rank 0 writes it, alone), restore a resumed run, write the
         configuration and a first checkpoint, then loop."""
+        if self.deadline is not None:  # before anything is written: a budget too short is one line
+            self.total = self.planned_steps()
+            self.plan.engine.update(steps=self.total, epochs=None)  # config.json keeps the plan for --resume
         with RunLock(self._writable()) if self.process.main else contextlib.nullcontext():
             run_dir, start = self.plan.run_dir, 0
             if self.process.main:
@@ -227,6 +236,8 @@ class Trainer:
             notes.append(prepared.summary(self.data_report) + listed)
         if self.held_out_note:
             notes.append(self.held_out_note)
+        if self.budget_note:
+            notes.append(self.budget_note)
         shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main, notes=notes)
         began = time.perf_counter()
         with _closing(loggers), StopRequest(patient=process.active) as stop, shown as progress, \
@@ -234,28 +245,19 @@ class Trainer:
             tick, tick_step = time.perf_counter(), start
             batch_iter = self.batches.from_step(start)
             while step < total:
-                images, labels = next(batch_iter)
-                recipe.schedule(step, total)
-                half_life = recipe.ema_half_life(step, total)
-                if half_life is not None:
-                    decay = 0.5 ** (self.batches.batch_size / half_life) if half_life > 0 else 0.0
-                    for average in self.averages.values():
-                        average.set_decay(decay)
-                self.context.step = step
-                with self.context.autocast():
-                    losses = recipe.train_step(images, labels)
-                losses = {**losses, **self.context.stats.take()}  # figures plugins reported (ADA's aug_p)
-                if self.manual_sync:
-                    distributed.broadcast_buffers(self.recipe.built, process)
-                for average in self.averages.values():
-                    average.update()
+                losses = self.step(next(batch_iter), step, total)
                 step += 1
                 for k, v in losses.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
                 signum = stop.signum if not process.active else 0  # one process stops at once; several agree
-                if step % log_every == 0 or step == total:
+                # a time budget's end: every step alone, at logging steps in a distributed run (all agree)
+                out_of_time = self.deadline is not None and not process.active and time.perf_counter() >= self.deadline
+                if step % log_every == 0 or step == total or out_of_time:
                     sums = distributed.average(sums, process)
                     signum = distributed.largest(stop.signum, process, recipe.device)
+                    if self.deadline is not None:
+                        out_of_time = bool(distributed.largest(int(time.perf_counter() >= self.deadline), process,
+                                                               recipe.device))
                     now = time.perf_counter()
                     n = step - tick_step
                     last = {"step": step, "epoch": round(step / self.batches.per_epoch, 3),
@@ -267,27 +269,80 @@ class Trainer:
                     self._check_bounded(step, {k: last[k] for k in sums})
                     progress.logged(last, list(sums))
                     sums, tick, tick_step = {}, now, step
-                if main and (eval_every and step % eval_every == 0 or step == total):
+                ends = step == total or out_of_time  # the last step: evaluated, drawn and saved
+                if main and (eval_every and step % eval_every == 0 or ends):
                     figures = self.evaluate(step, probe)
                     if figures:
                         for logger in loggers:
                             logger.metrics(step, figures, "eval")
                         last.update(figures)
                 interrupted = bool(signum) and step < total  # then save and draw now, once
-                if main and (step % engine["sample_every"] == 0 or step == total or interrupted):
+                if main and (step % engine["sample_every"] == 0 or ends or interrupted):
                     self.write_grid(fixed, step, loggers)
                 due = save_every and time.monotonic() - saved_at >= save_every  # kill -9 costs minutes, not hours
-                if main and (step % engine["checkpoint_every"] == 0 or step == total or interrupted or due):
+                if main and (step % engine["checkpoint_every"] == 0 or ends or interrupted or due):
                     self.save(step)
                     saved_at = time.monotonic()
                     for logger in loggers:
                         logger.saved(step)
                 progress.step(step)
-                if interrupted:
+                if interrupted or out_of_time:
                     break
         seconds = time.perf_counter() - began
         return RunResult(run_dir, step, total, interrupted, last, signum if interrupted else 0, seconds,
                          (step - start) * self.batches.batch_size / max(seconds, 1e-9))
+
+    def step(self, batch, step: int, total: int) -> dict:
+        """One training step at ``step`` of ``total``: the recipe's schedule and train_step, then
+        the moving averages; returns the losses and the figures plugins reported."""
+        images, labels = batch
+        recipe = self.recipe
+        recipe.schedule(step, total)
+        half_life = recipe.ema_half_life(step, total)
+        if half_life is not None:
+            decay = 0.5 ** (self.batches.batch_size / half_life) if half_life > 0 else 0.0
+            for average in self.averages.values():
+                average.set_decay(decay)
+        self.context.step = step
+        with self.context.autocast():
+            losses = recipe.train_step(images, labels)
+        losses = {**losses, **self.context.stats.take()}  # figures plugins reported (ADA's aug_p)
+        if self.manual_sync:
+            distributed.broadcast_buffers(recipe.built, self.process)
+        for average in self.averages.values():
+            average.update()
+        return losses
+
+    def planned_steps(self) -> int:
+        """The steps a time budget (``--minutes``) allows: ``WARMUP_STEPS`` steps are timed (the
+        first, which allocates and compiles, is not counted), then everything they changed is
+        put back, so that the run starts from step 0 as one given ``--steps`` would; the time
+        left after start-up, at the measured speed, less a margin for logging, grids and saves.
+        No more than ``--steps`` or ``--epochs`` when given too. Rank 0's figure is every process's."""
+        minutes = self.plan.engine["minutes"]
+        kept = state.snapshot(self.recipe, self.averages)
+        batches = self.batches.from_step(0)
+        provisional = max(self.total or 0, WARMUP_STEPS)
+        times = []
+        with self.context.using(self.training):
+            for step in range(WARMUP_STEPS):
+                self.step(next(batches), step, provisional)
+                if self.recipe.device.type == "cuda":
+                    torch.cuda.synchronize(self.recipe.device)
+                times.append(time.perf_counter())
+        state.put_back(self.recipe, self.averages, *kept)
+        seconds_per_step = (times[-1] - times[0]) / (WARMUP_STEPS - 1)
+        left = minutes * 60 - (time.perf_counter() - self.started)
+        planned = distributed.agree_on(int(left / seconds_per_step * BUDGET_SHARE), self.process)
+        if planned < 1:
+            raise GanforgeError(f"--minutes {minutes:g} is too short to train: start-up and the warm-up took "
+                                f"{time.perf_counter() - self.started:.1f} s and one step takes {seconds_per_step:.2f} s")
+        self.budget_note = (f"time budget {minutes:g} min: {planned:,} steps planned at {1 / seconds_per_step:.1f} steps/s "
+                            f"(measured over {WARMUP_STEPS} warm-up steps)")
+        if self.total is not None and self.total < planned:
+            self.budget_note += f"; --steps/--epochs end it first, at {self.total:,}"
+            return self.total
+        return planned
 
     def save(self, step: int) -> None:
         """A checkpoint of ``step``, never of weights that diverged, and never at the cost of the
@@ -362,6 +417,11 @@ class Trainer:
         return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 
+# A time budget's warm-up: steps timed before the run starts (the first is not counted), then undone.
+WARMUP_STEPS = 6
+# The share of the time left that the planned steps may take: the rest is for logging, sample grids,
+# checkpoints and the final evaluation and save.
+BUDGET_SHARE = 0.95
 # --strict-data names this many unusable files in its one line (and where the rest are listed).
 STRICT_NAMED = 10
 # Past this magnitude a weight means a diverged run (a healthy network's are below 1e3).

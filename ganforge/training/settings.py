@@ -40,6 +40,10 @@ SETTINGS: tuple[Param, ...] = (
     Setting("steps", int, 1000, "training iterations (one batch each)", resumable=True, minimum=0,
             optional=True),
     Setting("epochs", int, None, "passes over the data, instead of steps", resumable=True, minimum=0),
+    Setting("minutes", float, None, "a time budget: train for this many minutes of wall time, then end as a run "
+            "stopped by SIGTERM does; the steps it can take are measured over a short warm-up and fixed in the run, "
+            "every schedule spans them, and --resume follows that plan. With --steps or --epochs too, whichever "
+            "ends first", above=0),
     Setting("batch_size", int, 64, "images per batch (the global batch in a distributed run)", minimum=1,
             short="-b"),
     Setting("seed", int, 0, "random seed (weights, latent draws and data order)"),

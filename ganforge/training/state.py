@@ -33,8 +33,10 @@ def generator_meta(recipe_name: str, G: torch.nn.Module, step: int) -> dict:
     }
 
 
-def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run_config: dict) -> None:
-    """state.ckpt, then G.ckpt (the moving average, when there is one) and the other networks."""
+def collect(recipe, averages: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Everything a run resumes from: tensors (weights, optimizer state, the recipe's extra state,
+    an adaptive augmentation's, random generators, moving averages) and what else describes them
+    (the optimizers' layout, the gradient scalers)."""
     tensors: dict[str, torch.Tensor] = {}
     networks = recipe.built
     for name, net in networks.items():
@@ -51,6 +53,23 @@ def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run
     for name, average in averages.items():
         tensors.update({f"ema/{name}/{k}": v for k, v in average.averaged.state_dict().items()})
     scalers = {name: scaler.state_dict() for name, scaler in recipe.context.scalers.items()}
+    return tensors, {"optimizers": optimizers, "scalers": scalers}
+
+
+def snapshot(recipe, averages: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """``collect`` with every tensor copied: what ``put_back`` restores after steps that must
+    leave no trace (a time budget's warm-up)."""
+    import copy
+
+    tensors, described = collect(recipe, averages)
+    return {k: v.clone() for k, v in tensors.items()}, copy.deepcopy(described)
+
+
+def save(run_dir: Path, recipe_name: str, recipe, averages: dict, step: int, run_config: dict) -> None:
+    """state.ckpt, then G.ckpt (the moving average, when there is one) and the other networks."""
+    networks = recipe.built
+    tensors, described = collect(recipe, averages)
+    optimizers, scalers = described["optimizers"], described["scalers"]
     # The files written after state.ckpt, which a save interrupted by kill -9 can leave older.
     files = {rundir.network_file(name): name for name in networks}
     checkpoint.save(run_dir / rundir.STATE, tensors, {"kind": "train-state", "step": step, "optimizers": optimizers,
@@ -79,6 +98,12 @@ def _network_meta(spec: dict) -> dict:
 def restore(run_dir: Path, recipe, averages: dict) -> int:
     """Put the saved state back into ``recipe`` and ``averages``; returns the saved step."""
     tensors, meta = checkpoint.load(run_dir / rundir.STATE, kind="train-state")
+    put_back(recipe, averages, tensors, meta)
+    return int(meta["step"])
+
+
+def put_back(recipe, averages: dict, tensors: dict[str, torch.Tensor], described: dict) -> None:
+    """Restore what ``collect`` (or a saved state.ckpt: ``described`` is its metadata) holds."""
 
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -86,16 +111,15 @@ def restore(run_dir: Path, recipe, averages: dict) -> int:
     for name, net in recipe.built.items():
         net.load_state_dict(part(f"net/{name}/"))
     for name, opt in recipe.optimizers.items():
-        opt.load_state_dict(checkpoint.unpack(meta["optimizers"][name], tensors))
+        opt.load_state_dict(checkpoint.unpack(described["optimizers"][name], tensors))
     recipe.load_extra_state(part("extra/"))
     if hasattr(recipe.context.augmentation, "load_state_dict"):
         recipe.context.augmentation.load_state_dict(part("aug/"))
     for name, average in averages.items():
         average.averaged.load_state_dict(part(f"ema/{name}/"))
     for name, scaler in recipe.context.scalers.items():
-        if name in meta.get("scalers", {}):
-            scaler.load_state_dict(meta["scalers"][name])
+        if name in described.get("scalers", {}):
+            scaler.load_state_dict(described["scalers"][name])
     torch.set_rng_state(tensors["rng/torch"])
     if "rng/cuda" in tensors and recipe.device.type == "cuda":
         torch.cuda.set_rng_state(tensors["rng/cuda"], recipe.device)
-    return int(meta["step"])

@@ -1,0 +1,85 @@
+"""A time budget (--minutes): planned once after a warm-up that leaves no trace, kept in the run
+for --resume, refused in one line when it cannot be met."""
+
+import json
+import os
+import signal
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ganforge
+from ganforge.errors import GanforgeError
+from support.cli import cli
+from support.sizes import TINY_DCGAN
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_a_budget_that_is_not_a_positive_number_is_one_line(value, tmp_path):
+    result = cli("train", "dcgan", "--minutes", value, "--out", tmp_path / "run")
+    assert result.returncode in (1, 2) and len(result.stderr.splitlines()) == 1 and "minutes" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_budget_too_short_for_one_step_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(GanforgeError, match="too short to train"):
+        ganforge.train("dcgan", minutes=1e-4, params=TINY_DCGAN, batch_size=8, out=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
+
+
+def same(a, b):
+    x, y = load_file(a), load_file(b)
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+@pytest.mark.e2e
+def test_the_warm_up_leaves_no_trace_and_the_plan_is_kept_for_resume(tmp_path, monkeypatch):
+    """A budgeted run stopped by SIGTERM and resumed ends bit-exactly where a run given its planned
+    steps does: the warm-up's steps are undone, and --resume follows the plan in config.json."""
+    from ganforge.training import engine
+
+    step_once = engine.Trainer.step
+
+    def stepping(self, batch, step, total):
+        if step == 30 and self.deadline is not None and total > 40:  # in the loop, not the warm-up
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step_once(self, batch, step, total)
+
+    monkeypatch.setattr(engine.Trainer, "step", stepping)
+    settings = dict(batch_size=8, params=TINY_DCGAN, augment="ada", ema_images=500, log_every=10, quiet=True)
+    first = ganforge.train("dcgan", minutes=0.04, out=tmp_path / "budget", **settings)
+    config = json.loads((tmp_path / "budget" / "config.json").read_text())
+    planned = config["engine"]["steps"]
+    assert first.interrupted and first.step == 31 and planned > 40 and config["engine"]["minutes"] == 0.04
+    resumed = ganforge.train("dcgan", resume=tmp_path / "budget", quiet=True)
+    assert resumed.step == planned and not resumed.interrupted
+    ganforge.train("dcgan", steps=planned, out=tmp_path / "straight", **settings)
+    assert same(tmp_path / "budget" / "G.ckpt", tmp_path / "straight" / "G.ckpt")
+    assert same(tmp_path / "budget" / "D.ckpt", tmp_path / "straight" / "D.ckpt")
+
+
+@pytest.mark.e2e
+def test_steps_and_a_budget_together_end_at_whichever_comes_first(tmp_path):
+    done = cli("train", "dcgan", "--minutes", "5", "--steps", "12", "-b", "8", "--out", tmp_path / "run",
+               *[f"-p{k}={v}" for k, v in TINY_DCGAN.items()])
+    assert done.returncode == 0, done.stderr
+    assert "time budget 5 min:" in done.stdout and "--steps/--epochs end it first, at 12" in done.stdout
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["engine"]["steps"] == 12
+    assert ganforge.load_generator(tmp_path / "run").meta["step"] == 12
+
+
+@pytest.mark.e2e
+def test_a_budget_ends_the_run_at_its_deadline_as_a_finished_run(tmp_path, monkeypatch):
+    """When the steps run slower than the warm-up measured, the clock ends the run: evaluated,
+    drawn and saved at the step it reached."""
+    from ganforge.training import engine
+
+    monkeypatch.setattr(engine, "BUDGET_SHARE", 50.0)  # plan far more steps than the budget allows
+    result = ganforge.train("dcgan", minutes=0.03, batch_size=8, params=TINY_DCGAN, out=tmp_path / "run",
+                            quiet=True, log_every=1000)
+    planned = json.loads((tmp_path / "run" / "config.json").read_text())["engine"]["steps"]
+    assert 0 < result.step < planned and not result.interrupted
+    assert ganforge.load_generator(tmp_path / "run").meta["step"] == result.step
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["step"] == result.step
