@@ -1,0 +1,47 @@
+"""How closely ``--minutes`` keeps its budget: ``ganforge train RECIPE --minutes M`` for each budget,
+in its own process, one after another; prints the budget, the whole command's wall time (Python
+and torch start-up included, which the budget does not count), the steps planned and reached.
+
+    python benchmarks/budget.py --minutes 0.5 1 3 [--recipe dcgan] [-- extra train arguments]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ganforge.devices import describe
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, nargs="+", default=[0.5, 1.0, 3.0])
+    parser.add_argument("--recipe", default="dcgan")
+    parser.add_argument("extra", nargs="*", help="more ganforge train arguments (after --)")
+    args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
+    print("| budget | command wall time | over the budget | steps planned | steps reached |")
+    print("|---|---|---|---|---|")
+    for minutes in args.minutes:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "run"
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "ganforge", "train", args.recipe, "--minutes", str(minutes),
+                                   "--out", str(out), "-q", *args.extra], capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            if done.returncode != 0:
+                sys.exit(f"Error: {done.stderr.strip()[-300:]}")
+            planned = json.loads((out / "config.json").read_text())["engine"]["steps"]
+            reached = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"]
+        budget = minutes * 60
+        print(f"| {budget:.0f} s | {wall:.1f} s | {100 * (wall - budget) / budget:+.1f} % | {planned:,} | {reached:,} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
