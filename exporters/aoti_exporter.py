@@ -76,8 +76,10 @@ class AOTIExporter(Exporter):
                 program = torch.export.export(module, tuple(example), dynamic_shapes=dynamic)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.tmp.pt2")
-                # freezing folds the weights in as constants, so oneDNN can pre-pack them for the CPU
-                configs = {"freezing": True, "aot_inductor.metadata": {"ganforge": dump_meta(meta)}}
+                # freezing folds the weights in as constants, so oneDNN can pre-pack them for the CPU; not
+                # for a dynamic height and width, where the pre-packed kernels it picks leave the fp32
+                # tolerance at sizes other than the example's (and were no faster: docs/export.md)
+                configs = {"freezing": not meta.get("dynamic_size"), "aot_inductor.metadata": {"ganforge": dump_meta(meta)}}
                 torch._inductor.aoti_compile_and_package(program, package_path=str(tmp), inductor_configs=configs)
         except GanforgeError:
             raise
