@@ -283,8 +283,9 @@ def compare(run_dirs) -> list[dict]:
 
 def show(recipe_name: str) -> dict:
     """A recipe's parameters (its default loss's included) and engine settings: ``{name:
-    (default, help)}`` per section, and ``types``: what each accepts ("int >= 1", "one of a, b")."""
-    from ganforge.contracts.recipe import parameters
+    (default, help)}`` per section, ``types``: what each accepts ("int >= 1", "one of a, b"), and
+    ``regularization``: what regularizes D by default (R1/R2, how often, whose weights)."""
+    from ganforge.contracts.recipe import parameters, regularization
     from ganforge.hooks.manager import get
     from ganforge.training.settings import BY_NAME, defaults
 
@@ -293,6 +294,7 @@ def show(recipe_name: str) -> dict:
     declared = parameters(cls)
     return {"params": {k: (p.default, p.help) for k, p in declared.items()},
             "engine": {k: (v, BY_NAME[k].help) for k, v in engine.items()},
+            "regularization": regularization(cls, {k: p.default for k, p in declared.items()}, engine),
             "types": {"params": {k: p.describe() for k, p in declared.items()},
                       "engine": {k: BY_NAME[k].describe() for k in engine}}}
 

@@ -608,6 +608,7 @@ def show(name, as_json):
             table.add_row(key if section == "params" else BY_NAME[key].option, escape(repr(default)),
                           escape(info["types"][section][key]), escape(text))
         _console().print(table)
+    _console().print(f"D's regularization: {escape(info['regularization'])}")
 
 
 @cli.command("list")

@@ -27,37 +27,6 @@ def test_rpgan_pairs_each_real_with_one_fake():
         loss.g_loss(fake)
 
 
-class Linear(torch.nn.Module):
-    """A critic whose gradient at every image is its weight: the penalty is known exactly."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.full((1, 2, 2), 3.0))
-
-    def forward(self, x):
-        return (x * self.w).flatten(1).sum(1)
-
-
-def _recipe(r1, r2, every, step):
-    from ganforge.contracts.recipe import Recipe
-
-    recipe = Recipe.__new__(Recipe)
-    recipe.context = TrainingContext("cpu", r1=(r1, every), r2=r2)
-    recipe.context.step = step
-    return recipe
-
-
-def test_r2_is_r1_at_the_generated_images_at_the_same_steps():
-    critic, reals, fakes = Linear(), torch.zeros(4, 1, 2, 2), torch.ones(4, 1, 2, 2, requires_grad=True)
-    # ||grad||^2 = 4 pixels x 3^2 = 36: gamma / 2 x 36 x the interval.
-    assert _recipe(0.0, 2.0, 4, 8).r2_penalty(critic, fakes).item() == pytest.approx(2.0 / 2 * 36 * 4)
-    assert _recipe(0.0, 2.0, 4, 9).r2_penalty(critic, fakes) is None  # not due at this step
-    assert _recipe(1.0, 0.0, 1, 0).r2_penalty(critic, fakes) is None  # off
-    penalty = _recipe(0.0, 1.0, 1, 0).r2_penalty(critic, fakes)
-    penalty.backward()
-    assert fakes.grad is None and critic.w.grad is not None  # through D only, never into G's fakes
-
-
 @pytest.mark.e2e
 def test_rpgan_with_r1_and_r2_trains_the_dcgan_family_and_the_penalty_counts(tmp_path):
     from support.cli import cli
@@ -109,7 +78,10 @@ def test_r3gan_trains_resumes_exactly_exports_and_samples(tmp_path):
     from ganforge.artifacts import checkpoint
     from support.sizes import TINY_R3GAN
 
-    common = dict(batch_size=8, params=TINY_R3GAN, quiet=True, checkpoint_every=100, log_every=1)
+    # decay_steps fixed: a run extended by --resume with more --steps follows the same schedules
+    # (by default they span each run's own plan)
+    common = dict(batch_size=8, params={**TINY_R3GAN, "decay_steps": 4}, quiet=True, checkpoint_every=100,
+                  log_every=1)
     ganforge.train("r3gan", steps=4, out=tmp_path / "straight", **common)
     ganforge.train("r3gan", steps=2, out=tmp_path / "split", **common)
     ganforge.train("r3gan", steps=4, resume=tmp_path / "split", quiet=True)
@@ -148,7 +120,7 @@ def test_r3gans_own_r1_r2_and_the_engines_never_add_up_silently(tmp_path):
     sizes = [f"-p{k}={v}" for k, v in TINY_R3GAN.items()]
     both = cli("train", "r3gan", "--r1", 1, "--r2", 0.5, "--steps", 1, "--out", tmp_path / "both", *sizes)
     assert both.returncode == 1 and len(both.stderr.splitlines()) == 1
-    assert "r3gan applies R1 and R2 itself (gamma=1, gamma_end=0.1) and --r1 1 and --r2 0.5 would add a second " \
+    assert "r3gan applies R1 and R2 itself (gamma=0.05, gamma_end=0.005) and --r1 1 and --r2 0.5 would add a second " \
            "penalty" in both.stderr and not (tmp_path / "both").exists()
     alone = cli("train", "r3gan", "--r1", 1, "-p", "gamma=0", "-p", "gamma_end=0", "--steps", 1, "--out",
                 tmp_path / "engine", "-q", *sizes)  # the engine's penalty alone, as the message says

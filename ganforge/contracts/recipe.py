@@ -28,6 +28,25 @@ def parameters(recipe_cls, loss: str | None = None) -> dict[str, Param]:
     return found
 
 
+def regularization(recipe_cls, params: dict, engine: dict) -> str:
+    """One sentence on what regularizes D in a run of ``recipe_cls`` with these parameters and
+    engine settings: R1/R2, whose weights, how often, and what --r1/--r2 would do."""
+    own = [name for name in recipe_cls.own_penalty_weights if params.get(name)]
+    every = engine.get("r1_every", 16)
+    how = ("at every D step, from the loss's forward pass of D" if every == 1 else
+           f"every {every} steps as an update of D's own, times {every}, D's Adam lr and betas corrected by "
+           f"{every}/{every + 1}")
+    if own:
+        weights = " -> ".join(f"{params[name]:g}" for name in own)
+        return (f"R1 and R2 weighted by the recipe's own gamma ({weights} over the run), {how}; "
+                f"--r1/--r2 are refused unless {' and '.join(f'{name}=0' for name in recipe_cls.own_penalty_weights)}")
+    r1, r2 = engine.get("r1", 0.0), engine.get("r2", 0.0)
+    if not (r1 or r2):
+        return f"no R1/R2 (--r1 GAMMA, --r2 GAMMA add them: {how})"
+    named = " and ".join(f"{n} {g:g}" for n, g in (("R1", r1), ("R2", r2)) if g)
+    return f"{named}, {how}"
+
+
 class Recipe:
     """Base class of GAN recipes.
 
@@ -63,6 +82,7 @@ class Recipe:
         self.data = data  # the dataset: channels, image_size, num_classes
         self.context = context_of(context)
         self.device = self.context.device
+        self._lazy_penalties: list = []  # R1/R2 due as an update of their own (d_objective, update)
         # The networks as built: what checkpoints hold. ``networks`` may show the engine's views of them.
         self.built: dict[str, nn.Module] = {k: v.to(self.device) for k, v in self.build_networks().items()}
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
@@ -148,12 +168,15 @@ class Recipe:
     def adam(self, *networks: str) -> torch.optim.Adam:
         """One Adam over the named networks, with ``lr``, ``beta1`` and ``beta2`` from hparams;
         ``g_lr`` / ``d_lr``, when set, override ``lr`` for generators (names starting with G)
-        and discriminators (two time-scale update rule)."""
+        and discriminators (two time-scale update rule); D's are corrected for lazy R1/R2
+        (``lazy_ratio``)."""
         params = [p for name in networks for p in self.networks[name].parameters()]
-        separate = getattr(self.hp, "g_lr" if all(n.startswith("G") for n in networks) else "d_lr", None)
+        generator = all(n.startswith("G") for n in networks)
+        separate = getattr(self.hp, "g_lr" if generator else "d_lr", None)
+        c = 1.0 if generator else self.lazy_ratio(networks[0])  # lazy R1/R2: StyleGAN2's Adam correction
         # On CUDA, one fused kernel updates every parameter instead of a launch per tensor.
-        return torch.optim.Adam(params, lr=separate or self.hp.lr, betas=(self.hp.beta1, self.hp.beta2),
-                                fused=self.device.type == "cuda" or None)
+        return torch.optim.Adam(params, lr=(separate or self.hp.lr) * c,
+                                betas=(self.hp.beta1 ** c, self.hp.beta2 ** c), fused=self.device.type == "cuda" or None)
 
     @property
     def networks(self) -> dict[str, nn.Module]:
@@ -180,7 +203,12 @@ class Recipe:
 
     def update(self, optimizer: str, loss: torch.Tensor) -> None:
         """One step of ``self.optimizers[optimizer]`` down the gradient of ``loss`` (with loss
-        scaling under fp16)."""
+        scaling under fp16), then the lazy R1/R2 update ``d_objective`` left for it, if any."""
+        self._apply(optimizer, loss)
+        if self._lazy_penalties:
+            self._lazy_update(optimizer)
+
+    def _apply(self, optimizer: str, loss: torch.Tensor) -> None:
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
         scaler = self.context.scalers.get(optimizer)
@@ -239,54 +267,123 @@ class Recipe:
             for name, value in getattr(augmentation, "metrics", dict)().items():
                 stats.report(name, value)
 
-    def r1_penalty(self, critic, real_images: torch.Tensor):
-        """The lazy R1 penalty (``--r1 GAMMA``) for this step, to add to D's loss, or None when
-        none is due: gamma/2 E||grad_x D(x)||^2 at real images, every ``--r1-every`` steps,
-        multiplied by that interval so that its average weight is gamma."""
-        gamma, every = self.context.r1
-        return self._gradient_penalty(critic, real_images, gamma, every)
+    # -- R1 and R2: one way to regularize D, for every recipe ----------------------------
+    def penalty_weights(self) -> tuple[float, float]:
+        """The R1 and R2 weights (gamma) at this step: the run's ``--r1`` and ``--r2``. A recipe
+        that schedules its own (R3GAN's gamma, named in ``own_penalty_weights``) overrides this;
+        either way they go through the same machinery below, at the steps of ``--r1-every``."""
+        return self.context.r1[0], self.context.r2
 
-    def r2_penalty(self, critic, fake_images: torch.Tensor):
-        """The R2 penalty (``--r2 GAMMA``): R1's formula at generated images (detached), at the
-        same steps and with the same scaling (Huang et al. 2024 use R1 + R2 at every D step)."""
-        return self._gradient_penalty(critic, fake_images, getattr(self.context, "r2", 0.0), self.context.r1[1])
+    @property
+    def penalty_interval(self) -> int:
+        """k of lazy regularization: R1/R2 at every k-th step (``--r1-every``)."""
+        return self.context.r1[1]
 
-    def _gradient_penalty(self, critic, images: torch.Tensor, gamma: float, every: int):
-        if not gamma or self.context.step % every:
-            return None
-        x = images.detach().requires_grad_(True)
-        # eager even under --compile: compiled graphs have no double backward (the penalty's
-        # gradient is differentiated again by loss.backward())
+    def regularized(self) -> bool:
+        """Whether this run applies R1 or R2 at all (the engine's flags or the recipe's own weights)."""
+        return bool(self.context.r1[0] or self.context.r2
+                    or any(getattr(self.hp, name, 0) for name in self.own_penalty_weights))
+
+    def lazy_ratio(self, optimizer: str) -> float:
+        """StyleGAN2's correction for lazy regularization, c = k / (k + 1), for D's optimizers
+        (names not starting with G) when R1/R2 come every k > 1 steps as updates of their own:
+        such an optimizer takes k + 1 steps per k batches, so it runs at lr * c with betas ** c.
+        1 otherwise. ``adam()`` applies it; a recipe that sets learning rates or betas itself
+        (a schedule) multiplies by it too."""
+        k = self.penalty_interval
+        if optimizer.startswith("G") or k <= 1 or not self.regularized():
+            return 1.0
+        return k / (k + 1)
+
+    def _penalty_due(self) -> tuple[float, float]:
+        """This step's R1 and R2 weights, (0, 0) when neither is due."""
+        r1, r2 = self.penalty_weights()
+        if not (r1 or r2) or self.context.step % self.penalty_interval:
+            return 0.0, 0.0
+        return r1, r2
+
+    @contextmanager
+    def scoring(self, real_images: torch.Tensor, fake_images: torch.Tensor):
+        """``(real, fake)`` as D's step should score them, for R1 and R2 to share D's forward
+        pass with the loss: at a step where they are due in D's update (``--r1-every 1``, and
+        R3GAN), detached copies that require grad, under eager execution (a compiled graph has no
+        double backward); otherwise as given, fakes detached. Score them inside the ``with``
+        block and pass them to ``d_objective``."""
+        r1, r2 = self._penalty_due() if self.penalty_interval == 1 else (0.0, 0.0)
+        real, fake = real_images.detach(), fake_images.detach()
+        if not (r1 or r2):
+            yield real_images, fake
+            return
         with torch.compiler.set_stance("force_eager"):
-            grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
-        return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * every
+            yield real.requires_grad_(bool(r1)), fake.requires_grad_(bool(r2))
+
+    def _gradient_penalty(self, critic, images: torch.Tensor, gamma: float, scores=None, times: int = 1):
+        """gamma / 2 E||grad_x D(x)||^2 at ``images``, times ``times``: from ``scores`` when they
+        were computed from ``images`` as prepared by ``scoring`` (one forward pass), else from a
+        forward pass of ``critic`` of its own."""
+        grad = None
+        if scores is not None and images.is_leaf and images.requires_grad:
+            grad, = torch.autograd.grad(scores.float().sum(), images, create_graph=True, allow_unused=True)
+        if grad is None:
+            x = images.detach().requires_grad_(True)
+            # eager even under --compile: compiled graphs have no double backward (the penalty's
+            # gradient is differentiated again by loss.backward())
+            with torch.compiler.set_stance("force_eager"):
+                grad, = torch.autograd.grad(critic(x).float().sum(), x, create_graph=True)
+        return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean() * times
 
     def d_objective(self, critics, base=None, weight: float = 1.0) -> torch.Tensor:
         """D's loss, assembled here for every recipe: the one place where the loss plugin, its
-        penalty and R1 meet.
+        penalty and R1/R2 meet.
 
         ``critics`` lists one ``(real_scores, fake_scores, critic, real_images, fake_images)``
         per discriminator, ``critic(images)`` giving that D's raw scores through the run's
         augmentation. The result is the loss plugin's ``d_loss`` on each pair of scores (left out
-        where ``real_scores`` is None: a recipe whose D has a loss of its own passes it as
-        ``base``), plus ``base``, plus each critic's ``Loss.penalty`` (fakes detached) and the R1
-        and R2 penalties when due, every term times ``weight``. What it returns is what the run
-        logs as ``d_loss``: penalties included."""
+        for a recipe without a loss plugin, whose D has a loss of its own: it passes that as
+        ``base``), plus ``base``, plus each critic's ``Loss.penalty`` (fakes detached), every
+        term times ``weight``. What it returns is what the run logs as ``d_loss``.
+
+        R1 (at ``real_images``) and R2 (at ``fake_images``), weighted by ``penalty_weights()``:
+        with ``--r1-every 1`` they join this loss at every step, computed from the scores given
+        when the images came from ``scoring`` (one forward pass of D per input); with
+        ``--r1-every k > 1`` they are StyleGAN2's lazy regularization: every k-th step, times k,
+        as an update of D's own taken right after this loss's (``update``), with the Adam
+        correction of ``lazy_ratio``."""
         scale = (lambda x: x) if weight == 1 else (lambda x: weight * x)
         total = None
         for real_scores, fake_scores, *_ in critics:
-            if real_scores is not None:
+            if real_scores is not None and self.loss is not None:
                 term = self.loss.d_loss(real_scores, fake_scores)
                 total = term if total is None else total + term
         total = base if total is None else (scale(total) if base is None else scale(total) + base)
-        for real_scores, _, critic, real_images, fake_images in critics:
-            penalties = (self.loss.penalty(critic, real_images, fake_images.detach())
-                         if self.loss is not None and real_scores is not None else None,
-                         self.r1_penalty(critic, real_images), self.r2_penalty(critic, fake_images))
-            for penalty in penalties:
+        r1, r2 = self._penalty_due()
+        lazy = (r1 or r2) and self.penalty_interval > 1
+        for real_scores, fake_scores, critic, real_images, fake_images in critics:
+            if self.loss is not None:
+                penalty = self.loss.penalty(critic, real_images, fake_images.detach())
                 if penalty is not None:
                     total = total + scale(penalty)
+            if lazy:
+                self._lazy_penalties.append((critic, real_images.detach(), fake_images.detach(), weight))
+                continue
+            for gamma, scores, images in ((r1, real_scores, real_images), (r2, fake_scores, fake_images)):
+                if gamma:
+                    total = total + scale(self._gradient_penalty(critic, images, gamma, scores))
         return total
+
+    def _lazy_update(self, optimizer: str) -> None:
+        """The lazy R1/R2 update d_objective left for ``optimizer``: a forward pass of each
+        critic at the same images, with the weights just updated, times the interval."""
+        pending, self._lazy_penalties = self._lazy_penalties, []
+        r1, r2 = self._penalty_due()
+        k, total = self.penalty_interval, None
+        for critic, real_images, fake_images, weight in pending:
+            for gamma, images in ((r1, real_images), (r2, fake_images)):
+                if gamma:
+                    term = weight * self._gradient_penalty(critic, images, gamma, times=k)
+                    total = term if total is None else total + term
+        if total is not None:
+            self._apply(optimizer, total)
 
     def g_adversarial(self, fake_scores: torch.Tensor, real_scores) -> torch.Tensor:
         """G's adversarial loss from D's scores on fakes. ``real_scores`` is a function giving
@@ -338,19 +435,13 @@ class AdversarialRecipe(Recipe):
         if fake is None:
             with torch.no_grad():
                 fake = self.fake_batch(n, y)
-        fake = fake.detach()
-        d_real, d_fake = self.discriminate(images, y), self.discriminate(fake, y)
+        with self.scoring(images, fake) as (real, fake):
+            d_real, d_fake = self.discriminate(real, y), self.discriminate(fake, y)
         self.observe_real(d_real)
         critic = lambda x: self.discriminate(x, y)  # noqa: E731
-        d_loss = self.d_objective([(d_real, d_fake, critic, images, fake)],
-                                  base=self.d_regularization(critic, images, fake))
+        d_loss = self.d_objective([(d_real, d_fake, critic, real, fake)])
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
-
-    def d_regularization(self, critic, real_images, fake_images):
-        """A recipe's own term for D's loss at this step (R3GAN's scheduled R1 + R2), added to
-        what ``d_objective`` assembles; None by default."""
-        return None
 
     def g_step(self, images, real_labels, fake=None, labels=None):
         """One update of G through D, on ``fake`` (drawn for ``labels``) if given, else on a

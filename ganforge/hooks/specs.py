@@ -99,9 +99,11 @@ def register_gans(register):
     rebuilds it) and ``train_step(images, labels) -> dict`` (detached scalars to log), and may
     override ``build_optimizers()``, ``schedule(step, total)`` and ``ema_half_life(step, total)``
     (a scheduled moving average), and sets ``gradient_penalties = True`` when D's loss
-    differentiates D's gradient (no DDP under ``--nproc``) and ``own_penalty_weights`` (the
-    parameters weighing a penalty it applies itself: with ``--r1``/``--r2`` too, the run is
-    refused). A conditional
+    differentiates D's gradient (no DDP under ``--nproc``); a recipe that weighs R1/R2 itself
+    overrides ``penalty_weights()`` and names the parameters in ``own_penalty_weights`` (with
+    ``--r1``/``--r2`` too, the run is refused). D's step scores real and fake images prepared
+    by ``with self.scoring(real, fake) as (real, fake)`` and passes them to ``d_objective``,
+    so that R1/R2 share the loss's forward pass. A conditional
     ``AdversarialRecipe`` sets ``conditional = True`` and then calls ``G(z, labels)`` and
     ``D(images, labels)``. Bad input is reported by raising ``GanforgeError`` (one line for the
     user). ``ganforge.testing.check_recipe`` and ``check_resume`` check a recipe.

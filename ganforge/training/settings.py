@@ -82,8 +82,9 @@ SETTINGS: tuple[Param, ...] = (
     Setting("r2", float, 0.0, "R2 penalty weight (gamma) on D's gradient at generated images, R1's twin "
             "(Huang et al. 2024, R3GAN, use both at every D step: --r1 G --r2 G --r1-every 1), at the steps of "
             "--r1-every; 0: off", minimum=0.0),
-    Setting("r1_every", int, 16, "steps between R1 (and R2) penalties, each scaled by the interval (lazy regularization "
-            "like StyleGAN2's, but added to that step's D update and without its Adam correction)", minimum=1),
+    Setting("r1_every", int, 16, "steps between R1 (and R2) penalties (StyleGAN2's lazy regularization: an update of "
+            "D's own, times the interval, D's Adam lr and betas corrected by k/(k+1)); 1: in every D update, from the "
+            "loss's forward pass of D (R3GAN's default)", minimum=1),
 )
 
 # Keywords of ganforge.train (and the engine's train) that say how to run, not what to train:

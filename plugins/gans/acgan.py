@@ -36,12 +36,13 @@ class ACGAN(ConditionalGAN):
             fake_labels = self.random_labels(n)
             with torch.no_grad():
                 fake = G(self.latent(n), fake_labels)
-            real_src, real_cls = self.heads(images)
-            fake_src, fake_cls = self.heads(fake)
+            with self.scoring(images, fake) as (real, fake):
+                real_src, real_cls = self.heads(real)
+                fake_src, fake_cls = self.heads(fake)
             self.observe_real(real_src)
             d_cls = F.cross_entropy(real_cls, labels) + F.cross_entropy(fake_cls, fake_labels)
             critic = lambda x: self.heads(x)[0]  # noqa: E731
-            d_loss = self.d_objective([(real_src, fake_src, critic, images, fake)], base=w * d_cls)
+            d_loss = self.d_objective([(real_src, fake_src, critic, real, fake)], base=w * d_cls)
             self.update("D", d_loss)
         with self.frozen(D):
             for _ in range(self.hp.g_steps):

@@ -110,10 +110,11 @@ class Pix2Pix(Recipe):
         if not self.hp.adversarial_weight:  # L1 alone: no D to train or fool
             self.update("G", self.hp.l1_weight * l1)
             return {"l1": l1.detach()}
-        real_scores, fake_scores = D(target), D(fake.detach())
+        with self.scoring(target, fake) as (real, judged):
+            real_scores, fake_scores = D(real), D(judged)
         self.observe_real(real_scores.flatten())
         # halved, as in the paper: D learns slower than G
-        d_loss = self.d_objective([(real_scores, fake_scores, D, target, fake.detach())], weight=0.5)
+        d_loss = self.d_objective([(real_scores, fake_scores, D, real, judged)], weight=0.5)
         self.update("D", d_loss)
         with self.frozen(nets_d):
             adversarial = self.g_adversarial(D(fake), lambda: D(target))

@@ -6,10 +6,16 @@ both at every D step, and a plain modern ResNet for both players (``r3gan-genera
 Written from the paper: the loss and its regularization (section 3), the networks (section
 4). The schedules follow its configurations: the learning rate and gamma decay from a start
 to an end value, Adam's beta2 grows from 0.9 to 0.99 and the moving average's half-life from
-0, each along half a cosine over ``decay_steps`` (then constant); they depend on the step
-alone, so a resumed run follows them exactly, however many ``--steps`` it is given. The defaults are small, for the bundled
-digits on a CPU; the paper's own configurations are larger (wider networks, more blocks,
-much longer runs).
+0, each along half a cosine over the run's planned steps (its ``--steps``, or the plan of its
+``--minutes``, which config.json keeps) or over ``decay_steps`` when set (then constant); they
+depend on the step and that plan alone, so a resumed run follows them exactly. The learning
+rate and gamma defaults are the paper's for 32 px (CIFAR-10); the network sizes are small, for
+a CPU; the paper's own configurations are larger (wider networks, more blocks, much longer
+runs).
+
+R1 and R2 are the engine's, with gamma as their weight: applied at every D step
+(``train_defaults``: ``r1_every`` 1) from the same forward pass of D as the loss
+(``Recipe.scoring``), or lazily with ``--r1-every K``, with the Adam correction.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ class R3GAN(AdversarialRecipe):
     """R3GAN: RpGAN + R1 + R2, modern ResNet networks, scheduled over the run."""
 
     gradient_penalties = True  # R1 and R2 at every D step: no DDP under --nproc (gradients averaged by hand)
-    own_penalty_weights = ("gamma", "gamma_end")  # its R1 + R2, which --r1 / --r2 would add to
+    own_penalty_weights = ("gamma", "gamma_end")  # its R1 + R2 weights, which --r1 / --r2 would add to
 
     hparams = {
         "latent_dim": Param(int, 64, "size of the latent vector z", minimum=1),
@@ -45,24 +51,26 @@ class R3GAN(AdversarialRecipe):
         **ADVERSARIAL_HPARAMS,
         "loss": Param(str, "rpgan", "adversarial loss plugin: the relativistic pairing loss of the paper",
                       component="losses"),
-        "gamma": Param(float, 1.0, "R1 and R2 weight at the start (the paper uses one gamma for both)", minimum=0),
-        "gamma_end": Param(float, 0.1, "R1 and R2 weight at the end of the schedule", minimum=0),
-        "lr": Param(float, 1e-3, "Adam learning rate of G and D at the start", minimum=0),
-        "lr_end": Param(float, 2.5e-4, "learning rate at the end of the schedule", minimum=0),
+        "gamma": Param(float, 0.05, "R1 and R2 weight at the start (the paper uses one gamma for both: 0.05 for "
+                                    "CIFAR-10 at 32 px, 2 for FFHQ at 64 px)", minimum=0),
+        "gamma_end": Param(float, 0.005, "R1 and R2 weight at the end of the schedule (the paper: a tenth of gamma)",
+                           minimum=0),
+        "lr": Param(float, 2e-4, "Adam learning rate of G and D at the start (the paper: 2e-4 at every batch size)",
+                    minimum=0),
+        "lr_end": Param(float, 5e-5, "learning rate at the end of the schedule (the paper: 5e-5)", minimum=0),
         "beta1": Param(float, 0.0, "Adam beta1 (the paper: 0)", minimum=0, below=1),
         "beta2_start": Param(float, 0.9, "Adam beta2 at the start of the schedule", minimum=0, below=1),
         "beta2": Param(float, 0.99, "Adam beta2 at the end of the schedule", minimum=0, below=1),
         "ema_half_life": Param(int, 5000, "half-life in images of G's moving average at the end of the schedule, "
                                           "growing from 0 (what G.ckpt, grids and evaluation use)", minimum=0),
-        "decay_steps": Param(int, 2000, "steps over which every schedule runs from its start value to its end "
-                                        "value (half a cosine), then stays: a number of its own, not the run's "
-                                        "length, so that a run resumed with more --steps follows the same schedule",
-                             minimum=1),
+        "decay_steps": Param(int, 0, "steps over which every schedule runs from its start value to its end "
+                                     "value (half a cosine), then stays; 0: the run's planned steps (--steps, or "
+                                     "the plan of --minutes), so the schedules span the run", minimum=0),
         "real_label": Param(float, 1.0, "not used by rpgan (no real-image target); kept for other losses",
                             minimum=0),
     }
     train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 2000, "sample_every": 500,
-                      "checkpoint_every": 1000, "log_every": 50}
+                      "checkpoint_every": 1000, "log_every": 50, "r1_every": 1}
 
     def build_networks(self):
         hp, data = self.hp, self.data
@@ -75,29 +83,30 @@ class R3GAN(AdversarialRecipe):
         }
 
     def progress(self, step: int, total: int) -> float:
-        """How far the schedules are, 0 to 1: a function of the step alone."""
-        return min(step / self.hp.decay_steps, 1.0)
+        """How far the schedules are, 0 to 1: a function of the step and the run's plan alone."""
+        return min(step / (self.hp.decay_steps or max(total, 1)), 1.0)
 
     def schedule(self, step: int, total: int) -> None:
-        """Learning rate and gamma decay, beta2 grows, each along half a cosine."""
+        """Learning rate and gamma decay, beta2 grows, each along half a cosine (D's optimizer
+        corrected for lazy R1/R2 when --r1-every is above 1)."""
         hp, progress = self.hp, self.progress(step, total)
         self.gamma = cosine(hp.gamma, hp.gamma_end, progress)
         lr, beta2 = cosine(hp.lr, hp.lr_end, progress), cosine(hp.beta2_start, hp.beta2, progress)
-        for optimizer in self.optimizers.values():
+        for name, optimizer in self.optimizers.items():
+            c = self.lazy_ratio(name)
             for group in optimizer.param_groups:
-                group["lr"], group["betas"] = lr, (hp.beta1, beta2)
+                group["lr"], group["betas"] = lr * c, (hp.beta1 ** c, beta2 ** c)
 
     def ema_half_life(self, step: int, total: int) -> float:
         return cosine(0.0, float(self.hp.ema_half_life), self.progress(step, total))
 
-    def d_regularization(self, critic, real_images, fake_images):
-        """R1 at the real batch and R2 at the fake one, at every D step, both weighted by this
-        step's gamma (a run with --r1 or --r2 sets gamma and gamma_end to 0: planning refuses both)."""
+    def penalty_weights(self) -> tuple[float, float]:
+        """R1 and R2 both weighted by this step's gamma; with gamma 0 (and gamma_end 0), the
+        run's --r1 and --r2 (planning refuses both at once)."""
+        if not (self.hp.gamma or self.hp.gamma_end):
+            return super().penalty_weights()
         gamma = getattr(self, "gamma", self.hp.gamma)
-        if not gamma:
-            return None
-        return (self._gradient_penalty(critic, real_images, gamma, 1)
-                + self._gradient_penalty(critic, fake_images, gamma, 1))
+        return gamma, gamma
 
 
 class ConditionalR3GAN(R3GAN):

@@ -87,14 +87,20 @@ class SemiSupervisedGAN(ConditionalGAN):
                 fake = self.fake_batch(n, self.random_labels(n))
             seen = self.augmented  # every image D sees goes through the run's augmentation (--augment)
             supervised = F.cross_entropy(D(seen(self.labeled_images[pick])), self.labeled_targets[pick])
-            logits = D(seen(images))  # unlabeled: -log(1 - p(fake)) = logsumexp(all) - logsumexp(real classes)
-            realness = logits[:, :k].logsumexp(1) - logits[:, k]  # D's real-vs-fake logit
-            self.observe_real(realness)
+
+            def realness(out):  # D's real-vs-fake logit
+                return out[:, :k].logsumexp(1) - out[:, k]
+
+            with self.scoring(images, fake) as (real, fake):
+                logits, fake_logits = D(seen(real)), D(seen(fake))
+            self.observe_real(realness(logits))
+            # unlabeled: -log(1 - p(fake)) = logsumexp(all) - logsumexp(real classes)
             unsupervised = (logits.logsumexp(1) - logits[:, :k].logsumexp(1)).mean()
-            fake_loss = F.cross_entropy(D(seen(fake)), fake_class)
-            # D's loss is its own (classification, no loss plugin); d_objective adds R1 when due
-            critic = lambda x: (lambda out: out[:, :k].logsumexp(1) - out[:, k])(D(seen(x)))  # noqa: E731
-            d_loss = self.d_objective([(None, None, critic, images, fake)], base=supervised + unsupervised + fake_loss)
+            fake_loss = F.cross_entropy(fake_logits, fake_class)
+            # D's loss is its own (classification, no loss plugin); d_objective adds R1/R2 when due
+            critic = lambda x: realness(D(seen(x)))  # noqa: E731
+            d_loss = self.d_objective([(realness(logits), realness(fake_logits), critic, real, fake)],
+                                      base=supervised + unsupervised + fake_loss)
             self.update("D", d_loss)
         with self.frozen(D):
             for _ in range(self.hp.g_steps):

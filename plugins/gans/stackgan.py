@@ -104,9 +104,10 @@ class StackGAN(Recipe):
 
         critics = []
         for D, real, fake in ((D1, real_low, low), (D2, images, high)):
-            # matching-aware: fake images and real images with the wrong caption are both "fake"
-            fake_scores = torch.cat([D(fake.detach(), text), D(real, wrong)])
-            real_scores = D(real, text)
+            with self.scoring(real, fake) as (real, fake):
+                # matching-aware: fake images and real images with the wrong caption are both "fake"
+                fake_scores = torch.cat([D(fake, text), D(real, wrong)])
+                real_scores = D(real, text)
             self.observe_real(real_scores)
             critics.append((real_scores, fake_scores, lambda x, D=D: D(x, text), real, fake))
         d_loss = self.d_objective(critics)  # the loss's penalty (WGAN-GP) and R1 for both stages

@@ -110,11 +110,13 @@ class TranslationRecipe(Recipe):
             self.update("G", g_loss)
 
         old_a, old_b = self.pools["A"].query(fake_a), self.pools["B"].query(fake_b)
-        scores_a, scores_b = D_a(real_a), D_b(real_b)
+        with self.scoring(real_a, old_a) as (seen_a, old_a), self.scoring(real_b, old_b) as (seen_b, old_b):
+            scores_a, scores_b = D_a(seen_a), D_b(seen_b)
+            fake_scores_a, fake_scores_b = D_a(old_a), D_b(old_b)
         self.observe_real(torch.cat([scores_a.flatten(), scores_b.flatten()]))
         # both discriminators' losses halved, as in the CycleGAN paper
-        d_loss = self.d_objective([(scores_a, D_a(old_a.detach()), D_a, real_a, old_a),
-                                   (scores_b, D_b(old_b.detach()), D_b, real_b, old_b)], weight=0.5)
+        d_loss = self.d_objective([(scores_a, fake_scores_a, D_a, seen_a, old_a),
+                                   (scores_b, fake_scores_b, D_b, seen_b, old_b)], weight=0.5)
         self.update("D", d_loss)
         return {"d_loss": d_loss.detach(), "g_adv": adversarial.detach(), "cycle": cycle.detach()}
 

@@ -9,7 +9,12 @@ ResNet for both players, no normalization layers.
   of residual blocks to the power -1/4, and the last starts at zero, so that every block
   begins as the identity and the network's output variance does not grow with its depth.
 - Resampling is low-pass filtered: a fixed binomial 4x4 kernel, applied per channel, doubles
-  (G) or halves (D) the resolution; a 1x1 convolution changes the width between stages.
+  (G) or halves (D) the resolution; a 1x1 convolution changes the width between stages, at
+  the lower of the two resolutions (before G's upsampling, after D's downsampling).
+- Every layer outside the residual blocks (G's linear map of z, the 1x1 width changes, the
+  layers to and from images, D's depthwise convolution and linear score) has no bias and a
+  variance-preserving initialization (He with gain 1: weights of variance 1 / fan-in), as
+  the paper initializes throughout; G's basis is standard normal.
 - G starts from a learned 4x4 basis (7x7 for 28 px) modulated channel by channel by a linear
   map of z; D ends with a 4x4 (7x7) depthwise convolution and a linear layer. Conditional
   networks take a class embedding: G joins it to z, D projects it onto its features
@@ -92,6 +97,17 @@ class ResidualBlock(nn.Module):
         return x + self.narrow(h)
 
 
+def _plain(layer: nn.Module) -> nn.Module:
+    """``layer`` (built without a bias) with weights of variance 1 / fan-in."""
+    nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
+    return layer
+
+
+def _width_change(channels: int, wanted: int) -> list[nn.Module]:
+    """A 1x1 convolution from ``channels`` to ``wanted``, or nothing when they are equal."""
+    return [] if wanted == channels else [_plain(nn.Conv2d(channels, wanted, 1, bias=False))]
+
+
 def _stage(channels: int, blocks: int, expansion: int, group_size: int, total: int) -> nn.Sequential:
     return nn.Sequential(*(ResidualBlock(channels, expansion, group_size, total) for _ in range(blocks)))
 
@@ -103,7 +119,8 @@ def _check(latent_dim, channels, width, max_width, blocks, expansion, group_size
 
 class R3GANGenerator(nn.Module):
     """z (and a class) -> a learned basis modulated by a linear map of z -> residual stages,
-    each followed by low-pass upsampling -> a 1x1 convolution to the image's channels."""
+    each followed by low-pass upsampling -> a 1x1 convolution to the image's channels, with no
+    output nonlinearity (clamped to [-1, 1] in eval mode)."""
 
     def __init__(self, latent_dim=64, channels=1, image_size=28, width=32, max_width=256, blocks=1, expansion=2,
                  group_size=16, num_classes=0, embedding_dim=32):
@@ -117,16 +134,14 @@ class R3GANGenerator(nn.Module):
         self.output_range = (-1.0, 1.0)
         self.embed = nn.Embedding(num_classes, embedding_dim) if num_classes else None
         self.basis = nn.Parameter(torch.randn(widths[0], start, start))
-        self.modulate = nn.Linear(latent_dim + (embedding_dim if num_classes else 0), widths[0])
+        self.modulate = _plain(nn.Linear(latent_dim + (embedding_dim if num_classes else 0), widths[0], bias=False))
         layers = []
         for i, c in enumerate(widths):
             layers.append(_stage(c, blocks, expansion, group_size, total))
-            if i < stages:
-                layers.append(Resample(c, up=True))
-                if widths[i + 1] != c:
-                    layers.append(nn.Conv2d(c, widths[i + 1], 1))
+            if i < stages:  # the width changes at the lower resolution, then doubles it
+                layers += _width_change(c, widths[i + 1]) + [Resample(widths[i + 1], up=True)]
         self.body = nn.Sequential(*layers)
-        self.to_image = nn.Conv2d(widths[-1], channels, 1)
+        self.to_image = _plain(nn.Conv2d(widths[-1], channels, 1, bias=False))
 
     def forward(self, z, label=None):
         if self.embed is not None:
@@ -134,7 +149,10 @@ class R3GANGenerator(nn.Module):
                 raise ValueError("this generator is conditional: pass a label")
             z = torch.cat([z, self.embed(label.long())], 1)
         x = self.basis.unsqueeze(0) * self.modulate(z)[:, :, None, None]
-        return self.to_image(self.body(x))
+        images = self.to_image(self.body(x))
+        # linear while training (D sees what G draws, as in the paper); clamped to the image
+        # range when drawing, as StyleGAN's code clamps when it writes images
+        return images if self.training else images.clamp(-1.0, 1.0)
 
 
 class R3GANDiscriminator(nn.Module):
@@ -149,18 +167,16 @@ class R3GANDiscriminator(nn.Module):
         start, stages = _stages(image_size)
         widths = _widths(width, max_width, stages)[::-1]  # full resolution first
         total = blocks * (stages + 1)
-        self.from_image = nn.Conv2d(channels, widths[0], 1)
+        self.from_image = _plain(nn.Conv2d(channels, widths[0], 1, bias=False))
         layers = []
         for i, c in enumerate(widths):
             layers.append(_stage(c, blocks, expansion, group_size, total))
-            if i < stages:
-                if widths[i + 1] != c:
-                    layers.append(nn.Conv2d(c, widths[i + 1], 1))
-                layers.append(Resample(widths[i + 1], up=False))
+            if i < stages:  # halve the resolution, then change the width there
+                layers += [Resample(c, up=False)] + _width_change(c, widths[i + 1])
         self.body = nn.Sequential(*layers)
         top = widths[-1]
-        self.collapse = nn.Conv2d(top, top, start, groups=top)  # depthwise over the basis-sized map
-        self.score = nn.Linear(top, 1)
+        self.collapse = _plain(nn.Conv2d(top, top, start, groups=top, bias=False))  # depthwise over the basis map
+        self.score = _plain(nn.Linear(top, 1, bias=False))
         self.project = nn.Embedding(num_classes, top) if num_classes else None
 
     def forward(self, x, label=None):
