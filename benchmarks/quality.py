@@ -29,8 +29,25 @@ and prints steps, images seen and wall time beside every figure. ``--curve 150,3
 trains both on the digits to each cumulative time in turn (stopped by SIGTERM, evaluated,
 resumed exactly), to find the length at which one overtakes the other.
 
+``--release REV --minutes 3 [--colour-minutes 10]`` compares today's plain budgeted command,
+``ganforge train dcgan --minutes 3`` (on the Twemoji folder at 64 px with ``--colour-minutes``),
+with release REV's plain command given the same wall time and stopped by SIGTERM. The release
+is installed beside this checkout from the repository's history (``git archive REV``, ``pip
+install --target``) and run from outside the checkout; both are judged by today's ``ganforge
+eval`` (digit FID of 5,000 samples; the emoji yardstick for the folder).
+
+``--stacked MINUTES`` measures mode coverage on Stacked MNIST (Metz et al. 2017; VEEGAN's,
+PacGAN's and the R3GAN paper's tables): three of the bundled training digits stacked as the
+R, G and B channels of one 28 px image, 1,000 modes. 24,000 such images are written to a
+folder and dcgan and r3gan train on it with their plain commands for ``--minutes MINUTES``
+each; 26,000 samples of each are classified channel by channel with the shipped digit
+classifier, and the benchmark prints the modes covered (at least one sample) and the KL
+divergence of the sampled mode distribution to the uniform one, with the steps and images
+seen.
+
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
                                  [--versus 120] [--curve 150,300,600,1200]
+                                 [--release 7f62249 --minutes 3 --colour-minutes 10] [--stacked 10]
 """
 
 from __future__ import annotations
@@ -66,15 +83,19 @@ ABLATION = [  # (name, arguments after `ganforge train dcgan`): the paper, the d
 ]
 
 
-def train(args: list[str], out: Path, seconds: float | None = None, resume: bool = False) -> tuple[float, int]:
+def train(args: list[str], out: Path, seconds: float | None = None, resume: bool = False,
+          release: Path | None = None, plain: bool = False) -> tuple[float, int]:
     """``ganforge train ARGS --out OUT`` (``--resume OUT`` with ``resume``) in its own process;
-    with ``seconds``, stopped by SIGTERM then (it saves first). Returns wall time and the step
-    reached."""
+    with ``seconds``, stopped by SIGTERM then (it saves first), and given a million steps unless
+    ``plain`` (the command as a user types it). ``release``: the folder an earlier release is
+    installed in, run from outside this checkout. Returns wall time and the step reached."""
     start = time.perf_counter()
-    where = ["--resume", str(out)] if resume else ["--out", str(out)]
+    where = ["--resume", str(out.resolve())] if resume else ["--out", str(out.resolve())]
+    env = {**os.environ, "PYTHONPATH": str(release)} if release else None
     process = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *args, *where, "-q",
-                                *(["--steps", "1000000"] if seconds else [])],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                *(["--steps", "1000000"] if seconds and not plain else [])],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                               cwd=out.resolve().parent if release else None)
     try:
         process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -166,6 +187,108 @@ def curve(marks: list[float], runs: Path, classifier) -> None:
                   f"{f['IS']:.2f} |", flush=True)
 
 
+def install_release(rev: str, runs: Path) -> Path:
+    """Release ``rev`` of this repository installed into a folder of its own (no dependencies:
+    this environment's torch and the rest serve it)."""
+    target = runs / f"release-{rev}"
+    if (target / "ganforge").is_dir():
+        return target.resolve()
+    source = runs / f"release-{rev}-source"
+    source.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(source)], check=True)
+    return target.resolve()
+
+
+def release_versus(rev: str, minutes: float | None, colour_minutes: float | None, runs: Path, classifier) -> None:
+    """Today's plain budgeted command against release ``rev``'s plain command stopped by SIGTERM
+    after the same wall time, on the digits and (``colour_minutes``) the Twemoji folder."""
+    from emoji_features import EMOJI, EmojiPlugin, train_classifier
+    from ganforge.hooks import manager
+
+    release = install_release(rev, runs)
+    print(f"dcgan, today's `--minutes` against release {rev}'s plain command stopped by SIGTERM after the same "
+          "wall time, on this machine")
+    print("| data | command | wall | steps | images seen | FID | KID | change in FID |\n|---|---|---|---|---|---|---|---|")
+    folder = ["--dataset", "image-folder", "--data-root", str(EMOJI), "-p", "image_size=64"]
+    weights = None
+    for data, budget, extra in (("digits", minutes, []), ("twemoji 64 px", colour_minutes, folder)):
+        if not budget:
+            continue
+        results = {}
+        for who in (f"release {rev}", "today"):
+            out = runs / f"release-versus-{'old' if who != 'today' else 'new'}-{'colour' if extra else 'digits'}"
+            if who == "today":
+                wall, step = train(["dcgan", *extra, "--minutes", f"{budget:g}"], out, plain=True)
+            else:
+                wall, step = train(["dcgan", *extra], out, budget * 60, release=release, plain=True)
+            batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+            if extra:
+                if weights is None:
+                    weights, _ = train_classifier()
+                manager.reset_plugins()
+                manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
+                f = ganforge.evaluate(out, extractor="emoji", weights=str(weights), n=2000, save=False)["metrics"]
+                fid, kid = f["fid"], f["kid"]
+            else:
+                f = digit_figures(out, classifier)
+                fid, kid = f["FID"], f["KID"]
+            results[who] = fid
+            change = "" if who != "today" else f"{(fid / results[f'release {rev}'] - 1):+.1%}"
+            command = (f"release {rev}: `ganforge train dcgan{' (folder)' if extra else ''}`, SIGTERM at {budget:g} min"
+                       if who != "today" else f"`ganforge train dcgan{' (folder)' if extra else ''} --minutes {budget:g}`")
+            print(f"| {data} | {command} | {wall:.0f} s | {step:,} | {step * batch:,} | {fid:.1f} | {kid:.2f} | "
+                  f"{change} |", flush=True)
+
+
+def stacked_folder(root: Path, count: int = 24_000, seed: int = 0) -> Path:
+    """``count`` Stacked MNIST images (three random training digits as R, G, B) as PNG files."""
+    from PIL import Image
+
+    from ganforge.builtins.datasets.mnist import bundled_mnist
+
+    folder = root / "stacked-mnist"
+    if folder.is_dir() and len(list(folder.glob("*.png"))) == count:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    digits = bundled_mnist(split="train")
+    pixels = ((digits.images[:, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    pick = torch.randint(len(pixels), (count, 3), generator=torch.Generator().manual_seed(seed))
+    for i, rows in enumerate(pick):
+        Image.fromarray(pixels[rows].permute(1, 2, 0).numpy(), "RGB").save(folder / f"{i:05d}.png")
+    return folder
+
+
+def modes(run: Path, classifier, n: int = 26_000) -> tuple[int, float]:
+    """Modes covered by ``n`` samples of a Stacked MNIST run, and KL(samples || uniform)."""
+    G = ganforge.load_generator(run)
+    found = []
+    for start in range(0, n, 1000):
+        images = G.generate(min(1000, n - start), seed=start)
+        channels = [classifier.predict(images[:, c:c + 1]) for c in range(3)]
+        found.append(channels[0] * 100 + channels[1] * 10 + channels[2])
+    counts = torch.bincount(torch.cat(found), minlength=1000).double()
+    share = counts / counts.sum()
+    kl = float((share[share > 0] * (share[share > 0] * 1000).log()).sum())
+    return int((counts > 0).sum()), kl
+
+
+def stacked(minutes: float, runs: Path, classifier) -> None:
+    folder = stacked_folder(runs)
+    print(f"Stacked MNIST ({len(list(folder.glob('*.png'))):,} images, 1,000 modes), each recipe's plain command "
+          f"with --minutes {minutes:g}; 26,000 samples each, on this machine")
+    print("| recipe | wall | steps | images seen | modes covered | KL to uniform |\n|---|---|---|---|---|---|")
+    for recipe in ("dcgan", "r3gan"):
+        out = runs / f"stacked-{recipe}"
+        wall, step = train([recipe, "--dataset", "image-folder", "--data-root", str(folder), "--minutes",
+                            f"{minutes:g}"], out, plain=True)
+        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+        covered, kl = modes(out, classifier)
+        print(f"| {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {covered} | {kl:.2f} |", flush=True)
+
+
 def digit_figures(run: Path, classifier) -> dict:
     scored = ganforge.evaluate(run, n=5000, save=False)["metrics"]
     G = ganforge.load_generator(run)
@@ -214,11 +337,23 @@ def main():
     parser.add_argument("--curve", metavar="S1,S2,...", help="r3gan and dcgan on the digits, evaluated after "
                         "each of these cumulative training times (seconds)")
     parser.add_argument("--grids", type=Path, help="with --versus: write each run's sample grid into this folder")
+    parser.add_argument("--release", metavar="REV", help="today's --minutes runs against this release's plain "
+                        "command given the same time")
+    parser.add_argument("--minutes", type=float, help="with --release: the budget on the digits")
+    parser.add_argument("--colour-minutes", type=float, help="with --release: the budget on the Twemoji folder")
+    parser.add_argument("--stacked", type=float, metavar="MINUTES", help="Stacked MNIST mode coverage of dcgan and "
+                        "r3gan, this many minutes each")
     args = parser.parse_args()
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
     classifier = load_digit_classifier()
     os.environ.setdefault("GANFORGE_LOAD_PLUGINS", "")  # the built-ins alone
+    if args.stacked:
+        stacked(args.stacked, runs, classifier)
+        return
+    if args.release:
+        release_versus(args.release, args.minutes, args.colour_minutes, runs, classifier)
+        return
     if args.colour:
         colour(args.colour, runs, args.variants, args.grid)
         return

@@ -23,6 +23,7 @@ NAMES = {
     "Recipe": "ganforge.contracts.recipe:Recipe",
     "AdversarialRecipe": "ganforge.contracts.recipe:AdversarialRecipe",
     "ADVERSARIAL_HPARAMS": "ganforge.contracts.recipe:ADVERSARIAL_HPARAMS",
+    "linear_decay": "ganforge.contracts.recipe:linear_decay",
     "Param": "ganforge.contracts.params:Param",
     "TrainingContext": "ganforge.contracts.context:TrainingContext",
     "Statistics": "ganforge.contracts.context:Statistics",

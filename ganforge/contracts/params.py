@@ -31,6 +31,7 @@ class Param:
     resumable: bool = False  # may a resumed run change it? (only if it does not alter what is computed)
     minimum: float | None = None
     below: float | None = None  # an exclusive upper bound
+    maximum: float | None = None  # an inclusive upper bound
     above: float | None = None  # an exclusive lower bound (the value must also be finite)
     choices: tuple[str, ...] | None = None
     component: str | None = None  # the plugin kind its value names ("datasets")
@@ -59,7 +60,8 @@ class Param:
             return "one of " + ", ".join(map(str, self.choices))
         kind = "any" if self.type is object else self.type.__name__
         bounds = [f">= {self.minimum:g}" if self.minimum is not None else "", f"> {self.above:g}" if self.above is not None else "",
-                  f"< {self.below:g}" if self.below is not None else ""]
+                  f"< {self.below:g}" if self.below is not None else "",
+                  f"<= {self.maximum:g}" if self.maximum is not None else ""]
         text = " ".join([kind, *filter(None, bounds)])
         return text + (" (plugin)" if self.component else "") + (", repeatable" if self.many else "")
 
@@ -83,6 +85,8 @@ class Param:
             raise GanforgeError(f"'{self.name}' must be at least {self.minimum:g}, got {value}")
         if self.below is not None and value >= self.below:
             raise GanforgeError(f"'{self.name}' must be below {self.below:g}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise GanforgeError(f"'{self.name}' must be at most {self.maximum:g}, got {value}")
         if self.above is not None and not (self.above < value < float("inf")):  # NaN and infinity fail too
             raise GanforgeError(f"'{self.name}' must be a number above {self.above:g}, got {value}")
         return value
@@ -90,7 +94,7 @@ class Param:
     def _check_many(self, value) -> list:
         items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
         single = Param(self.type, None, self.help, choices=self.choices, minimum=self.minimum, below=self.below,
-                       above=self.above, name=self.name)
+                       maximum=self.maximum, above=self.above, name=self.name)
         items = [single.check(v) for v in items]
         if self.adds_to_default:
             items = [*self.default, *items]

@@ -28,6 +28,15 @@ def parameters(recipe_cls, loss: str | None = None) -> dict[str, Param]:
     return found
 
 
+def linear_decay(step: int, total: int, decay_from: float) -> float:
+    """The learning rate's factor at ``step``: 1 until ``decay_from`` x ``total`` steps, then
+    down linearly to 0 at ``total`` (CycleGAN's and pix2pix's schedule; ``decay_from`` of the
+    adversarial recipes). ``total`` is the run's planned steps (``--steps``, or the plan of
+    ``--minutes``), so the decay spans the run."""
+    start = int(total * decay_from)
+    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(total - start, 1))
+
+
 def regularization(recipe_cls, params: dict, engine: dict) -> str:
     """One sentence on what regularizes D in a run of ``recipe_cls`` with these parameters and
     engine settings: R1/R2, whose weights, how often, and what --r1/--r2 would do."""
@@ -86,6 +95,8 @@ class Recipe:
         # The networks as built: what checkpoints hold. ``networks`` may show the engine's views of them.
         self.built: dict[str, nn.Module] = {k: v.to(self.device) for k, v in self.build_networks().items()}
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
+        # each optimizer's learning rates as built: what a schedule scales (restored state changes them)
+        self._start_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         # The adversarial loss plugin, for recipes with a "loss" parameter (sgan's classifier D has none).
         self.loss = self.build_loss() if "loss" in hp else None
 
@@ -119,6 +130,14 @@ class Recipe:
     # a run that sets one of them and --r1 or --r2 too is refused, so that two penalties never
     # add up without the user knowing.
     own_penalty_weights: tuple[str, ...] = ()
+
+    @classmethod
+    def auto_config(cls, facts) -> dict[str, tuple[object, str]]:
+        """``--cfg auto``: values for this recipe's parameters and engine settings chosen from
+        ``facts`` (``ganforge.training.auto.Facts``: image size, number of images, device,
+        budget), as ``{name: (value, why)}``; the engine applies those the user left unset, on
+        top of its own rules (precision). None by default."""
+        return {}
 
     def ema_half_life(self, step: int, total: int) -> float | None:
         """The generators' moving-average half-life in images at ``step``, for a recipe that
@@ -416,6 +435,17 @@ class AdversarialRecipe(Recipe):
 
     conditional = False
 
+    def schedule(self, step: int, total: int) -> None:
+        """With ``decay_from`` below 1: every optimizer's learning rate constant, then down
+        linearly to 0 over the rest of the run (``linear_decay``)."""
+        decay_from = getattr(self.hp, "decay_from", 1.0)
+        if decay_from >= 1:
+            return
+        factor = linear_decay(step, total, decay_from)
+        for name, optimizer in self.optimizers.items():
+            for group, start in zip(optimizer.param_groups, self._start_lrs[name]):
+                group["lr"] = start * factor
+
     def random_labels(self, n: int) -> torch.Tensor:
         return self.sharded(n, lambda m: torch.randint(self.data.num_classes, (m,), device=self.device))
 
@@ -487,4 +517,7 @@ ADVERSARIAL_HPARAMS = {
                   minimum=0),
     "d_steps": Param(int, 1, "discriminator updates per iteration", minimum=1),
     "g_steps": Param(int, 1, "generator updates per iteration", minimum=1),
+    "decay_from": Param(float, 1.0, "share of the run after which every learning rate decays linearly to 0 by its "
+                                    "end (its planned steps: --steps, or the plan of --minutes); 1: constant",
+                        minimum=0, maximum=1),
 }

@@ -69,7 +69,8 @@ def parse_assignments(items) -> dict:
 
 def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_name: str | None = None) -> dict:
     """The full run configuration, every value checked: ``{"engine": {...}, "params": {...},
-    "set_by_user": [...]}``, the last naming the recipe parameters a file or ``params`` set.
+    "set_by_user": [...], "settings_by_user": [...]}``, the last two naming the recipe parameters
+    and the engine settings a file, ``params`` or ``overrides`` set.
 
     Engine settings come from ``ganforge.training.settings`` (with the recipe's ``train_defaults``),
     then the config file, then ``overrides``; recipe parameters from the recipe's
@@ -104,7 +105,8 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_
     if engine["steps"] is None and engine["epochs"] is None and engine.get("minutes") is None:
         raise GanforgeError("give steps, epochs or minutes")
     return {"engine": check_all(engine), "params": {k: declared[k].check(v) for k, v in chosen.items()},
-            "set_by_user": sorted(set(params) | set(file_params))}
+            "set_by_user": sorted(set(params) | set(file_params)),
+            "settings_by_user": sorted(set(file_engine) | set(given))}
 
 
 def normalize_keys(params: dict) -> dict:

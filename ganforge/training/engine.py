@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ganforge.artifacts import checkpoint, rundir
-from ganforge.training import distributed
+from ganforge.training import auto, distributed
 from ganforge.training import state
 from ganforge.contracts.augmentation import build as build_augmentation
 from ganforge.training.averaging import ExponentialAverage
@@ -36,7 +36,7 @@ from ganforge.training.planning import Plan, plan
 from ganforge.hooks.manager import get
 from ganforge.training.progress import TrainingProgress
 from ganforge.training.runlock import RunLock, remove_leftovers, user_files
-from ganforge.training.settings import BY_NAME, ema_decay
+from ganforge.training.settings import BY_NAME, ema_decay, ramped_half_life
 from ganforge.training.stopping import StopRequest
 
 
@@ -94,10 +94,6 @@ class Trainer:
         self.started = time.perf_counter()  # a time budget counts from here: data and networks included
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
-        # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
-        # gradients by hand (distributed.average_gradients) instead.
-        self.manual_sync = process.active and bool(engine["r1"] or engine["r2"]
-                                                   or getattr(planned.recipe_cls, "gradient_penalties", False))
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
         dataset = get("datasets", engine["dataset"])
         # The dataset's own image size, unless the user (or a recipe that needs one) asked for a size.
@@ -127,6 +123,15 @@ class Trainer:
                                 f"them to image_size {wanted}; leave image_size unset to train at {data.image_size} px")
         if "image_size" in params:
             params["image_size"] = data.image_size  # config.json records the size used
+        # --cfg auto: unset values chosen now that the data is known (a resumed run reads them back)
+        if planned.resuming:  # chosen when the run began, and kept in its configuration
+            self.auto = rundir.read_config(planned.run_dir, required=False).get("auto", {})
+        else:
+            self.auto = auto.choose(planned, data, device) if engine["cfg"] == "auto" else {}
+        # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
+        # gradients by hand (distributed.average_gradients) instead.
+        self.manual_sync = process.active and bool(engine["r1"] or engine["r2"]
+                                                   or getattr(planned.recipe_cls, "gradient_penalties", False))
         self.context = TrainingContext(device, shard=(process.rank, process.world), precision=engine["precision"],
                                        augmentation=build_augmentation(engine["augment"]), r1=(engine["r1"], engine["r1_every"]),
                                        r2=engine["r2"],
@@ -166,7 +171,7 @@ class Trainer:
         if engine["minutes"] is not None and not planned.resuming:
             self.deadline = self.started + engine["minutes"] * 60
         self.run_config = {"recipe": planned.recipe_name, "engine": engine, "params": params, "device": str(device),
-                           "processes": process.world}
+                           "processes": process.world, **({"auto": self.auto} if self.auto else {})}
 
     def run(self, quiet: bool) -> RunResult:
         """Hold the run directory (rank 0 writes it, alone), restore a resumed run, write the
@@ -236,6 +241,8 @@ class Trainer:
             notes.append(prepared.summary(self.data_report) + listed)
         if self.held_out_note:
             notes.append(self.held_out_note)
+        if self.auto:
+            notes.append(auto.summary(self.auto))
         if self.budget_note:
             notes.append(self.budget_note)
         shown = TrainingProgress(self.plan.recipe_name, run_dir, start, total, quiet=quiet or not main, notes=notes)
@@ -299,7 +306,11 @@ class Trainer:
         recipe = self.recipe
         recipe.schedule(step, total)
         half_life = recipe.ema_half_life(step, total)
+        if half_life is None and self.plan.engine["ema_images"]:
+            half_life = self.plan.engine["ema_images"]
         if half_life is not None:
+            half_life = ramped_half_life(half_life, step, self.batches.batch_size,
+                                         self.plan.engine.get("ema_rampup") or 0.0)
             decay = 0.5 ** (self.batches.batch_size / half_life) if half_life > 0 else 0.0
             for average in self.averages.values():
                 average.set_decay(decay)
@@ -314,31 +325,34 @@ class Trainer:
         return losses
 
     def planned_steps(self) -> int:
-        """The steps a time budget (``--minutes``) allows: ``WARMUP_STEPS`` steps are timed (the
-        first, which allocates and compiles, is not counted), then everything they changed is
+        """The steps a time budget (``--minutes``) allows: ``WARMUP_STEPS`` steps, or a whole cycle
+        of lazy R1/R2, are timed (the first, which allocates and compiles, is not counted), then everything they changed is
         put back, so that the run starts from step 0 as one given ``--steps`` would; the time
         left after start-up, at the measured speed, less a margin for logging, grids and saves.
         No more than ``--steps`` or ``--epochs`` when given too. Rank 0's figure is every process's."""
         minutes = self.plan.engine["minutes"]
         kept = state.snapshot(self.recipe, self.averages)
         batches = self.batches.from_step(0)
-        provisional = max(self.total or 0, WARMUP_STEPS)
+        # lazy R1/R2 every k steps: time a whole cycle of k, their update included
+        interval = self.recipe.penalty_interval if self.recipe.regularized() else 1
+        count = max(WARMUP_STEPS, interval + 2)
+        provisional = max(self.total or 0, count)
         times = []
         with self.context.using(self.training):
-            for step in range(WARMUP_STEPS):
+            for step in range(count):
                 self.step(next(batches), step, provisional)
                 if self.recipe.device.type == "cuda":
                     torch.cuda.synchronize(self.recipe.device)
                 times.append(time.perf_counter())
         state.put_back(self.recipe, self.averages, *kept)
-        seconds_per_step = (times[-1] - times[0]) / (WARMUP_STEPS - 1)
+        seconds_per_step = (times[-1] - times[0]) / (count - 1)
         left = minutes * 60 - (time.perf_counter() - self.started)
         planned = distributed.agree_on(int(left / seconds_per_step * BUDGET_SHARE), self.process)
         if planned < 1:
             raise GanforgeError(f"--minutes {minutes:g} is too short to train: start-up and the warm-up took "
                                 f"{time.perf_counter() - self.started:.1f} s and one step takes {seconds_per_step:.2f} s")
         self.budget_note = (f"time budget {minutes:g} min: {planned:,} steps planned at {1 / seconds_per_step:.1f} steps/s "
-                            f"(measured over {WARMUP_STEPS} warm-up steps)")
+                            f"(measured over {count} warm-up steps)")
         if self.total is not None and self.total < planned:
             self.budget_note += f"; --steps/--epochs end it first, at {self.total:,}"
             return self.total

@@ -43,6 +43,11 @@ class Plan:
         saved parameters all count as chosen)."""
         return self.resuming or param in self.config.get("set_by_user", ())
 
+    def setting_chosen(self, name: str) -> bool:
+        """Whether a config file, the command line or the API chose this engine setting (a
+        resumed run's saved settings all count as chosen)."""
+        return self.resuming or name in self.config.get("settings_by_user", ())
+
 
 def new_run_dir(recipe_name: str) -> Path:
     base = Path("runs") / f"{recipe_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -83,7 +88,16 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: 
     check_components(result)
     build_augmentation(result.engine["augment"])  # its options too, before anything loads
     _one_penalty(result)
+    if not result.setting_chosen("cfg") and _reads_image_files(result.engine["dataset"]):
+        result.engine["cfg"] = "auto"  # a user's own images: chosen for them (--cfg recipe keeps the defaults)
     return result
+
+
+def _reads_image_files(dataset_name: str) -> bool:
+    """Whether a dataset reads a user's image files: it takes the image-file options."""
+    from ganforge.data.datasets import IMAGE_FILE_OPTIONS, file_options
+
+    return bool(file_options(get("datasets", dataset_name), dict.fromkeys(IMAGE_FILE_OPTIONS)))
 
 
 def _one_penalty(planned: Plan) -> None:
@@ -128,6 +142,7 @@ def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, co
         raise GanforgeError(f"a resumed run keeps its configuration; only {', '.join(allowed)} "
                             f"can change (got {', '.join(sorted(changed) + fixed) or 'a config file'})")
     engine = {canonical(k): v for k, v in saved["engine"].items()}
+    engine.setdefault("ema_rampup", 0.0)  # saved before the ramp-up existed: the half-life from the start
     if "steps" in given or "epochs" in given:
         engine.update(steps=given.get("steps"), epochs=given.get("epochs"))
     engine.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})

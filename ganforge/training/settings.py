@@ -44,6 +44,10 @@ SETTINGS: tuple[Param, ...] = (
             "stopped by SIGTERM does; the steps it can take are measured over a short warm-up and fixed in the run, "
             "every schedule spans them, and --resume follows that plan. With --steps or --epochs too, whichever "
             "ends first", above=0),
+    Setting("cfg", str, "recipe", "how values left unset are chosen: recipe (the recipe's defaults) or auto (from the "
+            "image size, the number of images, the device and the budget; printed at the start of the run and kept "
+            "in config.json with the reason for each; docs/auto.md gives the rules). Default: auto for r3gan and "
+            "for datasets of image files, recipe otherwise", choices=("recipe", "auto")),
     Setting("batch_size", int, 64, "images per batch (the global batch in a distributed run)", minimum=1,
             short="-b"),
     Setting("seed", int, 0, "random seed (weights, latent draws and data order)"),
@@ -63,6 +67,9 @@ SETTINGS: tuple[Param, ...] = (
     Setting("ema_images", int, 0, "keep a moving average of each generator whose half-life is this many "
             "images, whatever the batch size (StyleGAN2-ADA's ema_kimg x 1000, e.g. 10000; 0: off); G.ckpt then "
             "holds the average", minimum=0),
+    Setting("ema_rampup", float, 0.05, "the moving average's half-life is at most this share of the images seen so "
+            "far (StyleGAN2-ADA's ema_rampup), so that a short run does not average in its first weights; 0: the "
+            "half-life from the start", minimum=0),
     Setting("ema", float, 0.0, "the same moving average given as a decay per step (e.g. 0.999; 0: off), whose "
             "meaning changes with the batch size; prefer --ema-images", minimum=0, below=1),
     Setting("compile_networks", bool, False, "torch.compile every network in place (slow to start; "
@@ -102,6 +109,12 @@ def ema_decay(engine: dict) -> float:
     if engine.get("ema_images"):
         return 0.5 ** (engine["batch_size"] / engine["ema_images"])
     return engine.get("ema") or 0.0
+
+
+def ramped_half_life(half_life: float, step: int, batch_size: int, rampup: float) -> float:
+    """The moving average's half-life in images at ``step``: ``half_life``, but at most ``rampup``
+    times the images seen so far (``--ema-rampup``; 0: no ramp)."""
+    return min(half_life, rampup * step * batch_size) if rampup else half_life
 
 
 def defaults(recipe_defaults: dict | None = None) -> dict:

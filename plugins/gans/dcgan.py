@@ -25,7 +25,9 @@ class DCGAN(AdversarialRecipe):
         "real_label": (0.9, "target for real images in D's loss: one-sided label smoothing, which the "
                             "DCGAN guides recommend (1.0 turns it off)"),
     }
-    train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 5000,
+    # R1 (lazy, every 16 steps) and a moving average of G: each measured to pay within minutes
+    # on the bundled digits (docs/gans.md, benchmarks/quality.py --ablation and --release)
+    train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 5000, "r1": 1.0, "ema_images": 10000,
                       "sample_every": 500, "checkpoint_every": 1000, "log_every": 50}
 
     def build_networks(self):

@@ -14,9 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError, Param, Recipe, split_pair
+from ganforge.plugin import GanforgeError, Param, Recipe, linear_decay, split_pair
 
-from .translation import linear_decay
 
 GENERATORS = {"unet": "unet-generator", "resnet": "resnet-generator"}
 
@@ -79,9 +78,9 @@ class Pix2Pix(Recipe):
 
     def schedule(self, step: int, total: int) -> None:
         factor = linear_decay(step, total, self.hp.decay_from)
-        for opt in self.optimizers.values():
+        for name, opt in self.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = self.hp.lr * factor
+                group["lr"] = self.hp.lr * factor * self.lazy_ratio(name)
 
     def jittered(self, pairs: torch.Tensor) -> torch.Tensor:
         """Each pair enlarged by ``jitter`` and cropped back to its size at a random place (drawn

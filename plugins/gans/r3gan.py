@@ -70,7 +70,24 @@ class R3GAN(AdversarialRecipe):
                             minimum=0),
     }
     train_defaults = {"dataset": "mnist-5k", "batch_size": 64, "steps": 2000, "sample_every": 500,
-                      "checkpoint_every": 1000, "log_every": 50, "r1_every": 1}
+                      "checkpoint_every": 1000, "log_every": 50, "r1_every": 1, "cfg": "auto"}
+
+    @classmethod
+    def auto_config(cls, facts) -> dict:
+        """``--cfg auto`` (r3gan's default): gamma by image size as in the paper's configurations,
+        and on a CPU a cost per image within about 2.5x dcgan's (docs/auto.md)."""
+        if facts.image_size >= 64:
+            why = "the paper's FFHQ 64 px configuration (gamma 2 -> 0.2)"
+            chosen = {"gamma": (2.0, why), "gamma_end": (0.2, why)}
+        else:
+            why = "the paper's CIFAR-10 32 px configuration (gamma 0.05 -> 0.005)"
+            chosen = {"gamma": (0.05, why), "gamma_end": (0.005, why)}
+        if facts.device == "cpu":
+            chosen["expansion"] = (1, "a CPU: blocks no wider inside than their stage (the paper: 2), which halves "
+                                      "their arithmetic (benchmarks/step_cost.py)")
+            chosen["r1_every"] = (4, "a CPU: R1 and R2 lazily, every 4 steps times 4 with D's Adam corrected, instead "
+                                     "of a double backward pass at every step (benchmarks/step_cost.py)")
+        return chosen
 
     def build_networks(self):
         hp, data = self.hp, self.data

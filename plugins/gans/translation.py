@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.plugin import GanforgeError, Recipe, as_images
+from ganforge.plugin import GanforgeError, Recipe, as_images, linear_decay
 
 DISTANCES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
@@ -24,13 +24,6 @@ TRANSLATION_HPARAMS = {
     "beta2": (0.999, "Adam beta2"),
     "real_label": (1.0, "target for real images in D's loss"),
 }
-
-
-def linear_decay(step: int, total: int, decay_from: float) -> float:
-    """The learning rate's factor at ``step``: 1 until ``decay_from`` x ``total`` steps, then
-    down linearly to 0 at ``total`` (CycleGAN's and pix2pix's schedule)."""
-    start = int(total * decay_from)
-    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(total - start, 1))
 
 
 class ImagePool:
@@ -82,9 +75,9 @@ class TranslationRecipe(Recipe):
     def schedule(self, step: int, total: int) -> None:
         """Constant learning rate, then (if ``decay_from`` < 1) linear decay to zero."""
         factor = linear_decay(step, total, self.hp.decay_from)
-        for opt in self.optimizers.values():
+        for name, opt in self.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = self.hp.lr * factor
+                group["lr"] = self.hp.lr * factor * self.lazy_ratio(name)
 
     def train_step(self, real_a, labels):
         G, F_ = self.networks["G"], self.networks["G_BA"]

@@ -1,0 +1,83 @@
+"""``--cfg auto``: the values a run leaves unset, chosen from what is known once its data is
+loaded: the image size, the number of images, the device and the budget.
+
+The engine's own rules (``engine_rules``) come first; a recipe adds or overrides them with
+``Recipe.auto_config(facts)``. Each rule returns ``{name: (value, why)}`` for recipe
+parameters and engine settings alike; a value the user set (command line, API or config file)
+is never replaced. What was chosen is printed at the start of the run and kept in
+config.json (``auto``: value and reason of each), so that ``--resume`` reads the same values
+back as set. The rules and the measurements behind each are in docs/auto.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ganforge.contracts.recipe import parameters
+from ganforge.training.settings import BY_NAME
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules may look at."""
+
+    image_size: int
+    channels: int
+    images: int  # training images (pairs, for paired data)
+    device: str  # "cpu" or "cuda"
+    native_bf16: bool  # the device computes bf16 natively (AMX or AVX512-BF16 on a CPU)
+    amx: bool  # an Intel CPU's AMX tiles: bf16 matrix units
+    minutes: float | None  # the time budget, if any
+    steps: int | None  # the step count asked for, if any
+
+
+def facts_of(data, device: torch.device, engine: dict) -> Facts:
+    cpu = device.type == "cpu"
+    amx = cpu and bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    if cpu:
+        native = amx or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+    else:
+        native = torch.cuda.is_bf16_supported()
+    return Facts(image_size=data.image_size, channels=data.channels, images=len(data), device=device.type,
+                 native_bf16=native, amx=amx, minutes=engine.get("minutes"), steps=engine.get("steps"))
+
+
+def engine_rules(facts: Facts) -> dict[str, tuple[object, str]]:
+    """Rules for every recipe: precision."""
+    if facts.device == "cuda" and facts.native_bf16:
+        return {"precision": ("bf16", "this GPU computes bf16 natively")}
+    if facts.device == "cpu" and facts.amx:
+        return {"precision": ("bf16", "this CPU has AMX bf16 units (2.0x the images per second of fp32 measured on "
+                                      "an Intel Xeon with AMX, docs/auto.md)")}
+    if facts.device == "cpu" and facts.native_bf16:
+        return {"precision": ("fp32", "AVX512-BF16 without AMX: bf16 measured no faster than fp32 here "
+                                      "(docs/auto.md)")}
+    return {"precision": ("fp32", "no native bf16 on this device")}
+
+
+def choose(planned, data, device: torch.device) -> dict[str, dict]:
+    """Apply the engine's and the recipe's rules to ``planned`` (its engine settings and recipe
+    parameters, in place) wherever the user set nothing; return what was chosen and why."""
+    facts = facts_of(data, device, planned.engine)
+    proposals = {**engine_rules(facts), **planned.recipe_cls.auto_config(facts)}
+    declared = parameters(planned.recipe_cls, planned.params.get("loss"))
+    chosen = {}
+    for name, (value, why) in proposals.items():
+        if name in declared:
+            if planned.set_by_user(name):
+                continue
+            planned.params[name] = declared[name].check(value)
+        else:
+            if planned.setting_chosen(name):
+                continue
+            planned.engine[name] = BY_NAME[name].check(value)
+        chosen[name] = {"value": value, "why": why}
+    return chosen
+
+
+def summary(chosen: dict[str, dict]) -> str:
+    """One line for the start of the run."""
+    values = ", ".join(f"{name} {entry['value']}" for name, entry in chosen.items())
+    return f"--cfg auto: {values or 'nothing left unset to choose'} (config.json's auto says why)"

@@ -1,0 +1,102 @@
+"""--cfg auto (values chosen from the data, the device and the budget: printed, recorded with
+their reasons, never replacing what the user set) and the schedules that span a run: the
+learning-rate decay of the adversarial recipes and the moving average's ramp-up."""
+
+import json
+
+import pytest
+from PIL import Image
+
+import ganforge
+from ganforge.training.auto import Facts, engine_rules
+from ganforge.training.settings import ramped_half_life
+from support.cli import cli
+from support.sizes import TINY_DCGAN, TINY_R3GAN
+
+
+def _facts(**changes):
+    values = dict(image_size=64, channels=3, images=3786, device="cpu", native_bf16=False, amx=False, minutes=10.0,
+                  steps=None)
+    return Facts(**{**values, **changes})
+
+
+def test_precision_follows_what_the_processor_computes_natively():
+    assert engine_rules(_facts(native_bf16=True, amx=True))["precision"][0] == "bf16"
+    assert engine_rules(_facts())["precision"][0] == "fp32"
+    assert engine_rules(_facts(device="cuda", native_bf16=True))["precision"][0] == "bf16"
+    value, why = engine_rules(_facts(native_bf16=True))["precision"]  # AVX512-BF16 alone
+    assert value in ("fp32", "bf16") and why
+
+
+def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():
+    from ganforge.builtins.gans.r3gan import R3GAN
+
+    small, large = R3GAN.auto_config(_facts(image_size=32)), R3GAN.auto_config(_facts(image_size=64))
+    assert small["gamma"][0] < large["gamma"][0]  # the paper's CIFAR-10 and FFHQ-64 gammas
+    for name, (value, why) in small.items():
+        assert why and (name in R3GAN.hparams or name in ganforge.show("r3gan")["engine"]), name
+
+
+def _folder(root, n=8):
+    root.mkdir()
+    for i in range(n):
+        Image.new("RGB", (32, 32), (i * 30, 90, 200 - i * 20)).save(root / f"{i}.png")
+    return root
+
+
+@pytest.mark.e2e
+def test_auto_values_are_printed_recorded_and_never_replace_the_users(tmp_path):
+    data = _folder(tmp_path / "images")
+    sizes = [f"-p{k}={v}" for k, v in TINY_DCGAN.items()]
+    common = ["train", "dcgan", "--dataset", "image-folder", "--data-root", data, "--steps", 2, "-b", 4, *sizes]
+    shown = cli(*common, "--out", tmp_path / "auto")
+    assert shown.returncode == 0, shown.stderr
+    config = json.loads((tmp_path / "auto" / "config.json").read_text())
+    assert config["engine"]["cfg"] == "auto"  # the default for a folder of images
+    assert config["auto"] and all(entry["why"] for entry in config["auto"].values())
+    for name, entry in config["auto"].items():  # what was chosen is what the run used
+        assert entry["value"] == config["params"].get(name, config["engine"].get(name)), name
+        assert f"{name} {entry['value']}" in shown.stdout  # and it was printed at the start
+    assert "--cfg auto:" in shown.stdout
+    chosen = config["auto"]
+
+    mine = cli(*common, "--precision", "fp32", "-q", "--out", tmp_path / "mine")
+    assert mine.returncode == 0, mine.stderr
+    config = json.loads((tmp_path / "mine" / "config.json").read_text())
+    assert config["engine"]["precision"] == "fp32" and "precision" not in config.get("auto", {})
+
+    plain = cli(*common, "--cfg", "recipe", "-q", "--out", tmp_path / "plain")
+    assert plain.returncode == 0, plain.stderr
+    assert "auto" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+
+    resumed = ganforge.train("dcgan", resume=tmp_path / "auto", steps=3, quiet=True)
+    again = json.loads((tmp_path / "auto" / "config.json").read_text())
+    assert resumed.step == 3 and again["auto"] == chosen  # kept, and read back as set
+
+
+@pytest.mark.e2e
+def test_r3gan_takes_auto_by_default_and_the_user_keeps_a_value_set(tmp_path):
+    sizes = {**TINY_R3GAN, "gamma": 0.3}
+    run = ganforge.train("r3gan", steps=1, batch_size=4, params=sizes, out=tmp_path / "run", quiet=True)
+    config = json.loads((run.run_dir / "config.json").read_text())
+    assert config["engine"]["cfg"] == "auto" and config["params"]["gamma"] == 0.3 and "gamma" not in config["auto"]
+    assert config["params"]["g_width"] == TINY_R3GAN["g_width"]
+
+
+def test_the_moving_average_ramps_up_with_the_images_seen():
+    assert ramped_half_life(10_000, 0, 64, 0.05) == 0  # a copy at first
+    assert ramped_half_life(10_000, 1000, 64, 0.05) == pytest.approx(3200)  # 5 % of 64,000 images
+    assert ramped_half_life(10_000, 10_000, 64, 0.05) == 10_000  # then the half-life asked for
+    assert ramped_half_life(10_000, 0, 64, 0.0) == 10_000  # no ramp
+
+
+def test_the_learning_rate_decays_over_the_run_from_decay_from():
+    from test_regularization import _recipe
+
+    recipe = _recipe("dcgan", {**TINY_DCGAN, "lr": 0.001, "decay_from": 0.5}, r1=1.0, every=4)
+    d_start = recipe.optimizers["D"].param_groups[0]["lr"]
+    assert d_start == pytest.approx(0.001 * 4 / 5)  # lazy R1's correction kept under the decay
+    for step, factor in ((0, 1.0), (49, 1.0), (75, 0.5), (100, 0.0)):
+        recipe.schedule(step, 100)
+        assert recipe.optimizers["G"].param_groups[0]["lr"] == pytest.approx(0.001 * factor)
+        assert recipe.optimizers["D"].param_groups[0]["lr"] == pytest.approx(d_start * factor)
