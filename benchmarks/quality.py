@@ -118,6 +118,8 @@ COLOUR = [  # (name, arguments after the plain image-folder command)
     ("+ R1 (gamma 1)", ["--r1", "1"]),
     ("+ EMA (half-life 10k images)", ["--ema-images", "10000"]),
     ("+ mirror", ["--mirror"]),
+    ("fp32", ["--precision", "fp32"]),
+    ("bf16", ["--precision", "bf16"]),
 ]
 
 

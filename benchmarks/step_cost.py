@@ -4,9 +4,11 @@ Builds each recipe as a run would (its defaults, or the values ``--cfg auto`` pi
 machine for the data), times ``--steps`` training steps after a warm-up, and prints
 milliseconds per step and per image beside DCGAN's, on the digits (28 px) and on 64 px
 colour images of the Twemoji folder's size. ``--profile`` adds one step of R3GAN under
-``torch.profiler``: the operators that take the most time.
+``torch.profiler``: the operators that take the most time. ``--bf16`` times dcgan and r3gan at
+64 px in fp32 and under bf16 autocast, alternating, twice each: what ``--cfg auto``'s
+precision rule rests on for this processor.
 
-    python benchmarks/step_cost.py [--steps 20] [--profile]
+    python benchmarks/step_cost.py [--steps 20] [--profile] [--bf16]
 
 Run it on a quiet machine; the figures hold for this processor only.
 """
@@ -30,7 +32,7 @@ SETUPS = {  # name: (channels, image size, images in the dataset)
 }
 
 
-def build(recipe_name: str, channels: int, size: int, images: int, auto: bool):
+def build(recipe_name: str, channels: int, size: int, images: int, auto: bool, precision: str = "fp32"):
     cls = get("gans", recipe_name)
     declared = parameters(cls)
     hp = {k: p.default for k, p in declared.items()}
@@ -51,7 +53,8 @@ def build(recipe_name: str, channels: int, size: int, images: int, auto: bool):
     data = SimpleNamespace(channels=channels, image_size=size, num_classes=10)
     every = cls.train_defaults.get("r1_every", 16)
     torch.manual_seed(0)
-    recipe = cls(hp, data, TrainingContext("cpu", r1=(0.0, every)))
+    every = chosen.get("r1_every", every)
+    recipe = cls(hp, data, TrainingContext("cpu", r1=(0.0, every), precision=precision))
     return recipe, batch, chosen
 
 
@@ -61,12 +64,14 @@ def timed(recipe, batch: int, channels: int, size: int, steps: int) -> float:
     for step in range(3):  # warm-up: allocations, kernel choice
         recipe.context.step = step
         recipe.schedule(step, 1000)
-        recipe.train_step(images, labels)
+        with recipe.context.autocast():
+            recipe.train_step(images, labels)
     start = time.perf_counter()
     for step in range(3, 3 + steps):
         recipe.context.step = step
         recipe.schedule(step, 1000)
-        recipe.train_step(images, labels)
+        with recipe.context.autocast():
+            recipe.train_step(images, labels)
     return (time.perf_counter() - start) / steps
 
 
@@ -75,8 +80,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-auto", action="store_true", help="r3gan at its defaults only")
+    parser.add_argument("--bf16", action="store_true", help="fp32 against bf16 autocast at 64 px instead")
     args = parser.parse_args()
     print(f"machine: {describe()}, {torch.get_num_threads()} threads")
+    if args.bf16:
+        print("| recipe (64 px, batch 64) | fp32 images/s | bf16 images/s | bf16 / fp32 |\n|---|---|---|---|")
+        for name, auto in (("dcgan", False), ("r3gan", True)):
+            rates = {"fp32": [], "bf16": []}
+            for _ in range(2):
+                for precision in rates:
+                    recipe, batch, _ = build(name, 3, 64, 3786, auto, precision)
+                    rates[precision].append(batch / timed(recipe, batch, 3, 64, args.steps))
+            fp32, bf16 = max(rates["fp32"]), max(rates["bf16"])
+            print(f"| {name}{' --cfg auto' if auto else ''} | {fp32:.0f} | {bf16:.0f} | {bf16 / fp32:.2f} |", flush=True)
+        return
     print("| data | recipe | batch | parameters (G + D) | ms per step | ms per image | x dcgan per image |")
     print("|---|---|---|---|---|---|---|")
     for data, (channels, size, count) in SETUPS.items():

@@ -294,7 +294,9 @@ def show(recipe_name: str) -> dict:
     declared = parameters(cls)
     return {"params": {k: (p.default, p.help) for k, p in declared.items()},
             "engine": {k: (v, BY_NAME[k].help) for k, v in engine.items()},
-            "regularization": regularization(cls, {k: p.default for k, p in declared.items()}, engine),
+            "regularization": regularization(cls, {k: p.default for k, p in declared.items()}, engine)
+            + ("; --cfg auto may choose other values for the run (printed at its start)"
+               if engine["cfg"] == "auto" else ""),
             "types": {"params": {k: p.describe() for k, p in declared.items()},
                       "engine": {k: BY_NAME[k].describe() for k in engine}}}
 

@@ -153,7 +153,8 @@ def test_show_says_what_regularizes_d():
 
     assert "at every D step, from the loss's forward pass" in ganforge.show("r3gan")["regularization"]
     assert "refused unless gamma=0 and gamma_end=0" in ganforge.show("r3gan")["regularization"]
-    assert ganforge.show("dcgan")["regularization"].startswith("no R1/R2")
+    assert ganforge.show("gan")["regularization"].startswith("no R1/R2")
+    assert ganforge.show("dcgan")["regularization"].startswith("R1 1, every 16 steps")  # its defaults
     from ganforge.contracts.recipe import regularization
 
     lazy = regularization(get("gans", "dcgan"), {}, {"r1": 1.0, "r2": 0.0, "r1_every": 4})

@@ -79,12 +79,18 @@ class R3GAN(AdversarialRecipe):
         if facts.image_size >= 64:
             why = "the paper's FFHQ 64 px configuration (gamma 2 -> 0.2)"
             chosen = {"gamma": (2.0, why), "gamma_end": (0.2, why)}
+        elif facts.device == "cpu":
+            why = ("a short CPU run at 32 px or less: gamma 1 -> 0.1 and lr 1e-3 -> 2.5e-4 gave digit FID 555 after 866 "
+                   "steps, the paper's CIFAR-10 values (0.05 -> 0.005, 2e-4 -> 5e-5) 923 (docs/auto.md)")
+            chosen = {"gamma": (1.0, why), "gamma_end": (0.1, why), "lr": (1e-3, why), "lr_end": (2.5e-4, why)}
         else:
             why = "the paper's CIFAR-10 32 px configuration (gamma 0.05 -> 0.005)"
             chosen = {"gamma": (0.05, why), "gamma_end": (0.005, why)}
         if facts.device == "cpu":
             chosen["expansion"] = (1, "a CPU: blocks no wider inside than their stage (the paper: 2), which halves "
                                       "their arithmetic (benchmarks/step_cost.py)")
+            chosen["precision"] = ("fp32", "a CPU: its grouped convolutions ran slower under bf16 autocast (0.86x "
+                                           "fp32's images per second on an AMD EPYC with AVX512-BF16, docs/auto.md)")
             chosen["r1_every"] = (4, "a CPU: R1 and R2 lazily, every 4 steps times 4 with D's Adam corrected, instead "
                                      "of a double backward pass at every step (benchmarks/step_cost.py)")
         return chosen
