@@ -36,6 +36,11 @@ is installed beside this checkout from the repository's history (``git archive R
 install --target``) and run from outside the checkout; both are judged by today's ``ganforge
 eval`` (digit FID of 5,000 samples; the emoji yardstick for the folder).
 
+``--budgets 3,10,30`` trains dcgan and r3gan with their plain commands and ``--minutes M`` for
+each budget, as separate runs (each run's schedules span its own budget), on the digits and
+on the Twemoji folder at 64 px, and prints FID beside wall time, steps and images seen: which
+recipe to use for which budget.
+
 ``--stacked MINUTES`` measures mode coverage on Stacked MNIST (Metz et al. 2017; VEEGAN's,
 PacGAN's and the R3GAN paper's tables): three of the bundled training digits stacked as the
 R, G and B channels of one 28 px image, 1,000 modes. 24,000 such images are written to a
@@ -48,6 +53,7 @@ seen.
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
                                  [--versus 120] [--curve 150,300,600,1200]
                                  [--release 7f62249 --minutes 3 --colour-minutes 10] [--stacked 10]
+                                 [--budgets 3,10,30]
 """
 
 from __future__ import annotations
@@ -245,6 +251,35 @@ def release_versus(rev: str, minutes: float | None, colour_minutes: float | None
                   f"{change} |", flush=True)
 
 
+def budgets(minutes: list[float], runs: Path, classifier) -> None:
+    """dcgan and r3gan with ``--minutes M`` for each budget, on the digits and the Twemoji folder."""
+    from emoji_features import EMOJI, EmojiPlugin, train_classifier
+    from ganforge.hooks import manager
+
+    weights = None
+    print("dcgan and r3gan, each budget a run of its own (its schedules span it), on this machine")
+    print("| data | recipe | budget | wall | steps | images seen | FID | KID |\n|---|---|---|---|---|---|---|---|")
+    folder = ["--dataset", "image-folder", "--data-root", str(EMOJI), "-p", "image_size=64"]
+    for data, extra in (("digits", []), ("twemoji 64 px", folder)):
+        for budget in minutes:
+            for recipe in ("dcgan", "r3gan"):
+                out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}"
+                wall, step = train([recipe, *extra, "--minutes", f"{budget:g}"], out, plain=True)
+                batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+                if extra:
+                    if weights is None:
+                        weights, _ = train_classifier()
+                    manager.reset_plugins()
+                    manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
+                    f = ganforge.evaluate(out, extractor="emoji", weights=str(weights), n=2000, save=False)["metrics"]
+                    fid, kid = f["fid"], f["kid"]
+                else:
+                    f = digit_figures(out, classifier)
+                    fid, kid = f["FID"], f["KID"]
+                print(f"| {data} | {recipe} | {budget:g} min | {wall:.0f} s | {step:,} | {step * batch:,} | "
+                      f"{fid:.1f} | {kid:.2f} |", flush=True)
+
+
 def stacked_folder(root: Path, count: int = 24_000, seed: int = 0) -> Path:
     """``count`` Stacked MNIST images (three random training digits as R, G, B) as PNG files."""
     from PIL import Image
@@ -343,6 +378,7 @@ def main():
                         "command given the same time")
     parser.add_argument("--minutes", type=float, help="with --release: the budget on the digits")
     parser.add_argument("--colour-minutes", type=float, help="with --release: the budget on the Twemoji folder")
+    parser.add_argument("--budgets", metavar="M1,M2,...", help="dcgan and r3gan with each of these --minutes")
     parser.add_argument("--stacked", type=float, metavar="MINUTES", help="Stacked MNIST mode coverage of dcgan and "
                         "r3gan, this many minutes each")
     args = parser.parse_args()
@@ -352,6 +388,9 @@ def main():
     os.environ.setdefault("GANFORGE_LOAD_PLUGINS", "")  # the built-ins alone
     if args.stacked:
         stacked(args.stacked, runs, classifier)
+        return
+    if args.budgets:
+        budgets([float(m) for m in args.budgets.split(",")], runs, classifier)
         return
     if args.release:
         release_versus(args.release, args.minutes, args.colour_minutes, runs, classifier)

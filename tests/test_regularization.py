@@ -159,3 +159,18 @@ def test_show_says_what_regularizes_d():
 
     lazy = regularization(get("gans", "dcgan"), {}, {"r1": 1.0, "r2": 0.0, "r1_every": 4})
     assert lazy == "R1 1, every 4 steps as an update of D's own, times 4, D's Adam lr and betas corrected by 4/5"
+
+
+def test_a_recipe_still_overriding_d_regularization_is_warned_and_its_term_kept():
+    base = _recipe("dcgan", TINY_DCGAN)
+
+    class Old(type(base)):
+        def d_regularization(self, critic, real_images, fake_images):
+            return torch.tensor(100.0)
+
+    old = _recipe("dcgan", TINY_DCGAN)
+    old.__class__ = Old
+    with pytest.warns(DeprecationWarning, match="Old.d_regularization is deprecated and will be removed in ganforge"):
+        _, with_term = _forwards_per_step(old)
+    _, without = _forwards_per_step(base)
+    assert with_term["d_loss"].item() == pytest.approx(without["d_loss"].item() + 100.0, rel=1e-4)

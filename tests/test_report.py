@@ -35,7 +35,8 @@ def test_report_is_self_contained_and_holds_every_part(evaluated_run, tmp_path):
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     alts = re.findall(r"alt='([^']+)'", page)
     assert alts[:3] == ["samples at step_0000000", "samples at step_0000002", "samples at step_0000004"]
-    assert {"losses curves", "evaluation curves", "interpolation"} <= set(alts)
+    # it evaluated along the way (eval_every=2): its evaluation against wall time too
+    assert {"losses curves", "evaluation curves", "evaluation against wall time", "interpolation"} <= set(alts)
     assert "fid (eval, digits, G.ckpt vs mnist-5k/test)" in page and "fid_digits" in page and "&quot;recipe&quot;: &quot;dcgan&quot;" in page
 
 

@@ -469,9 +469,25 @@ class AdversarialRecipe(Recipe):
             d_real, d_fake = self.discriminate(real, y), self.discriminate(fake, y)
         self.observe_real(d_real)
         critic = lambda x: self.discriminate(x, y)  # noqa: E731
-        d_loss = self.d_objective([(d_real, d_fake, critic, real, fake)])
+        d_loss = self.d_objective([(d_real, d_fake, critic, real, fake)],
+                                  base=self._own_regularization(critic, real, fake))
         self.update("D", d_loss)
         return d_loss.detach(), d_real.detach().mean(), d_fake.detach().mean()
+
+    def _own_regularization(self, critic, real, fake):
+        """A term of D's loss from a subclass that still overrides ``d_regularization`` (R1/R2
+        now come from ``penalty_weights``); added, with a warning."""
+        if type(self).d_regularization is AdversarialRecipe.d_regularization:
+            return None
+        from ganforge._moved import deprecated
+
+        deprecated(f"{type(self).__name__}.d_regularization", "weigh R1/R2 by overriding penalty_weights(), or add a "
+                   "term of your own to D's loss in train_step", stacklevel=3)
+        return self.d_regularization(critic, real, fake)
+
+    def d_regularization(self, critic, real_images, fake_images):
+        """Deprecated: a term of D's loss at this step, added by ``d_step``. None by default."""
+        return None
 
     def g_step(self, images, real_labels, fake=None, labels=None):
         """One update of G through D, on ``fake`` (drawn for ``labels``) if given, else on a

@@ -56,7 +56,9 @@ def _png(figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _curves(lines: list[dict], title: str) -> str | None:
+def _curves(lines: list[dict], title: str, began: float | None = None) -> str | None:
+    """Each figure of ``lines`` against the step, or with ``began`` (a Unix time) against the
+    minutes of wall time since then."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,12 +69,13 @@ def _curves(lines: list[dict], title: str) -> str | None:
         return None
     figure, axes = plt.subplots(len(keys), 1, figsize=(7, 1.9 * len(keys)), sharex=True, squeeze=False)
     for ax, key in zip(axes[:, 0], keys):
-        points = [(m["step"], m[key]) for m in lines if key in m]
+        points = [((m["time"] - began) / 60 if began is not None else m["step"], m[key]) for m in lines
+                  if key in m and (began is None or "time" in m)]
         ax.plot([p[0] for p in points], [p[1] for p in points], lw=1.2)
         ax.set_ylabel(key, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0, 0].set_title(title)
-    axes[-1, 0].set_xlabel("step")
+    axes[-1, 0].set_xlabel("step" if began is None else "minutes of wall time since the run began")
     encoded = _png(figure)
     plt.close(figure)
     return encoded
@@ -116,6 +119,13 @@ def report(run_dir, out=None, *, max_grids: int = 8) -> Path:
         plot = _curves(lines, title) if lines else None
         if plot:
             parts.append(f"<h2>{title}</h2><img alt='{title.lower()} curves' src='data:image/png;base64,{plot}'>")
+    timed = [m["time"] for m in info["train"] + info["eval"] if "time" in m]
+    if len([m for m in info["eval"] if "time" in m]) > 1:  # evaluated along the way: quality for the minutes spent
+        plot = _curves(info["eval"], "Evaluation against wall time", began=min(timed))
+        if plot:
+            parts.append("<h2>Evaluation against wall time</h2><p>Minutes since the run's first log line (a resumed "
+                         "run's pause included).</p>"
+                         f"<img alt='evaluation against wall time' src='data:image/png;base64,{plot}'>")
     if (run / rundir.GENERATOR).is_file():
         strip = _interpolation(run)
         if strip:

@@ -326,33 +326,38 @@ class Trainer:
 
     def planned_steps(self) -> int:
         """The steps a time budget (``--minutes``) allows: ``WARMUP_STEPS`` steps, or a whole cycle
-        of lazy R1/R2, are timed (the first, which allocates and compiles, is not counted), then everything they changed is
+        of lazy R1/R2, are timed (after the first step, or the first cycle, which allocate and
+        compile), then everything they changed is
         put back, so that the run starts from step 0 as one given ``--steps`` would; the time
         left after start-up, at the measured speed, less a margin for logging, grids and saves.
         No more than ``--steps`` or ``--epochs`` when given too. Rank 0's figure is every process's."""
         minutes = self.plan.engine["minutes"]
         kept = state.snapshot(self.recipe, self.averages)
-        batches = self.batches.from_step(0)
-        # lazy R1/R2 every k steps: time a whole cycle of k, their update included
+        # one batch, stepped on again and again: the warm-up times the arithmetic, not the first
+        # reads of a prepared store from a cold disk cache (what it changes is put back anyway)
+        batch = next(self.batches.from_step(0))
+        # lazy R1/R2 every k steps: time a whole cycle of k, their update included, after a first
+        # cycle (whose R1/R2 update allocates and picks kernels of its own) is left out
         interval = self.recipe.penalty_interval if self.recipe.regularized() else 1
-        count = max(WARMUP_STEPS, interval + 2)
+        first = interval + 1 if interval > 1 else 1
+        count = first + max(WARMUP_STEPS - 1, interval)
         provisional = max(self.total or 0, count)
         times = []
         with self.context.using(self.training):
             for step in range(count):
-                self.step(next(batches), step, provisional)
+                self.step(batch, step, provisional)
                 if self.recipe.device.type == "cuda":
                     torch.cuda.synchronize(self.recipe.device)
                 times.append(time.perf_counter())
         state.put_back(self.recipe, self.averages, *kept)
-        seconds_per_step = (times[-1] - times[0]) / (count - 1)
+        seconds_per_step = (times[-1] - times[first - 1]) / (count - first)
         left = minutes * 60 - (time.perf_counter() - self.started)
         planned = distributed.agree_on(int(left / seconds_per_step * BUDGET_SHARE), self.process)
         if planned < 1:
             raise GanforgeError(f"--minutes {minutes:g} is too short to train: start-up and the warm-up took "
                                 f"{time.perf_counter() - self.started:.1f} s and one step takes {seconds_per_step:.2f} s")
         self.budget_note = (f"time budget {minutes:g} min: {planned:,} steps planned at {1 / seconds_per_step:.1f} steps/s "
-                            f"(measured over {count} warm-up steps)")
+                            f"(measured over {count - first} of {count} warm-up steps)")
         if self.total is not None and self.total < planned:
             self.budget_note += f"; --steps/--epochs end it first, at {self.total:,}"
             return self.total
