@@ -137,7 +137,8 @@ def match_one(folder):
         # store, flipped by the same per-item draws.
         "r1-r2-store-mirror": dict(recipe_name="gan", batch_size=16, seed=3, params={**EXACT, "image_size": 16},
                                    device="cpu", quiet=True, log_every=4, steps=6, r1=1.0, r2=1.0, r1_every=2,
-                                   dataset="image-folder", data_root=str(folder), mirror=True),
+                                   dataset="image-folder", data_root=str(folder), mirror=True,
+                                   precision="fp32"),  # not --cfg auto's bf16: exact across shard sizes
         # R3GAN applies R1 and R2 at every D step itself (its gamma), with its own schedules.
         "r3gan-r1-r2": dict(recipe_name="r3gan", batch_size=8, seed=3, params=TINY_R3GAN, device="cpu", quiet=True,
                             log_every=2, steps=4),

@@ -102,6 +102,8 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_
         engine["epochs"] = None
     elif engine.get("minutes") is not None and not {"steps", "epochs"} & set(file_engine):
         engine["steps"] = None  # a time budget alone: the budget sets the steps
+    if engine.get("ema") and "ema_images" not in set(file_engine) | set(given):
+        engine["ema_images"] = 0  # a moving average asked for as a decay replaces a recipe's default half-life
     if engine["steps"] is None and engine["epochs"] is None and engine.get("minutes") is None:
         raise GanforgeError("give steps, epochs or minutes")
     return {"engine": check_all(engine), "params": {k: declared[k].check(v) for k, v in chosen.items()},

@@ -143,6 +143,8 @@ def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, co
                             f"can change (got {', '.join(sorted(changed) + fixed) or 'a config file'})")
     engine = {canonical(k): v for k, v in saved["engine"].items()}
     engine.setdefault("ema_rampup", 0.0)  # saved before the ramp-up existed: the half-life from the start
+    for declared in SETTINGS:  # any other setting the run predates: its own default, which kept runs as they
+        engine.setdefault(declared.name, declared.default)  # were (not a recipe's later default: dcgan's EMA)
     if "steps" in given or "epochs" in given:
         engine.update(steps=given.get("steps"), epochs=given.get("epochs"))
     engine.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
