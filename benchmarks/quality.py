@@ -195,6 +195,23 @@ def curve(marks: list[float], runs: Path, classifier) -> None:
                   f"{f['IS']:.2f} |", flush=True)
 
 
+def judged(run: Path, colour: bool, classifier, yardstick: dict) -> tuple[float, float]:
+    """FID and KID of a run: digit features, or (``colour``) the emoji yardstick, trained once
+    per benchmark run and kept in ``yardstick``."""
+    if not colour:
+        f = digit_figures(run, classifier)
+        return f["FID"], f["KID"]
+    from emoji_features import EmojiPlugin, train_classifier
+    from ganforge.hooks import manager
+
+    if "weights" not in yardstick:
+        yardstick["weights"], _ = train_classifier()
+    manager.reset_plugins()
+    manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
+    f = ganforge.evaluate(run, extractor="emoji", weights=str(yardstick["weights"]), n=2000, save=False)["metrics"]
+    return f["fid"], f["kid"]
+
+
 def install_release(rev: str, runs: Path) -> Path:
     """Release ``rev`` of this repository installed into a folder of its own (no dependencies:
     this environment's torch and the rest serve it)."""
@@ -213,15 +230,14 @@ def install_release(rev: str, runs: Path) -> Path:
 def release_versus(rev: str, minutes: float | None, colour_minutes: float | None, runs: Path, classifier) -> None:
     """Today's plain budgeted command against release ``rev``'s plain command stopped by SIGTERM
     after the same wall time, on the digits and (``colour_minutes``) the Twemoji folder."""
-    from emoji_features import EMOJI, EmojiPlugin, train_classifier
-    from ganforge.hooks import manager
+    from emoji_features import EMOJI
 
     release = install_release(rev, runs)
     print(f"dcgan, today's `--minutes` against release {rev}'s plain command stopped by SIGTERM after the same "
           "wall time, on this machine")
     print("| data | command | wall | steps | images seen | FID | KID | change in FID |\n|---|---|---|---|---|---|---|---|")
     folder = ["--dataset", "image-folder", "--data-root", str(EMOJI), "-p", "image_size=64"]
-    weights = None
+    yardstick: dict = {}
     for data, budget, extra in (("digits", minutes, []), ("twemoji 64 px", colour_minutes, folder)):
         if not budget:
             continue
@@ -233,16 +249,7 @@ def release_versus(rev: str, minutes: float | None, colour_minutes: float | None
             else:
                 wall, step = train(["dcgan", *extra], out, budget * 60, release=release, plain=True)
             batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
-            if extra:
-                if weights is None:
-                    weights, _ = train_classifier()
-                manager.reset_plugins()
-                manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
-                f = ganforge.evaluate(out, extractor="emoji", weights=str(weights), n=2000, save=False)["metrics"]
-                fid, kid = f["fid"], f["kid"]
-            else:
-                f = digit_figures(out, classifier)
-                fid, kid = f["FID"], f["KID"]
+            fid, kid = judged(out, bool(extra), classifier, yardstick)
             results[who] = fid
             change = "" if who != "today" else f"{(fid / results[f'release {rev}'] - 1):+.1%}"
             command = (f"release {rev}: `ganforge train dcgan{' (folder)' if extra else ''}`, SIGTERM at {budget:g} min"
@@ -253,10 +260,9 @@ def release_versus(rev: str, minutes: float | None, colour_minutes: float | None
 
 def budgets(minutes: list[float], runs: Path, classifier) -> None:
     """dcgan and r3gan with ``--minutes M`` for each budget, on the digits and the Twemoji folder."""
-    from emoji_features import EMOJI, EmojiPlugin, train_classifier
-    from ganforge.hooks import manager
+    from emoji_features import EMOJI
 
-    weights = None
+    yardstick: dict = {}
     print("dcgan and r3gan, each budget a run of its own (its schedules span it), on this machine")
     print("| data | recipe | budget | wall | steps | images seen | FID | KID |\n|---|---|---|---|---|---|---|---|")
     folder = ["--dataset", "image-folder", "--data-root", str(EMOJI), "-p", "image_size=64"]
@@ -266,16 +272,7 @@ def budgets(minutes: list[float], runs: Path, classifier) -> None:
                 out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}"
                 wall, step = train([recipe, *extra, "--minutes", f"{budget:g}"], out, plain=True)
                 batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
-                if extra:
-                    if weights is None:
-                        weights, _ = train_classifier()
-                    manager.reset_plugins()
-                    manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
-                    f = ganforge.evaluate(out, extractor="emoji", weights=str(weights), n=2000, save=False)["metrics"]
-                    fid, kid = f["fid"], f["kid"]
-                else:
-                    f = digit_figures(out, classifier)
-                    fid, kid = f["FID"], f["KID"]
+                fid, kid = judged(out, bool(extra), classifier, yardstick)
                 print(f"| {data} | {recipe} | {budget:g} min | {wall:.0f} s | {step:,} | {step * batch:,} | "
                       f"{fid:.1f} | {kid:.2f} |", flush=True)
 
