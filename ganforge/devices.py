@@ -27,6 +27,12 @@ def choose_device(device: str | None) -> torch.device:
     return dev
 
 
+def cpu_bf16_units() -> list[str]:
+    """The bf16 units of this CPU that PyTorch's kernels use: "AVX512-BF16" and "AMX", as present."""
+    return [name for name, check in (("AVX512-BF16", "_is_avx512_bf16_supported"), ("AMX", "_is_amx_tile_supported"))
+            if getattr(torch.cpu, check, lambda: False)()]
+
+
 def describe(device: str | torch.device = "cpu") -> str:
     """The hardware behind figures, in one line: the processor's model and the instruction sets
     PyTorch's CPU kernels use (they pick kernels by them, so speeds and floating-point results
@@ -39,8 +45,7 @@ def describe(device: str | torch.device = "cpu") -> str:
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    extras = [name for name, check in (("AVX512-BF16", "_is_avx512_bf16_supported"), ("AMX", "_is_amx_tile_supported"))
-              if getattr(torch.cpu, check, lambda: False)()]
+    extras = cpu_bf16_units()
     line = (f"{model}, torch {torch.__version__}, CPU kernels: {torch.backends.cpu.get_cpu_capability()}"
             + (f" ({', '.join(extras)} present)" if extras else ""))
     if torch.device(device).type == "cuda":

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from ganforge.contracts.recipe import parameters
+from ganforge.devices import cpu_bf16_units
 from ganforge.training.settings import BY_NAME
 
 
@@ -34,12 +35,9 @@ class Facts:
 
 
 def facts_of(data, device: torch.device, engine: dict) -> Facts:
-    cpu = device.type == "cpu"
-    amx = cpu and bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
-    if cpu:
-        native = amx or bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
-    else:
-        native = torch.cuda.is_bf16_supported()
+    units = cpu_bf16_units() if device.type == "cpu" else []
+    amx = "AMX" in units
+    native = bool(units) if device.type == "cpu" else torch.cuda.is_bf16_supported()
     return Facts(image_size=data.image_size, channels=data.channels, images=len(data), device=device.type,
                  native_bf16=native, amx=amx, minutes=engine.get("minutes"), steps=engine.get("steps"))
 
