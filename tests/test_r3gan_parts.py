@@ -120,8 +120,8 @@ def test_r3gans_own_r1_r2_and_the_engines_never_add_up_silently(tmp_path):
     sizes = [f"-p{k}={v}" for k, v in TINY_R3GAN.items()]
     both = cli("train", "r3gan", "--r1", 1, "--r2", 0.5, "--steps", 1, "--out", tmp_path / "both", *sizes)
     assert both.returncode == 1 and len(both.stderr.splitlines()) == 1
-    assert "r3gan applies R1 and R2 itself (gamma=0.05, gamma_end=0.005) and --r1 1 and --r2 0.5 would add a second " \
-           "penalty" in both.stderr and not (tmp_path / "both").exists()
+    assert "r3gan applies R1 and R2 itself, weighted by -p gamma and -p gamma_end, and --r1 1 and --r2 0.5 " \
+           "would add a second penalty" in both.stderr and not (tmp_path / "both").exists()
     alone = cli("train", "r3gan", "--r1", 1, "-p", "gamma=0", "-p", "gamma_end=0", "--steps", 1, "--out",
                 tmp_path / "engine", "-q", *sizes)  # the engine's penalty alone, as the message says
     assert alone.returncode == 0, alone.stderr

@@ -105,11 +105,11 @@ def _one_penalty(planned: Plan) -> None:
     engine's --r1 / --r2 never add up silently."""
     own = [name for name in planned.recipe_cls.own_penalty_weights if planned.params.get(name)]
     flags = [f"--{name}" for name in ("r1", "r2") if planned.engine.get(name)]
-    if own and flags:
-        weights = ", ".join(f"{name}={planned.params[name]:g}" for name in own)
+    if own and flags:  # its weights are named, not quoted: --cfg auto may still choose them
+        weights = " and ".join(f"-p {name}" for name in planned.recipe_cls.own_penalty_weights)
         asked = " and ".join(f"{flag} {planned.engine[flag[2:]]:g}" for flag in flags)
-        raise GanforgeError(f"{planned.recipe_name} applies R1 and R2 itself ({weights}) and {asked} would add a "
-                            f"second penalty: leave {' and '.join(flags)} out, or set "
+        raise GanforgeError(f"{planned.recipe_name} applies R1 and R2 itself, weighted by {weights}, and {asked} "
+                            f"would add a second penalty: leave {' and '.join(flags)} out, or set "
                             f"{' and '.join(f'-p {name}=0' for name in own)} to use the engine's alone")
 
 
