@@ -12,14 +12,15 @@ from ganforge import serving
 from ganforge.contracts.exporter import EXPORT_MAX_BATCH
 
 
-def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, overwrite: bool = False,
+def train(recipe_name: str | None = None, *, nproc: int | None = None, out=None, resume=None, overwrite: bool = False,
           params: dict | None = None, config=None, device: str | None = "auto", quiet: bool = False, **settings):
     """Train a GAN recipe and return its ``RunResult`` (``run_dir``, ``step``, ...).
 
     ``settings`` are the engine settings, one keyword each (``steps``, ``batch_size``,
     ``precision``, ... : ``ganforge.training.settings.SETTINGS``, also listed by ``ganforge show
     NAME``); ``params`` the recipe's hyperparameters; ``config`` a TOML or JSON file of
-    either. ``resume=RUN_DIR`` continues a run. ``nproc=N`` trains in N processes on this
+    either. ``resume=RUN_DIR`` continues a run (of the recipe it holds when ``recipe_name`` is
+    left out). ``nproc=N`` trains in N processes on this
     machine through torchrun (DistributedDataParallel; ``batch_size`` stays the global
     batch) and returns rank 0's result. ``overwrite=True`` clears an ``out`` folder that
     holds anything else; without it such a folder is refused.
@@ -27,6 +28,14 @@ def train(recipe_name: str, *, nproc: int | None = None, out=None, resume=None, 
     >>> run = ganforge.train("dcgan", steps=200, out="runs/demo")
     >>> run.run_dir / "G.ckpt"
     """
+    if recipe_name is None:
+        from ganforge.errors import GanforgeError
+
+        if resume is None:
+            raise GanforgeError("name the recipe to train (ganforge list gans), or the run to continue (resume=)")
+        from ganforge.artifacts.rundir import read_config
+
+        recipe_name = read_config(resume).get("recipe") or ""
     options = dict(out=out, resume=resume, overwrite=overwrite, params=params, config=config, device=device,
                    quiet=quiet, **settings)
     if nproc is not None and nproc > 1:

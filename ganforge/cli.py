@@ -136,7 +136,7 @@ def _recipe_flags(args: list[str]) -> dict:
                     "Every parameter of the recipe is also a flag of its own, e.g. "
                     "--loss hinge, --upsampler resize-conv, --lr 1e-4, --d-steps 2, --real-label 0.9, "
                     "--labeled 100 (sgan); or give it as -p KEY=VALUE.")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--out", "-o", type=click.Path(), help="Run directory. Default: a new folder under runs/.")
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory where it stopped.")
 @click.option("--overwrite", is_flag=True, help="Clear --out first if it holds anything (without it, a folder "
@@ -155,7 +155,7 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     """Train the GAN recipe NAME (ganforge list gans).
 
     Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly
-    where it stopped. Hyperparameters come from the recipe's defaults, then
+    where it stopped (NAME may then be left out). Hyperparameters come from the recipe's defaults, then
     --config, then -p KEY=VALUE and the recipe's own flags.
 
     \b
@@ -168,6 +168,8 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     from ganforge.training.config import parse_assignments
     from ganforge.training.stopping import listen_early
 
+    if name is None and resume is None:
+        raise click.UsageError("Missing argument 'NAME' (a recipe: ganforge list gans; or --resume RUN_DIR).")
     listen_early()
     values = parse_assignments(params)
     values.update(_recipe_flags(ctx.args))
@@ -186,7 +188,7 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     run_dir = result.run_dir
     if result.interrupted:
         console.print(f"[yellow]Stopped by {signal_name(result.signum)} at step {result.step}/{result.total_steps}[/]; "
-                      f"saved to {escape(str(run_dir))}. Continue with: ganforge train {name} --resume "
+                      f"saved to {escape(str(run_dir))}. Continue with: ganforge train --resume "
                       f"{escape(str(run_dir))}", soft_wrap=True)
         sys.exit(exit_status(result.signum))
     losses = "  ".join(f"{k} {v:.3f}" for k, v in result.last_metrics.items()

@@ -11,6 +11,7 @@ from support.cli import cli
 @pytest.mark.parametrize("args,words", [
     (["train", "dcgan", "--precision", "fp8"], "'fp8' is not one of"),
     (["sample"], "Missing argument 'CHECKPOINT'"),
+    (["train"], "Missing argument 'NAME' (a recipe: ganforge list gans; or --resume RUN_DIR)"),
     (["no-such-command"], "No such command 'no-such-command'"),
 ])
 def test_usage_errors_are_one_line_with_the_help_hint(args, words):

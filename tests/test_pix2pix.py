@@ -227,6 +227,20 @@ def test_serve_answers_oip_and_an_uploaded_png_with_translates_pixels(tmp_path, 
         output = np.asarray(json.loads(body)["outputs"][0]["data"], np.float32).reshape(3, 32, 32)
         as_pixels = np.round((np.clip(output, -1, 1) + 1) * 127.5).astype(int).transpose(1, 2, 0)
         assert np.abs(as_pixels - np.asarray(Image.open(tmp_path / "out" / "square.png")).astype(int)).max() <= 1
+        status, _, body = call("/v2/models/pix2pix", method="GET")  # any height and width, as Triton's repository
+        assert status == 200 and json.loads(body)["inputs"][0]["shape"] == [-1, 3, -1, -1]
+        wide = np.asarray(noise(96, 64, 5)).astype(np.float32) / 127.5 - 1  # another multiple of 32: alone
+        noise(96, 64, 5).save(tmp_path / "wide.png")
+        ganforge.translate(pix2pix_run, tmp_path / "wide.png", tmp_path / "wide-out.png", progress=None)
+        request["inputs"][0].update(shape=[1, 3, 64, 96], data=wide.transpose(2, 0, 1).ravel().tolist())
+        status, _, body = call("/v2/models/pix2pix/infer", json.dumps(request).encode())
+        assert status == 200 and json.loads(body)["outputs"][0]["shape"] == [1, 3, 64, 96]
+        output = np.asarray(json.loads(body)["outputs"][0]["data"], np.float32).reshape(3, 64, 96)
+        as_pixels = np.round((np.clip(output, -1, 1) + 1) * 127.5).astype(int).transpose(1, 2, 0)
+        assert np.abs(as_pixels - np.asarray(Image.open(tmp_path / "wide-out.png")).astype(int)).max() <= 1
+        request["inputs"][0].update(shape=[1, 3, 40, 96], data=[0.0] * 3 * 40 * 96)  # not a multiple of 32
+        status, _, body = call("/v2/models/pix2pix/infer", json.dumps(request).encode())
+        assert status == 400 and b"multiples of 32" in body
         status, _, body = call("/api/translate", b"this is not an image")
         assert status == 400 and b"not an image" in body
         status, _, body = call("/api/translate", (tmp_path / "odd.png").read_bytes() * 1, method="POST",

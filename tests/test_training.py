@@ -103,7 +103,8 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted_run(tmp_path):
     stop_step = meta["step"]
     assert 20 <= stop_step < 1000000
     final = stop_step + 7
-    resumed = cli("train", "gan", "--resume", str(run), "--steps", str(final), "-q")
+    assert f"Continue with: ganforge train --resume {run}" in out
+    resumed = cli("train", "--resume", str(run), "--steps", str(final), "-q")  # as printed: the run names its recipe
     assert resumed.returncode == 0, resumed.stderr
     straight = cli("train", "gan", "--steps", str(final), "--batch-size", "8", "-p", "hidden=16",
                        "-p", "latent_dim=8", "--out", str(tmp_path / "straight"), "-q")

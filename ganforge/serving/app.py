@@ -62,8 +62,16 @@ class Service:
             with torch.inference_mode():
                 probe = generator.module(*(x.to(generator.device) for x in inputs))
         self.output_shape = list(probe.shape[1:])
-        # the most elements one input tensor of a request may hold: max_images samples of the largest input
+        from ganforge.tools.translate import size_multiple
+
+        # a fully convolutional generator takes any height and width in multiples of this (else None)
+        self.multiple = size_multiple(generator)
+        # the most elements one input tensor of a request may hold: max_images samples of the largest
+        # input, or one image of the largest upload at any size
         self.max_input_elements = limits.max_images * max(math.prod(s["shape"]) for s in generator.signature)
+        if self.multiple:
+            self.max_input_elements = max(self.max_input_elements,
+                                          generator.signature[0]["shape"][0] * limits.max_upload_pixels)
 
     def _fixed_text(self) -> dict:
         text = next((s for s in self.G.signature if s["distribution"] == "text"), None)
@@ -79,10 +87,24 @@ class Service:
 
     # -- the protocol ------------------------------------------------------------------------------
     def metadata(self) -> dict:
+        any_size = [-1, -1] if self.multiple else None  # any height and width, as in the Triton repository
         inputs = [{"name": s["name"], "datatype": protocol.TORCH_DTYPES.get(s.get("dtype", "float32"), "FP32"),
-                   "shape": [-1, *s["shape"]]} for s in self.G.signature]
+                   "shape": [-1, *(s["shape"][:1] + any_size if any_size else s["shape"])]} for s in self.G.signature]
+        output = self.output_shape[:1] + any_size if any_size else self.output_shape
         return {"name": self.name, "versions": ["1"], "platform": f"ganforge_{self.G.backend}", "inputs": inputs,
-                "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, *self.output_shape]}]}
+                "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, *output]}]}
+
+    def _check_shape(self, spec: dict, array: np.ndarray) -> None:
+        shape = list(array.shape[1:])
+        if self.multiple and array.ndim == 4 and shape[0] == spec["shape"][0]:
+            m, (h, w) = self.multiple, shape[1:]
+            if h and w and not (h % m or w % m) and h * w <= self.limits.max_upload_pixels:
+                return
+            raise protocol.BadRequest(f"input '{spec['name']}' must be [N, {shape[0]}, H, W] with H and W multiples of "
+                                      f"{m} and H x W at most {self.limits.max_upload_pixels:,}, got {list(array.shape)}")
+        if array.ndim != 1 + len(spec["shape"]) or shape != list(spec["shape"]):
+            raise protocol.BadRequest(f"input '{spec['name']}' must be [{', '.join(['N', *map(str, spec['shape'])])}], "
+                                      f"got {list(array.shape)}")
 
     def tensors(self, arrays: dict[str, np.ndarray]) -> list[torch.Tensor]:
         """The generator's inputs, in signature order, from the request's tensors, checked."""
@@ -95,9 +117,7 @@ class Service:
         inputs, n = [], None
         for spec in self.G.signature:
             array = arrays[spec["name"]]
-            if array.ndim != 1 + len(spec["shape"]) or list(array.shape[1:]) != list(spec["shape"]):
-                raise protocol.BadRequest(f"input '{spec['name']}' must be [{', '.join(['N', *map(str, spec['shape'])])}], "
-                                          f"got {list(array.shape)}")
+            self._check_shape(spec, array)
             n = len(array) if n is None else n
             if len(array) != n:
                 raise protocol.BadRequest("every input must have the same batch size")
@@ -121,6 +141,17 @@ class Service:
         return inputs
 
     async def run(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        """The generator's output for checked inputs: batched with other requests at the trained
+        size; at another size (a fully convolutional generator), alone, one request at a time."""
+        if self.multiple and list(inputs[0].shape[1:]) != list(self.G.signature[0]["shape"]):
+            async with self.alone:
+                began = time.perf_counter()
+                try:
+                    return await anyio.to_thread.run_sync(self.G, *inputs)
+                except GanforgeError as exc:
+                    raise Problem(500, first_line(exc)) from None
+                finally:
+                    self._observe(time.perf_counter() - began)
         began = time.perf_counter()
         try:
             return await self.batcher.submit(inputs)
@@ -144,7 +175,8 @@ class Service:
         return {"name": self.name, "source": self.source, "recipe": meta.get("recipe"), "step": meta.get("step"),
                 "backend": self.G.backend, "format": meta.get("format", "checkpoint"),
                 "precision": meta.get("precision", "fp32"), "signature": self.G.signature,
-                "output_shape": self.output_shape, "output_range": list(self.G.output_range),
+                "output_shape": self.output_shape, "size_multiple": self.multiple,
+                "output_range": list(self.G.output_range),
                 "stale": bool(meta.get("stale", False)), "ganforge": __version__}
 
     def metrics(self) -> str:
@@ -227,18 +259,7 @@ class Service:
         except Unusable as exc:
             raise protocol.BadRequest(f"the body is not an image this server can translate: {exc}") from None
         translator = Translator(self.G, 1)
-        x = translator.input_tensor(pixels)
-        if tuple(x.shape[1:]) == tuple(spec["shape"]):  # the trained size: batched with other requests
-            output = await self.run([x[None]])
-        else:  # another size: alone, one at a time
-            async with self.alone:
-                began = time.perf_counter()
-                try:
-                    output = await anyio.to_thread.run_sync(self.G, x[None])
-                except GanforgeError as exc:
-                    raise Problem(500, first_line(exc)) from None
-                finally:
-                    self._observe(time.perf_counter() - began)
+        output = await self.run([translator.input_tensor(pixels)[None]])
         return png_bytes(translator.output_pixels(output[0].cpu(), pixels))
 
     def uploaded(self, data: bytes, spec: dict) -> torch.Tensor:

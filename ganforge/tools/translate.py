@@ -161,6 +161,15 @@ def _target_pixels(path: Path | None, pixels: np.ndarray, channels: int) -> np.n
     return target if target.shape == pixels.shape else None  # a target of another size is left out
 
 
+def size_multiple(G) -> int | None:
+    """The multiple of which a fully convolutional generator takes any height and width (a
+    checkpoint, or an artifact exported with dynamic height and width), or None: its trained size only."""
+    from ganforge.contracts.exporter import spatial
+
+    dynamic = G.backend == "torch" or G.meta.get("dynamic_size")
+    return G.meta.get("size_multiple") if dynamic and spatial(G.signature, G.meta.get("size_multiple")) else None
+
+
 class Translator:
     """Images queued by padded size and translated a batch at a time."""
 
@@ -168,9 +177,7 @@ class Translator:
         self.G, self.batch_size = G, batch_size
         spec = G.signature[0]
         self.size = spec["shape"][-1]
-        # a checkpoint, or an artifact exported with dynamic height and width, takes any multiple
-        dynamic = G.backend == "torch" or G.meta.get("dynamic_size")
-        self.multiple = G.meta.get("size_multiple") if dynamic else None
+        self.multiple = size_multiple(G)
         self.queues: dict[tuple[int, int], list] = {}
 
     def shape_for(self, height: int, width: int) -> tuple[int, int]:
