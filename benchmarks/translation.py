@@ -21,6 +21,7 @@ alone hardly sees skin tone: the identity scored FID 5.9 on it); the test split 
 FID is biased upwards: compare variants, not other papers. Wall time, steps and images seen beside every figure.
 
     python benchmarks/translation.py --seconds 240 --cyclegan --edges --grid docs/pix2pix-skin-tones.png
+    python benchmarks/translation.py --seconds 600 --train-args='--ema-images 10000'
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def measure(title: str, pairs: Path, unpaired: Path | None, features, args, grid
     """Train each variant on ``pairs`` for ``args.seconds`` and print the table of test figures."""
     inputs, targets = test_pairs(pairs)
     rows = [("identity (the input)", 0.0, 0, 0, scores(inputs, targets, features))]
-    common = ["--dataset", "paired-folder", "--data-root", str(pairs), "-p", "image_size=64"]
+    common = ["--dataset", "paired-folder", "--data-root", str(pairs), "-p", "image_size=64", *args.train_args.split()]
     variants = [("L1-only U-Net", ["pix2pix", *common, "-p", "adversarial_weight=0"]),
                 ("pix2pix (default)", ["pix2pix", *common])]
     if unpaired is not None:
@@ -172,8 +173,11 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, help="write test translations beside their targets here (PNG; "
                         "edges -> emoji beside it, -edges.png)")
     parser.add_argument("--work", type=Path, default=WORK / "translation")
+    parser.add_argument("--train-args", default="", help="more arguments for every pix2pix training, e.g. "
+                        "--train-args='--ema-images 10000' (the same for pix2pix and the L1-only U-Net)")
     args = parser.parse_args()
-    print(f"machine: {describe()}", flush=True)
+    print(f"machine: {describe()}" + (f"; every pix2pix run also given: {args.train_args}" if args.train_args else ""),
+          flush=True)
     if not EMOJI.is_dir():
         sys.exit(f"Error: {EMOJI} is not here")
     pairs, unpaired = args.work / "skin-tones", args.work / "skin-tones-unpaired"
