@@ -41,6 +41,10 @@ each budget, as separate runs (each run's schedules span its own budget), on the
 on the Twemoji folder at 64 px, and prints FID beside wall time, steps and images seen: which
 recipe to use for which budget.
 
+``--equal-steps 866 [--r3gan-variants "-p g_width=32 -p d_width=32|--r1-every 16"]`` trains
+dcgan and r3gan (and r3gan with each variant's extra arguments) for the same number of steps on
+the digits, batch 64 each, so the same images seen: what each recipe learns per image.
+
 ``--stacked MINUTES`` measures mode coverage on Stacked MNIST (Metz et al. 2017; VEEGAN's,
 PacGAN's and the R3GAN paper's tables): three of the bundled training digits stacked as the
 R, G and B channels of one 28 px image, 1,000 modes. 24,000 such images are written to a
@@ -53,7 +57,7 @@ seen.
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
                                  [--versus 120] [--curve 150,300,600,1200]
                                  [--release 7f62249 --minutes 3 --colour-minutes 10] [--stacked 10]
-                                 [--budgets 3,10,30]
+                                 [--budgets 3,10,30] [--equal-steps 866 --r3gan-variants "ARGS|ARGS"]
 """
 
 from __future__ import annotations
@@ -277,6 +281,22 @@ def budgets(minutes: list[float], runs: Path, classifier) -> None:
                       f"{fid:.1f} | {kid:.2f} |", flush=True)
 
 
+def equal_steps(steps: int, variants: list[str], runs: Path, classifier) -> None:
+    """dcgan, then r3gan with its plain command and with each variant's extra arguments, for
+    the same number of steps on the digits (so the same images seen): what each learns per image."""
+    print(f"dcgan and r3gan on the digits, {steps:,} steps each (batch 64), on this machine; wall time is the "
+          "whole command, start-up included")
+    print("| run | wall | steps | images seen | FID | KID | IS |\n|---|---|---|---|---|---|---|")
+    for i, (recipe, extra) in enumerate([("dcgan", "")] + [("r3gan", v) for v in ["", *variants]]):
+        out = runs / f"steps-{recipe}-{i}"
+        wall, step = train([recipe, "--steps", str(steps), *extra.split()], out, plain=True)
+        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
+        f = digit_figures(out, classifier)
+        command = f"ganforge train {recipe} {extra}".strip()
+        print(f"| `{command}` | {wall:.0f} s | {step:,} | {step * batch:,} | {f['FID']:.1f} | {f['KID']:.1f} | "
+              f"{f['IS']:.2f} |", flush=True)
+
+
 def stacked_folder(root: Path, count: int = 24_000, seed: int = 0) -> Path:
     """``count`` Stacked MNIST images (three random training digits as R, G, B) as PNG files."""
     from PIL import Image
@@ -378,6 +398,10 @@ def main():
     parser.add_argument("--budgets", metavar="M1,M2,...", help="dcgan and r3gan with each of these --minutes")
     parser.add_argument("--stacked", type=float, metavar="MINUTES", help="Stacked MNIST mode coverage of dcgan and "
                         "r3gan, this many minutes each")
+    parser.add_argument("--equal-steps", type=int, metavar="STEPS", help="dcgan and r3gan for this many steps each "
+                        "on the digits (equal images seen)")
+    parser.add_argument("--r3gan-variants", default="", metavar="ARGS|ARGS", help="with --equal-steps: r3gan again "
+                        "with each of these extra arguments ('|' between variants)")
     args = parser.parse_args()
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
@@ -385,6 +409,10 @@ def main():
     os.environ.setdefault("GANFORGE_LOAD_PLUGINS", "")  # the built-ins alone
     if args.stacked:
         stacked(args.stacked, runs, classifier)
+        return
+    if args.equal_steps:
+        equal_steps(args.equal_steps, [v.strip() for v in args.r3gan_variants.split("|") if v.strip()], runs,
+                    classifier)
         return
     if args.budgets:
         budgets([float(m) for m in args.budgets.split(",")], runs, classifier)
