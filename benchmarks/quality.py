@@ -48,8 +48,8 @@ the digits, batch 64 each, so the same images seen: what each recipe learns per 
 ``--stacked MINUTES`` measures mode coverage on Stacked MNIST (Metz et al. 2017; VEEGAN's,
 PacGAN's and the R3GAN paper's tables): three of the bundled training digits stacked as the
 R, G and B channels of one 28 px image, 1,000 modes. 24,000 such images are written to a
-folder and dcgan and r3gan train on it with their plain commands for ``--minutes MINUTES``
-each; 26,000 samples of each are classified channel by channel with the shipped digit
+folder and dcgan and r3gan train on it at that size (``-p image_size=28``; ``image-folder``
+would otherwise train at 64 px) with their plain commands for ``--minutes MINUTES`` each; 26,000 samples of each are classified channel by channel with the shipped digit
 classifier, and the benchmark prints the modes covered (at least one sample) and the KL
 divergence of the sampled mode distribution to the uniform one, with the steps and images
 seen.
@@ -331,13 +331,13 @@ def modes(run: Path, classifier, n: int = 26_000) -> tuple[int, float]:
 
 def stacked(minutes: float, runs: Path, classifier) -> None:
     folder = stacked_folder(runs)
-    print(f"Stacked MNIST ({len(list(folder.glob('*.png'))):,} images, 1,000 modes), each recipe's plain command "
-          f"with --minutes {minutes:g}; 26,000 samples each, on this machine")
+    print(f"Stacked MNIST ({len(list(folder.glob('*.png'))):,} images, 1,000 modes, 28 px), each recipe's plain "
+          f"command with -p image_size=28 --minutes {minutes:g}; 26,000 samples each, on this machine")
     print("| recipe | wall | steps | images seen | modes covered | KL to uniform |\n|---|---|---|---|---|---|")
     for recipe in ("dcgan", "r3gan"):
         out = runs / f"stacked-{recipe}"
-        wall, step = train([recipe, "--dataset", "image-folder", "--data-root", str(folder), "--minutes",
-                            f"{minutes:g}"], out, plain=True)
+        wall, step = train([recipe, "--dataset", "image-folder", "--data-root", str(folder), "-p", "image_size=28",
+                            "--minutes", f"{minutes:g}"], out, plain=True)  # at the digits' own size
         batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
         covered, kl = modes(out, classifier)
         print(f"| {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {covered} | {kl:.2f} |", flush=True)
