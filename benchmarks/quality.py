@@ -63,7 +63,6 @@ seen.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -74,6 +73,7 @@ from pathlib import Path
 import torch
 
 import ganforge
+from ganforge.artifacts.rundir import read_config
 from ganforge.evaluation.digits import load_digit_classifier
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -121,6 +121,11 @@ def train(args: list[str], out: Path, seconds: float | None = None, resume: bool
     return wall, ganforge.load_generator(out).meta["step"]
 
 
+def images_seen(run: Path, step: int) -> int:
+    """The images a run has seen by ``step``: steps times its (global) batch size."""
+    return step * read_config(run)["engine"]["batch_size"]
+
+
 COLOUR = [  # (name, arguments after the plain image-folder command)
     ("default", []),
     ("+ DiffAugment", ["--augment", "diffaug"]),
@@ -149,8 +154,7 @@ def colour(seconds: float, runs: Path, variants: str | None, grid: Path | None) 
         manager.reset_plugins()
         manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
         scored = ganforge.evaluate(out, extractor="emoji", weights=str(weights), n=2000, save=False)["metrics"]
-        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
-        print(f"| {name} | {wall:.0f} s | {step:,} | {step * batch:,} | {scored['fid']:.1f} | {scored['kid']:.4f} |",
+        print(f"| {name} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {scored['fid']:.1f} | {scored['kid']:.4f} |",
               flush=True)
         if grid is not None and name == "default":
             ganforge.sample(out, 64, out=grid, seed=0, force=True)
@@ -168,7 +172,6 @@ def versus(seconds: float, runs: Path, classifier, grid_dir: Path | None) -> Non
         for recipe in ("dcgan", "r3gan"):
             out = runs / f"versus-{recipe}-{'digits' if not extra else 'colour'}"
             wall, step = train([recipe, *extra], out, seconds)
-            batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
             if extra:
                 manager.reset_plugins()
                 manager.load_plugins().add(EmojiPlugin(), "emoji-bench", "0", builtin=False)
@@ -177,7 +180,7 @@ def versus(seconds: float, runs: Path, classifier, grid_dir: Path | None) -> Non
             else:
                 f = digit_figures(out, classifier)
                 figures = f"{f['FID']:.1f} | {f['KID']:.1f} | {f['IS']:.2f}"
-            print(f"| {data} | {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {figures} |", flush=True)
+            print(f"| {data} | {recipe} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {figures} |", flush=True)
             if grid_dir is not None:
                 ganforge.sample(out, 64, out=grid_dir / f"{out.name}.png", seed=0, force=True)
 
@@ -193,9 +196,8 @@ def curve(marks: list[float], runs: Path, classifier) -> None:
         for i, mark in enumerate(marks):
             spent, step = train([recipe], out, mark - wall, resume=i > 0)
             wall += spent
-            batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
             f = digit_figures(out, classifier)
-            print(f"| {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {f['FID']:.1f} | {f['KID']:.1f} | "
+            print(f"| {recipe} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {f['FID']:.1f} | {f['KID']:.1f} | "
                   f"{f['IS']:.2f} |", flush=True)
 
 
@@ -252,13 +254,12 @@ def release_versus(rev: str, minutes: float | None, colour_minutes: float | None
                 wall, step = train(["dcgan", *extra, "--minutes", f"{budget:g}"], out, plain=True)
             else:
                 wall, step = train(["dcgan", *extra], out, budget * 60, release=release, plain=True)
-            batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
             fid, kid = judged(out, bool(extra), classifier, yardstick)
             results[who] = fid
             change = "" if who != "today" else f"{(fid / results[f'release {rev}'] - 1):+.1%}"
             command = (f"release {rev}: `ganforge train dcgan{' (folder)' if extra else ''}`, SIGTERM at {budget:g} min"
                        if who != "today" else f"`ganforge train dcgan{' (folder)' if extra else ''} --minutes {budget:g}`")
-            print(f"| {data} | {command} | {wall:.0f} s | {step:,} | {step * batch:,} | {fid:.1f} | {kid:.2f} | "
+            print(f"| {data} | {command} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {fid:.1f} | {kid:.2f} | "
                   f"{change} |", flush=True)
 
 
@@ -275,9 +276,8 @@ def budgets(minutes: list[float], runs: Path, classifier) -> None:
             for recipe in ("dcgan", "r3gan"):
                 out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}"
                 wall, step = train([recipe, *extra, "--minutes", f"{budget:g}"], out, plain=True)
-                batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
                 fid, kid = judged(out, bool(extra), classifier, yardstick)
-                print(f"| {data} | {recipe} | {budget:g} min | {wall:.0f} s | {step:,} | {step * batch:,} | "
+                print(f"| {data} | {recipe} | {budget:g} min | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | "
                       f"{fid:.1f} | {kid:.2f} |", flush=True)
 
 
@@ -290,10 +290,9 @@ def equal_steps(steps: int, variants: list[str], runs: Path, classifier) -> None
     for i, (recipe, extra) in enumerate([("dcgan", "")] + [("r3gan", v) for v in ["", *variants]]):
         out = runs / f"steps-{recipe}-{i}"
         wall, step = train([recipe, "--steps", str(steps), *extra.split()], out, plain=True)
-        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
         f = digit_figures(out, classifier)
         command = f"ganforge train {recipe} {extra}".strip()
-        print(f"| `{command}` | {wall:.0f} s | {step:,} | {step * batch:,} | {f['FID']:.1f} | {f['KID']:.1f} | "
+        print(f"| `{command}` | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {f['FID']:.1f} | {f['KID']:.1f} | "
               f"{f['IS']:.2f} |", flush=True)
 
 
@@ -338,9 +337,8 @@ def stacked(minutes: float, runs: Path, classifier) -> None:
         out = runs / f"stacked-{recipe}"
         wall, step = train([recipe, "--dataset", "image-folder", "--data-root", str(folder), "-p", "image_size=28",
                             "--minutes", f"{minutes:g}"], out, plain=True)  # at the digits' own size
-        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
         covered, kl = modes(out, classifier)
-        print(f"| {recipe} | {wall:.0f} s | {step:,} | {step * batch:,} | {covered} | {kl:.2f} |", flush=True)
+        print(f"| {recipe} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {covered} | {kl:.2f} |", flush=True)
 
 
 def digit_figures(run: Path, classifier) -> dict:

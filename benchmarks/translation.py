@@ -27,7 +27,6 @@ FID is biased upwards: compare variants, not other papers. Wall time, steps and 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -43,7 +42,7 @@ import ganforge  # noqa: E402
 from ganforge.devices import describe  # noqa: E402
 
 from emoji_features import EMOJI, WORK, EmojiFeatures, train_classifier  # noqa: E402
-from quality import train  # noqa: E402
+from quality import images_seen, train  # noqa: E402
 
 LIGHT, DARK = "-1f3fb", "-1f3ff"
 
@@ -145,9 +144,8 @@ def measure(title: str, pairs: Path, unpaired: Path | None, features, args, grid
         out = args.work / "runs" / f"{pairs.name}-{name.split()[0].lower()}"
         shutil.rmtree(out, ignore_errors=True)
         wall, step = train(command, out, args.seconds)
-        batch = json.loads((out / "config.json").read_text())["engine"]["batch_size"]
         outputs[name] = translated(out, inputs)
-        rows.append((name, wall, step, step * batch, scores(outputs[name], targets, features)))
+        rows.append((name, wall, step, images_seen(out, step), scores(outputs[name], targets, features)))
     identity = rows[0][4]
     print(f"\n{title}\n")
     print("| variant | wall | steps | images seen | test L1 | PSNR | SSIM | FID | KID |")
