@@ -263,8 +263,9 @@ def release_versus(rev: str, minutes: float | None, colour_minutes: float | None
                   f"{change} |", flush=True)
 
 
-def budgets(minutes: list[float], runs: Path, classifier) -> None:
-    """dcgan and r3gan with ``--minutes M`` for each budget, on the digits and the Twemoji folder."""
+def budgets(minutes: list[float], runs: Path, classifier, on: str = "both") -> None:
+    """dcgan and r3gan with ``--minutes M`` for each budget, on the digits and the Twemoji folder
+    (``on``: both, digits or twemoji)."""
     from emoji_features import EMOJI
 
     yardstick: dict = {}
@@ -272,6 +273,8 @@ def budgets(minutes: list[float], runs: Path, classifier) -> None:
     print("| data | recipe | budget | wall | steps | images seen | FID | KID |\n|---|---|---|---|---|---|---|---|")
     folder = ["--dataset", "image-folder", "--data-root", str(EMOJI), "-p", "image_size=64"]
     for data, extra in (("digits", []), ("twemoji 64 px", folder)):
+        if on != "both" and not data.startswith(on):
+            continue
         for budget in minutes:
             for recipe in ("dcgan", "r3gan"):
                 out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}"
@@ -281,15 +284,17 @@ def budgets(minutes: list[float], runs: Path, classifier) -> None:
                       f"{fid:.1f} | {kid:.2f} |", flush=True)
 
 
-def equal_steps(steps: int, variants: list[str], runs: Path, classifier) -> None:
-    """dcgan, then r3gan with its plain command and with each variant's extra arguments, for
-    the same number of steps on the digits (so the same images seen): what each learns per image."""
-    print(f"dcgan and r3gan on the digits, {steps:,} steps each (batch 64), on this machine; wall time is the "
-          "whole command, start-up included")
+def equal_images(length: list[str], variants: list[tuple[str, str]], runs: Path, classifier) -> None:
+    """dcgan and r3gan with their plain commands, then each variant (recipe, extra arguments),
+    all for the same length on the digits: ``["--steps", N]`` (the same images at the same batch
+    size) or ``["--epochs", E]`` (the same images whatever batch each run takes): what each
+    learns per image."""
+    print(f"dcgan and r3gan on the digits, {' '.join(length)} each, on this machine; wall time is the whole "
+          "command, start-up included")
     print("| run | wall | steps | images seen | FID | KID | IS |\n|---|---|---|---|---|---|---|")
-    for i, (recipe, extra) in enumerate([("dcgan", "")] + [("r3gan", v) for v in ["", *variants]]):
-        out = runs / f"steps-{recipe}-{i}"
-        wall, step = train([recipe, "--steps", str(steps), *extra.split()], out, plain=True)
+    for i, (recipe, extra) in enumerate([("dcgan", ""), ("r3gan", ""), *variants]):
+        out = runs / f"equal-{recipe}-{i}"
+        wall, step = train([recipe, *length, *extra.split()], out, plain=True)
         f = digit_figures(out, classifier)
         command = f"ganforge train {recipe} {extra}".strip()
         print(f"| `{command}` | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {f['FID']:.1f} | {f['KID']:.1f} | "
@@ -394,12 +399,17 @@ def main():
     parser.add_argument("--minutes", type=float, help="with --release: the budget on the digits")
     parser.add_argument("--colour-minutes", type=float, help="with --release: the budget on the Twemoji folder")
     parser.add_argument("--budgets", metavar="M1,M2,...", help="dcgan and r3gan with each of these --minutes")
+    parser.add_argument("--on", choices=("both", "digits", "twemoji"), default="both",
+                        help="with --budgets: the data to train on")
     parser.add_argument("--stacked", type=float, metavar="MINUTES", help="Stacked MNIST mode coverage of dcgan and "
                         "r3gan, this many minutes each")
     parser.add_argument("--equal-steps", type=int, metavar="STEPS", help="dcgan and r3gan for this many steps each "
                         "on the digits (equal images seen)")
-    parser.add_argument("--r3gan-variants", default="", metavar="ARGS|ARGS", help="with --equal-steps: r3gan again "
-                        "with each of these extra arguments ('|' between variants)")
+    parser.add_argument("--equal-epochs", type=int, metavar="EPOCHS", help="dcgan and r3gan for this many passes "
+                        "over the digits each (equal images seen, whatever batch each run takes)")
+    parser.add_argument("--r3gan-variants", default="", metavar="ARGS|ARGS", help="with --equal-steps or "
+                        "--equal-epochs: r3gan again with each of these extra arguments ('|' between variants)")
+    parser.add_argument("--dcgan-variants", default="", metavar="ARGS|ARGS", help="the same for dcgan")
     args = parser.parse_args()
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
@@ -408,12 +418,15 @@ def main():
     if args.stacked:
         stacked(args.stacked, runs, classifier)
         return
-    if args.equal_steps:
-        equal_steps(args.equal_steps, [v.strip() for v in args.r3gan_variants.split("|") if v.strip()], runs,
-                    classifier)
+    if args.equal_steps or args.equal_epochs:
+        length = ["--steps", str(args.equal_steps)] if args.equal_steps else ["--epochs", str(args.equal_epochs)]
+        variants = [(recipe, v.strip()) for recipe, given in (("dcgan", args.dcgan_variants),
+                                                              ("r3gan", args.r3gan_variants))
+                    for v in given.split("|") if v.strip()]
+        equal_images(length, variants, runs, classifier)
         return
     if args.budgets:
-        budgets([float(m) for m in args.budgets.split(",")], runs, classifier)
+        budgets([float(m) for m in args.budgets.split(",")], runs, classifier, args.on)
         return
     if args.release:
         release_versus(args.release, args.minutes, args.colour_minutes, runs, classifier)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import ganforge
-from ganforge.training.auto import Facts, engine_rules
+from ganforge.training.auto import Facts, engine_rules, small_batch
 from ganforge.training.settings import ramped_half_life
 from support.cli import cli
 from support.sizes import TINY_DCGAN, TINY_R3GAN
@@ -26,6 +26,16 @@ def test_precision_follows_what_the_processor_computes_natively():
     assert engine_rules(_facts(device="cuda", native_bf16=True))["precision"][0] == "bf16"
     value, why = engine_rules(_facts(native_bf16=True))["precision"]  # AVX512-BF16 alone
     assert value == "bf16" and "AVX512-BF16" in why
+
+
+def test_a_dataset_smaller_than_a_batch_gets_the_largest_batch_that_fits():
+    value, why = engine_rules(_facts(images=40, batch_size=64))["batch_size"]
+    assert value == 32 and "40 training images" in why
+    assert "batch_size" not in engine_rules(_facts(images=64, batch_size=64))  # a whole batch: left alone
+    assert small_batch(3, 64) == 2
+    assert small_batch(40, 64, world=2) == 32  # splits over two processes
+    assert small_batch(12, 64, world=3) is None  # no power of two splits over three with two images each
+    assert small_batch(1, 64) is None  # batch norm needs two: the dataset's own error says what to do
 
 
 def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():
@@ -72,6 +82,20 @@ def test_auto_values_are_printed_recorded_and_never_replace_the_users(tmp_path):
     resumed = ganforge.train("dcgan", resume=tmp_path / "auto", steps=3, quiet=True)
     again = json.loads((tmp_path / "auto" / "config.json").read_text())
     assert resumed.step == 3 and again["auto"] == chosen  # kept, and read back as set
+
+
+@pytest.mark.e2e
+def test_a_folder_smaller_than_a_batch_trains_under_auto_and_is_one_error_line_without(tmp_path):
+    data = _folder(tmp_path / "images", n=10)
+    sizes = [f"-p{k}={v}" for k, v in TINY_DCGAN.items()]
+    common = ["train", "dcgan", "--dataset", "image-folder", "--data-root", data, "--steps", 1, "-q", *sizes]
+    done = cli(*common, "--out", tmp_path / "auto")
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "auto" / "config.json").read_text())
+    assert config["engine"]["batch_size"] == 8 and config["auto"]["batch_size"]["value"] == 8
+    refused = cli(*common, "--cfg", "recipe", "--out", tmp_path / "recipe")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "fewer than one batch of 64: set a --batch-size of at most 10" in refused.stderr
 
 
 @pytest.mark.e2e

@@ -32,34 +32,61 @@ class Facts:
     amx: bool  # an Intel CPU's AMX tiles: bf16 matrix units
     minutes: float | None  # the time budget, if any
     steps: int | None  # the step count asked for, if any
+    batch_size: int = 64  # the batch size the run would take (the recipe's, or the user's)
+    world: int = 1  # training processes (--nproc): a batch splits evenly over them
 
 
-def facts_of(data, device: torch.device, engine: dict) -> Facts:
+def facts_of(data, device: torch.device, engine: dict, world: int = 1) -> Facts:
     units = cpu_bf16_units() if device.type == "cpu" else []
     amx = "AMX" in units
     native = bool(units) if device.type == "cpu" else torch.cuda.is_bf16_supported()
     return Facts(image_size=data.image_size, channels=data.channels, images=len(data), device=device.type,
-                 native_bf16=native, amx=amx, minutes=engine.get("minutes"), steps=engine.get("steps"))
+                 native_bf16=native, amx=amx, minutes=engine.get("minutes"), steps=engine.get("steps"),
+                 batch_size=engine["batch_size"], world=world)
 
 
 def engine_rules(facts: Facts) -> dict[str, tuple[object, str]]:
-    """Rules for every recipe: precision."""
+    """Rules for every recipe: precision, and a batch that fits a small dataset."""
+    rules = {}
     if facts.device == "cuda" and facts.native_bf16:
-        return {"precision": ("bf16", "this GPU computes bf16 natively")}
-    if facts.device == "cpu" and facts.native_bf16:
+        rules["precision"] = ("bf16", "this GPU computes bf16 natively")
+    elif facts.device == "cpu" and facts.native_bf16:
         units = "AMX" if facts.amx else "AVX512-BF16"
-        return {"precision": ("bf16", f"this CPU computes bf16 natively ({units}): dcgan trained 1.67x the images per "
+        rules["precision"] = ("bf16", f"this CPU computes bf16 natively ({units}): dcgan trained 1.67x the images per "
                                       "second of fp32 on an AMD EPYC with AVX512-BF16, 2.0x on an Intel Xeon with "
-                                      "AMX (docs/auto.md)")}
-    return {"precision": ("fp32", "no native bf16 on this device")}
+                                      "AMX (docs/auto.md)")
+    else:
+        rules["precision"] = ("fp32", "no native bf16 on this device")
+    batch = small_batch(facts.images, facts.batch_size, facts.world)
+    if batch is not None:
+        rules["batch_size"] = (batch, f"{facts.images} training images, fewer than a batch of {facts.batch_size}: the "
+                                      "largest power of two that fits, so every step sees a full batch")
+    return rules
 
 
-def choose(planned, data, device: torch.device) -> dict[str, dict]:
+def small_batch(images: int, batch_size: int, world: int = 1) -> int | None:
+    """The batch for a dataset smaller than ``batch_size``: the largest power of two of at most
+    ``images`` that splits over ``world`` processes and holds two images per process (batch
+    norm needs two); None when the dataset holds a whole batch, or is too small for any."""
+    if images >= batch_size:
+        return None
+    batch = 1 << (images.bit_length() - 1) if images > 0 else 0
+    while batch >= 2 * world and batch % world:
+        batch //= 2
+    return batch if batch >= 2 * world else None
+
+
+def choose(planned, data, device: torch.device, world: int = 1) -> dict[str, dict]:
     """Apply the engine's and the recipe's rules to ``planned`` (its engine settings and recipe
     parameters, in place) wherever the user set nothing; return what was chosen and why."""
-    facts = facts_of(data, device, planned.engine)
+    facts = facts_of(data, device, planned.engine, world)
     proposals = {**engine_rules(facts), **planned.recipe_cls.auto_config(facts)}
+    if "batch_size" in proposals:  # a recipe's batch, too, fits the dataset
+        fitted = small_batch(facts.images, proposals["batch_size"][0], world)
+        if fitted is not None:
+            proposals["batch_size"] = (fitted, f"{facts.images} training images: the largest power of two that fits")
     declared = parameters(planned.recipe_cls, planned.params.get("loss"))
+    batch, steps = planned.engine["batch_size"], planned.engine.get("steps")
     chosen = {}
     for name, (value, why) in proposals.items():
         if name in declared:
@@ -71,6 +98,13 @@ def choose(planned, data, device: torch.device) -> dict[str, dict]:
                 continue
             planned.engine[name] = BY_NAME[name].check(value)
         chosen[name] = {"value": value, "why": why}
+    # a run whose length is the recipe's default number of steps keeps its length in images
+    # when the batch changes (a budget or --epochs is a length of its own)
+    new_batch = planned.engine["batch_size"]
+    if new_batch != batch and steps and planned.engine.get("minutes") is None and not planned.setting_chosen("steps"):
+        planned.engine["steps"] = max(1, round(steps * batch / new_batch))
+        chosen["steps"] = {"value": planned.engine["steps"],
+                           "why": f"the recipe's {steps:,} steps at batch {batch}: the same images at batch {new_batch}"}
     return chosen
 
 

@@ -77,7 +77,8 @@ class Batches:
     def __init__(self, dataset, batch_size: int, seed: int, device: torch.device, num_workers: int = 0,
                  shard: tuple[int, int] = (0, 1), channels_last: bool = False, mirror: bool = False):
         if len(dataset) < batch_size:
-            raise GanforgeError(f"the dataset has {len(dataset)} items, fewer than one batch of {batch_size}")
+            raise GanforgeError(f"the dataset has {len(dataset)} items, fewer than one batch of {batch_size}: "
+                                f"set a --batch-size of at most {len(dataset)}")
         rank, world = shard
         if batch_size % world:
             raise GanforgeError(f"the batch size {batch_size} does not split evenly over {world} processes")

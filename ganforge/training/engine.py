@@ -127,7 +127,7 @@ class Trainer:
         if planned.resuming:  # chosen when the run began, and kept in its configuration
             self.auto = rundir.read_config(planned.run_dir, required=False).get("auto", {})
         else:
-            self.auto = auto.choose(planned, data, device) if engine["cfg"] == "auto" else {}
+            self.auto = auto.choose(planned, data, device, process.world) if engine["cfg"] == "auto" else {}
         # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
         # gradients by hand (distributed.average_gradients) instead.
         self.manual_sync = process.active and bool(engine["r1"] or engine["r2"]
