@@ -38,6 +38,28 @@ def test_a_dataset_smaller_than_a_batch_gets_the_largest_batch_that_fits():
     assert small_batch(1, 64) is None  # batch norm needs two: the dataset's own error says what to do
 
 
+class _Digits(list):
+    image_size, channels = 28, 1
+
+
+@pytest.mark.parametrize("given, steps", [
+    ({}, 8000),  # the recipe's 2,000 steps at batch 64: the same images at batch 16
+    ({"steps": 300}, 300),  # steps the user gave are kept
+    ({"minutes": 2.0}, None),  # a budget is a length of its own
+])
+def test_a_batch_chosen_by_auto_keeps_a_default_run_s_images(tmp_path, given, steps):
+    import torch
+
+    from ganforge.training import auto
+    from ganforge.training.planning import plan
+
+    planned = plan("r3gan", given, out=tmp_path / "run")
+    chosen = auto.choose(planned, _Digits(range(4500)), torch.device("cpu"))
+    assert planned.engine["batch_size"] == 16 and chosen["batch_size"]["value"] == 16
+    assert planned.engine["steps"] == steps
+    assert ("steps" in chosen) == (not given), chosen.get("steps")
+
+
 def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():
     from ganforge.builtins.gans.r3gan import R3GAN
 
