@@ -44,6 +44,9 @@ recipe to use for which budget.
 ``--equal-steps 866 [--r3gan-variants "-p g_width=32 -p d_width=32|--r1-every 16"]`` trains
 dcgan and r3gan (and r3gan with each variant's extra arguments) for the same number of steps on
 the digits, batch 64 each, so the same images seen: what each recipe learns per image.
+``--equal-epochs 12 [--dcgan-variants "--batch-size 16"]`` does the same for a number of passes
+over the digits, so that runs at different batch sizes (r3gan's CPU configuration trains at 16)
+still see the same images.
 
 ``--stacked MINUTES`` measures mode coverage on Stacked MNIST (Metz et al. 2017; VEEGAN's,
 PacGAN's and the R3GAN paper's tables): three of the bundled training digits stacked as the
@@ -57,7 +60,8 @@ seen.
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
                                  [--versus 120] [--curve 150,300,600,1200]
                                  [--release 7f62249 --minutes 3 --colour-minutes 10] [--stacked 10]
-                                 [--budgets 3,10,30] [--equal-steps 866 --r3gan-variants "ARGS|ARGS"]
+                                 [--budgets 3,10,30 --on digits] [--equal-steps 866 --r3gan-variants "ARGS|ARGS"]
+                                 [--equal-epochs 12 --dcgan-variants "ARGS|ARGS"]
 """
 
 from __future__ import annotations

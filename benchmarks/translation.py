@@ -21,7 +21,10 @@ alone hardly sees skin tone: the identity scored FID 5.9 on it); the test split 
 FID is biased upwards: compare variants, not other papers. Wall time, steps and images seen beside every figure.
 
     python benchmarks/translation.py --seconds 240 --cyclegan --edges --grid docs/pix2pix-skin-tones.png
-    python benchmarks/translation.py --seconds 600 --train-args='--ema-images 10000'
+    python benchmarks/translation.py --seconds 600 --train-args='--ema-images 0'
+
+(``--cfg auto``, the default on folders, gives pix2pix a moving average of G, ``--ema-images
+10000``; ``--train-args='--ema-images 0'`` measures without it.)
 """
 
 from __future__ import annotations
@@ -172,7 +175,7 @@ def main() -> None:
                         "edges -> emoji beside it, -edges.png)")
     parser.add_argument("--work", type=Path, default=WORK / "translation")
     parser.add_argument("--train-args", default="", help="more arguments for every pix2pix training, e.g. "
-                        "--train-args='--ema-images 10000' (the same for pix2pix and the L1-only U-Net)")
+                        "--train-args='--ema-images 0' (the same for pix2pix and the L1-only U-Net)")
     args = parser.parse_args()
     print(f"machine: {describe()}" + (f"; every pix2pix run also given: {args.train_args}" if args.train_args else ""),
           flush=True)

@@ -60,6 +60,23 @@ def test_a_batch_chosen_by_auto_keeps_a_default_run_s_images(tmp_path, given, st
     assert ("steps" in chosen) == (not given), chosen.get("steps")
 
 
+@pytest.mark.parametrize("given, ema_images", [
+    ({}, 10000),  # pix2pix on image folders: a moving average of G
+    ({"ema": 0.99}, 0),  # the user's moving average, given as a decay, is theirs
+    ({"ema_images": 0}, 0),  # as is none at all
+])
+def test_pix2pix_under_auto_keeps_a_moving_average_unless_the_user_gave_one(tmp_path, given, ema_images):
+    import torch
+
+    from ganforge.training import auto
+    from ganforge.training.planning import plan
+
+    planned = plan("pix2pix", given, out=tmp_path / "run")
+    chosen = auto.choose(planned, _Digits(range(250)), torch.device("cpu"))
+    assert planned.engine["ema_images"] == ema_images and ("ema_images" in chosen) == (not given)
+    assert planned.engine["ema"] == given.get("ema", 0.0)
+
+
 def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():
     from ganforge.builtins.gans.r3gan import R3GAN
 

@@ -3,6 +3,7 @@ for --resume, refused in one line when it cannot be met."""
 
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -57,6 +58,27 @@ def test_the_warm_up_leaves_no_trace_and_the_plan_is_kept_for_resume(tmp_path, m
     ganforge.train("dcgan", steps=planned, out=tmp_path / "straight", **settings)
     assert same(tmp_path / "budget" / "G.ckpt", tmp_path / "straight" / "G.ckpt")
     assert same(tmp_path / "budget" / "D.ckpt", tmp_path / "straight" / "D.ckpt")
+
+
+@pytest.mark.e2e
+def test_the_warm_up_times_whole_lazy_r1_cycles_for_its_share_of_the_budget(tmp_path, monkeypatch):
+    """Past its minimum, the warm-up goes on in whole cycles of lazy R1 (dcgan: every 16 steps)
+    until it has taken about WARMUP_SHARE of the budget."""
+    from ganforge.training import engine
+
+    monkeypatch.setattr(engine, "WARMUP_SHARE", 0.5)
+    notes, plan_once = [], engine.Trainer.planned_steps
+
+    def planning(self):
+        planned = plan_once(self)
+        notes.append(self.budget_note)
+        return planned
+
+    monkeypatch.setattr(engine.Trainer, "planned_steps", planning)
+    ganforge.train("dcgan", minutes=0.05, batch_size=8, params=TINY_DCGAN, out=tmp_path / "run", quiet=True,
+                   log_every=1000)
+    timed, count = map(int, re.search(r"measured over (\d+) of (\d+) warm-up steps", notes[0]).groups())
+    assert timed % 16 == 0 and timed > 16 and count == timed + 17  # the first cycle and its step untimed
 
 
 @pytest.mark.e2e

@@ -36,6 +36,10 @@ class Facts:
     world: int = 1  # training processes (--nproc): a batch splits evenly over them
 
 
+# engine settings that a user may give in another form: the other counts as setting them
+GIVEN_AS = {"ema_images": ("ema",)}
+
+
 def facts_of(data, device: torch.device, engine: dict, world: int = 1) -> Facts:
     units = cpu_bf16_units() if device.type == "cpu" else []
     amx = "AMX" in units
@@ -94,7 +98,7 @@ def choose(planned, data, device: torch.device, world: int = 1) -> dict[str, dic
                 continue
             planned.params[name] = declared[name].check(value)
         else:
-            if planned.setting_chosen(name):
+            if any(planned.setting_chosen(given) for given in (name, *GIVEN_AS.get(name, ()))):
                 continue
             planned.engine[name] = BY_NAME[name].check(value)
         chosen[name] = {"value": value, "why": why}

@@ -325,10 +325,10 @@ class Trainer:
         return losses
 
     def planned_steps(self) -> int:
-        """The steps a time budget (``--minutes``) allows: ``WARMUP_STEPS`` steps, or a whole cycle
-        of lazy R1/R2, are timed (after the first step, or the first cycle, which allocate and
-        compile), then everything they changed is
-        put back, so that the run starts from step 0 as one given ``--steps`` would; the time
+        """The steps a time budget (``--minutes``) allows: whole cycles of lazy R1/R2 (or single
+        steps), at least ``WARMUP_STEPS`` and about ``WARMUP_SHARE`` of the budget, are timed
+        (after the first step, or the first cycle, which allocate and compile), then everything
+        they changed is put back, so that the run starts from step 0 as one given ``--steps`` would; the time
         left after start-up, at the measured speed, less a margin for logging, grids and saves.
         No more than ``--steps`` or ``--epochs`` when given too. Rank 0's figure is every process's."""
         minutes = self.plan.engine["minutes"]
@@ -340,15 +340,26 @@ class Trainer:
         # cycle (whose R1/R2 update allocates and picks kernels of its own) is left out
         interval = self.recipe.penalty_interval if self.recipe.regularized() else 1
         first = interval + 1 if interval > 1 else 1
-        count = first + max(WARMUP_STEPS - 1, interval)
-        provisional = max(self.total or 0, count)
+        cycles = -(-(WARMUP_STEPS - 1) // interval)  # timed steps: whole cycles
         times = []
-        with self.context.using(self.training):
-            for step in range(count):
-                self.step(batch, step, provisional)
+
+        def timed(steps: range, total: int) -> None:
+            for step in steps:
+                self.step(batch, step, total)
                 if self.recipe.device.type == "cuda":
                     torch.cuda.synchronize(self.recipe.device)
                 times.append(time.perf_counter())
+
+        with self.context.using(self.training):
+            count = first + cycles * interval
+            timed(range(count), max(self.total or 0, count))
+            # then more whole cycles, up to WARMUP_SHARE of the budget, so that a few fast or slow
+            # steps do not set the plan (every process takes rank 0's count: steps synchronize)
+            seconds_per_step = (times[-1] - times[first - 1]) / (count - first)
+            more = max(0, math.ceil(WARMUP_SHARE * minutes * 60 / seconds_per_step) - (count - first))
+            more = distributed.agree_on(-(-more // interval) * interval, self.process)
+            timed(range(count, count + more), max(self.total or 0, count + more))
+            count += more
         state.put_back(self.recipe, self.averages, *kept)
         seconds_per_step = (times[-1] - times[first - 1]) / (count - first)
         left = minutes * 60 - (time.perf_counter() - self.started)
@@ -436,8 +447,10 @@ class Trainer:
         return {"step": step, **{k: round(float(v), 6) for k, v in figures.items()}} if figures else {}
 
 
-# A time budget's warm-up: steps timed before the run starts (the first is not counted), then undone.
+# A time budget's warm-up: steps timed before the run starts (the first is not counted), then undone;
+# at least WARMUP_STEPS, and as many more as take WARMUP_SHARE of the budget.
 WARMUP_STEPS = 6
+WARMUP_SHARE = 0.01
 # The share of the time left that the planned steps may take: the rest is for logging, sample grids,
 # checkpoints and the final evaluation and save.
 BUDGET_SHARE = 0.95

@@ -62,6 +62,13 @@ class Pix2Pix(Recipe):
         super().__init__(hp, data, context)
         self.direction = data.direction
 
+    @classmethod
+    def auto_config(cls, facts) -> dict:
+        """``--cfg auto`` (the default on image folders): a moving average of G."""
+        why = ("a moving average of G (half-life 10,000 images) improved test KID on the skin-tone pairs at 600 s: "
+               "pix2pix 16.56 against 17.67, the L1-only U-Net 14.73 against 16.14 (docs/gans.md)")
+        return {"ema_images": (10000, why)}
+
     def build_networks(self):
         hp, c, size = self.hp, self.data.channels, self.data.image_size
         if hp.generator == "unet":
