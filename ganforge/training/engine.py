@@ -329,7 +329,7 @@ class Trainer:
         steps), at least ``WARMUP_STEPS`` and about ``WARMUP_SHARE`` of the budget, are timed
         (after the first step, or the first cycle, which allocate and compile), then everything
         they changed is put back, so that the run starts from step 0 as one given ``--steps`` would; the time
-        left after start-up, at the measured speed, less a margin for logging, grids and saves.
+        left after start-up at the measured speed (a slower run is ended by the clock).
         No more than ``--steps`` or ``--epochs`` when given too. Rank 0's figure is every process's."""
         minutes = self.plan.engine["minutes"]
         kept = state.snapshot(self.recipe, self.averages)
@@ -451,9 +451,10 @@ class Trainer:
 # at least WARMUP_STEPS, and as many more as take WARMUP_SHARE of the budget.
 WARMUP_STEPS = 6
 WARMUP_SHARE = 0.01
-# The share of the time left that the planned steps may take: the rest is for logging, sample grids,
-# checkpoints and the final evaluation and save.
-BUDGET_SHARE = 0.95
+# The share of the time left, at the warm-up's speed, that the planned steps may take. All of it: a run
+# slower than its plan is ended by the clock as a finished run, while one faster than its plan ends
+# early, so a margin for logging and grids would only end more runs early.
+BUDGET_SHARE = 1.0
 # --strict-data names this many unusable files in its one line (and where the rest are listed).
 STRICT_NAMED = 10
 # Past this magnitude a weight means a diverged run (a healthy network's are below 1e3).
