@@ -9,7 +9,8 @@ from PIL import Image
 
 import ganforge
 from ganforge.training.auto import Facts, engine_rules, small_batch
-from ganforge.training.settings import ramped_half_life
+from ganforge.errors import GanforgeError
+from ganforge.training.settings import BY_NAME, GIVEN_AS, SETTINGS, ramped_half_life
 from support.cli import cli
 from support.sizes import TINY_DCGAN, TINY_R3GAN
 
@@ -75,6 +76,17 @@ def test_pix2pix_under_auto_keeps_a_moving_average_unless_the_user_gave_one(tmp_
     chosen = auto.choose(planned, _Digits(range(250)), torch.device("cpu"))
     assert planned.engine["ema_images"] == ema_images and ("ema_images" in chosen) == (not given)
     assert planned.engine["ema"] == given.get("ema", 0.0)
+
+
+@pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.alternative_to])
+def test_a_setting_given_in_another_form_is_refused_beside_it_and_counts_as_chosen(tmp_path, name):
+    from ganforge.training.planning import plan
+
+    other = BY_NAME[name].alternative_to
+    assert other in BY_NAME and name in GIVEN_AS[other]
+    values = {name: 2 if BY_NAME[name].type is int else 0.5, other: 2 if BY_NAME[other].type is int else 0.5}
+    with pytest.raises(GanforgeError, match=f"either {other} or {name}, not both"):
+        plan("dcgan", values, out=tmp_path / "run")
 
 
 def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():

@@ -42,6 +42,9 @@ class Param:
     many: bool = False  # a list of values (a repeatable flag; a list or "a,b" in a file)
     adds_to_default: bool = False  # with many: what is given comes on top of the default
     name: str = ""  # a recipe parameter's is its key in ``hparams``
+    # another setting this one gives in another form (--ema for --ema-images): giving both is
+    # refused, and giving this one counts as choosing that one (``--cfg auto`` leaves it)
+    alternative_to: str | None = None
 
     def __iter__(self):
         """``default, help = param``: what recipe parameters were before they were declared

@@ -17,7 +17,7 @@ import torch
 
 from ganforge.contracts.recipe import parameters
 from ganforge.devices import cpu_bf16_units
-from ganforge.training.settings import BY_NAME
+from ganforge.training.settings import BY_NAME, GIVEN_AS
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,6 @@ class Facts:
     steps: int | None  # the step count asked for, if any
     batch_size: int = 64  # the batch size the run would take (the recipe's, or the user's)
     world: int = 1  # training processes (--nproc): a batch splits evenly over them
-
-
-# engine settings that a user may give in another form: the other counts as setting them
-GIVEN_AS = {"ema_images": ("ema",)}
 
 
 def facts_of(data, device: torch.device, engine: dict, world: int = 1) -> Facts:

@@ -18,7 +18,7 @@ from ganforge.contracts.recipe import parameters
 from ganforge.errors import GanforgeError
 from ganforge.hooks.manager import SINGULAR, get, registry
 from ganforge.training.runlock import user_files
-from ganforge.training.settings import RESUMABLE, SETTINGS, canonical, setting
+from ganforge.training.settings import RESUMABLE, SETTINGS, canonical, check_alternatives, setting
 
 
 @dataclass
@@ -65,11 +65,7 @@ def plan(recipe_name: str, settings: dict, *, out=None, resume=None, overwrite: 
     given = {canonical(k): v for k, v in settings.items() if v is not None}
     for key in given:
         setting(key)  # an unknown name fails here, before a resume rule could hide it
-    if "steps" in given and "epochs" in given:
-        raise GanforgeError("give either steps or epochs, not both")
-    if given.get("ema") and given.get("ema_images"):
-        raise GanforgeError("give the moving average as ema_images (a half-life in images) or ema (a decay per "
-                            "step), not both")
+    check_alternatives(given)
     recipe_cls = get("gans", recipe_name)
     if resume is not None:
         result = _plan_resume(recipe_name, recipe_cls, given, Path(resume), params, config)

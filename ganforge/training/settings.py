@@ -39,7 +39,8 @@ SETTINGS: tuple[Param, ...] = (
             "and index: exact under --resume); doubles a small dataset of things that have no left and right"),
     Setting("steps", int, 1000, "training iterations (one batch each)", resumable=True, minimum=0,
             optional=True),
-    Setting("epochs", int, None, "passes over the data, instead of steps", resumable=True, minimum=0),
+    Setting("epochs", int, None, "passes over the data, instead of steps", resumable=True, minimum=0,
+            alternative_to="steps"),
     Setting("minutes", float, None, "a time budget: train for this many minutes of wall time, then end as a run "
             "stopped by SIGTERM does; the steps it can take are measured over a short warm-up and fixed in the run, "
             "every schedule spans them, and --resume follows that plan. With --steps or --epochs too, whichever "
@@ -71,7 +72,8 @@ SETTINGS: tuple[Param, ...] = (
             "far (StyleGAN2-ADA's ema_rampup), so that a short run does not average in its first weights; 0: the "
             "half-life from the start", minimum=0),
     Setting("ema", float, 0.0, "the same moving average given as a decay per step (e.g. 0.999; 0: off), whose "
-            "meaning changes with the batch size; prefer --ema-images", minimum=0, below=1),
+            "meaning changes with the batch size; prefer --ema-images", minimum=0, below=1,
+            alternative_to="ema_images"),
     Setting("compile_networks", bool, False, "torch.compile every network in place (slow to start; "
             "pays off on long GPU runs)", flag="--compile", aliases=("compile",)),
     Setting("channels_last", bool, False, "channels-last memory format for convolutional networks and image "
@@ -101,6 +103,22 @@ RUN_OPTIONS = ("out", "resume", "overwrite", "params", "config", "device", "quie
 BY_NAME = {s.name: s for s in SETTINGS}
 ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
 RESUMABLE = frozenset(s.name for s in SETTINGS if s.resumable)
+# settings given in another form: {name: the settings that give it in another form}
+GIVEN_AS = {target: tuple(s.name for s in SETTINGS if s.alternative_to == target)
+            for target in dict.fromkeys(s.alternative_to for s in SETTINGS if s.alternative_to)}
+
+
+def gives(value) -> bool:
+    """Whether a given value chooses its setting: not None, and not zero (zero turns one off)."""
+    return value is not None and not (isinstance(value, (int, float)) and value == 0)
+
+
+def check_alternatives(given: dict) -> None:
+    """A one-line error when ``given`` sets a setting in two forms (--ema and --ema-images)."""
+    for s in SETTINGS:
+        if s.alternative_to and gives(given.get(s.name)) and gives(given.get(s.alternative_to)):
+            raise GanforgeError(f"give either {s.alternative_to} or {s.name}, not both: "
+                                f"{s.name} is {s.alternative_to} in another form")
 
 
 def ema_decay(engine: dict) -> float:
