@@ -1,6 +1,7 @@
 """How closely ``--minutes`` keeps its budget: ``ganforge train RECIPE --minutes M`` for each budget,
 in its own process, one after another; prints the budget, the whole command's wall time (Python
-and torch start-up included, which the budget does not count), the steps planned and reached.
+and torch start-up included, which the budget does not count), the steps planned after the warm-up,
+the plan the loop's own speed corrected it to, and the steps reached.
 
     python benchmarks/budget.py --minutes 0.5 1 3 [--recipe dcgan] [-- extra train arguments]
 """
@@ -25,8 +26,8 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="more ganforge train arguments (after --)")
     args = parser.parse_args()
     print(f"machine: {describe()}", flush=True)
-    print("| budget | command wall time | over the budget | steps planned | steps reached |")
-    print("|---|---|---|---|---|")
+    print("| budget | command wall time | over the budget | steps planned (warm-up) | corrected plan | steps reached |")
+    print("|---|---|---|---|---|---|")
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run"
@@ -36,10 +37,13 @@ def main() -> None:
             wall = time.perf_counter() - started
             if done.returncode != 0:
                 sys.exit(f"Error: {done.stderr.strip()[-300:]}")
-            planned = json.loads((out / "config.json").read_text())["engine"]["steps"]
+            config = json.loads((out / "config.json").read_text())
+            planned = corrected = config["engine"]["steps"]
+            if "budget" in config:  # corrected from the loop's speed
+                planned = config["budget"]["first_plan"]
             reached = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"]
         budget = minutes * 60
-        print(f"| {budget:.0f} s | {wall:.1f} s | {100 * (wall - budget) / budget:+.1f} % | {planned:,} | {reached:,} |",
+        print(f"| {budget:.0f} s | {wall:.1f} s | {100 * (wall - budget) / budget:+.1f} % | {planned:,} | {corrected:,} | {reached:,} |",
               flush=True)
 
 

@@ -53,6 +53,15 @@ class TrainingProgress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
+    def replan(self, total: int, note: str) -> None:
+        """The run's length changed (a time budget's plan corrected): said once, the bar follows."""
+        from rich.markup import escape
+
+        self.total = total
+        self.console.print(escape(note))
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
+
     def step(self, step: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=step)
