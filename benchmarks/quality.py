@@ -267,9 +267,10 @@ def release_versus(rev: str, minutes: float | None, colour_minutes: float | None
                   f"{change} |", flush=True)
 
 
-def budgets(minutes: list[float], runs: Path, classifier, on: str = "both") -> None:
-    """dcgan and r3gan with ``--minutes M`` for each budget, on the digits and the Twemoji folder
-    (``on``: both, digits or twemoji)."""
+def budgets(minutes: list[float], runs: Path, classifier, on: str = "both", recipes=("dcgan", "r3gan"),
+            extra_args: str = "") -> None:
+    """``recipes`` (dcgan and r3gan) with ``--minutes M`` for each budget, on the digits and the
+    Twemoji folder (``on``: both, digits or twemoji), each given ``extra_args`` too."""
     from emoji_features import EMOJI
 
     yardstick: dict = {}
@@ -280,11 +281,13 @@ def budgets(minutes: list[float], runs: Path, classifier, on: str = "both") -> N
         if on != "both" and not data.startswith(on):
             continue
         for budget in minutes:
-            for recipe in ("dcgan", "r3gan"):
-                out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}"
-                wall, step = train([recipe, *extra, "--minutes", f"{budget:g}"], out, plain=True)
+            for recipe in recipes:
+                tag = "-".join(extra_args.replace("=", "").replace("-", " ").split())
+                out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}{'-' + tag if tag else ''}"
+                wall, step = train([recipe, *extra, "--minutes", f"{budget:g}", *extra_args.split()], out, plain=True)
                 fid, kid = judged(out, bool(extra), classifier, yardstick)
-                print(f"| {data} | {recipe} | {budget:g} min | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | "
+                shown = f"{recipe} {extra_args}".strip()
+                print(f"| {data} | {shown} | {budget:g} min | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | "
                       f"{fid:.1f} | {kid:.2f} |", flush=True)
 
 
@@ -403,6 +406,9 @@ def main():
     parser.add_argument("--minutes", type=float, help="with --release: the budget on the digits")
     parser.add_argument("--colour-minutes", type=float, help="with --release: the budget on the Twemoji folder")
     parser.add_argument("--budgets", metavar="M1,M2,...", help="dcgan and r3gan with each of these --minutes")
+    parser.add_argument("--budget-recipes", default="dcgan,r3gan", help="with --budgets: these recipes")
+    parser.add_argument("--budget-args", default="", metavar="ARGS",
+                        help="with --budgets: more train arguments for every run (--budget-args='--batch-size 16')")
     parser.add_argument("--on", choices=("both", "digits", "twemoji"), default="both",
                         help="with --budgets: the data to train on")
     parser.add_argument("--stacked", type=float, metavar="MINUTES", help="Stacked MNIST mode coverage of dcgan and "
@@ -430,7 +436,8 @@ def main():
         equal_images(length, variants, runs, classifier)
         return
     if args.budgets:
-        budgets([float(m) for m in args.budgets.split(",")], runs, classifier, args.on)
+        budgets([float(m) for m in args.budgets.split(",")], runs, classifier, args.on,
+                args.budget_recipes.split(","), args.budget_args)
         return
     if args.release:
         release_versus(args.release, args.minutes, args.colour_minutes, runs, classifier)
