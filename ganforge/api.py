@@ -33,9 +33,9 @@ def train(recipe_name: str | None = None, *, nproc: int | None = None, out=None,
 
         if resume is None:
             raise GanforgeError("name the recipe to train (ganforge list gans), or the run to continue (resume=)")
-        from ganforge.artifacts.rundir import read_config
+        from ganforge.artifacts.rundir import read_run_config
 
-        recipe_name = read_config(resume).get("recipe") or ""
+        recipe_name = read_run_config(resume)["recipe"]
     options = dict(out=out, resume=resume, overwrite=overwrite, params=params, config=config, device=device,
                    quiet=quiet, **settings)
     if nproc is not None and nproc > 1:

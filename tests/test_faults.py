@@ -402,3 +402,17 @@ def test_crafted_files_are_refused_in_one_line_quickly_with_bounded_memory_under
     assert not (tmp_path / "crafted" / "code-ran").exists()
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
 
+
+
+@pytest.mark.parametrize("lacking", ["recipe", "engine", "params"])
+def test_resuming_a_run_whose_config_lacks_a_part_is_one_line(tmp_path, lacking):
+    run = tmp_path / "run"
+    done = cli("train", "gan", "--steps", 2, *TINY_GAN_ARGS, "--out", run)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((run / "config.json").read_text())
+    del config[lacking]
+    (run / "config.json").write_text(json.dumps(config))
+    for named in ([], ["gan"]):  # the recipe read from the run, or given
+        resumed = cli("train", *named, "--resume", run, "--steps", 4)
+        assert resumed.returncode == 1 and resumed.stderr.startswith("Error:"), resumed.stderr
+        assert len(resumed.stderr.splitlines()) == 1 and "corrupt" in resumed.stderr and lacking in resumed.stderr

@@ -69,6 +69,18 @@ def read_config(run_dir, required: bool = True) -> dict:
         raise GanforgeError(f"'{path}' is corrupt") from None
 
 
+def read_run_config(run_dir) -> dict:
+    """A run's ``config.json`` as ``--resume`` reads it: its recipe, engine settings and recipe
+    parameters present, or one line saying the file is corrupt and what it lacks."""
+    config = read_config(run_dir)
+    lacking = [key for key, kind in (("recipe", str), ("engine", dict), ("params", dict))
+               if not isinstance(config.get(key) if isinstance(config, dict) else None, kind)]
+    if lacking:
+        raise GanforgeError(f"'{Path(run_dir) / CONFIG}' is corrupt: it holds no {' or '.join(lacking)} "
+                            f"(a run directory's config.json is written by ganforge train)")
+    return config
+
+
 def write_config(run_dir, config: dict) -> None:
     checkpoint.atomic_write(Path(run_dir) / CONFIG, json.dumps(config, indent=2).encode())
 

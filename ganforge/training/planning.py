@@ -125,7 +125,7 @@ def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, co
     """A resumed run keeps its configuration; only the settings declared resumable may change."""
     if not (run_dir / rundir.STATE).exists():
         raise GanforgeError(f"'{run_dir}' is not a ganforge run directory (no {rundir.STATE} or {rundir.CONFIG})")
-    saved = rundir.read_config(run_dir)
+    saved = rundir.read_run_config(run_dir)
     if saved["recipe"] != recipe_name:
         raise GanforgeError(f"run '{run_dir}' trained '{saved['recipe']}', not '{recipe_name}'")
     changed = set(given) - RESUMABLE
