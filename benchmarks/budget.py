@@ -1,7 +1,7 @@
 """How closely ``--minutes`` keeps its budget: ``ganforge train RECIPE --minutes M`` for each budget,
 in its own process, one after another; prints the budget, the whole command's wall time (Python
 and torch start-up included, which the budget does not count), the steps planned after the warm-up,
-the plan the loop's own speed corrected it to, and the steps reached.
+the last plan the loop's own speed corrected it to, and the steps reached.
 
     python benchmarks/budget.py --minutes 0.5 1 3 [--recipe dcgan] [-- extra train arguments]
 """
@@ -40,7 +40,7 @@ def main() -> None:
             config = json.loads((out / "config.json").read_text())
             planned = corrected = config["engine"]["steps"]
             if "budget" in config:  # corrected from the loop's speed
-                planned = config["budget"]["first_plan"]
+                planned = config["budget"]["plans"][0][0]
             reached = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"]
         budget = minutes * 60
         print(f"| {budget:.0f} s | {wall:.1f} s | {100 * (wall - budget) / budget:+.1f} % | {planned:,} | {corrected:,} | {reached:,} |",

@@ -110,23 +110,23 @@ def test_a_budget_ends_the_run_at_its_deadline_as_a_finished_run(tmp_path, monke
 
 
 @pytest.mark.e2e
-def test_a_plan_the_warm_up_misjudged_is_corrected_once_from_the_loop(tmp_path, monkeypatch):
+def test_a_plan_the_warm_up_misjudged_is_corrected_from_the_loop(tmp_path, monkeypatch):
     """A warm-up that thought the steps ten times slower than they are: the loop's own speed
-    corrects the plan once, config.json says so, and the run goes on towards its budget."""
+    corrects the plan at a tenth of it, config.json says so, and the run goes on towards its budget."""
     from ganforge.training import engine
 
     monkeypatch.setattr(engine, "BUDGET_SHARE", 0.1)
     result = ganforge.train("dcgan", minutes=0.08, batch_size=8, params=TINY_DCGAN, out=tmp_path / "run", quiet=True,
                             log_every=1000)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    first, corrected_at = config["budget"]["first_plan"], config["budget"]["corrected_at"]
+    first, corrected_at = config["budget"]["plans"][0]
     assert corrected_at == max(engine.WARMUP_STEPS + 1, -(-first // 10))
     assert config["engine"]["steps"] > 3 * first and result.step > 3 * first
 
 
-def _fixed_plan(monkeypatch, first: int, corrected: int):
-    """Budgeted runs planned at ``first`` steps and corrected to ``corrected``, whatever the clock
-    says (the deadline put far off)."""
+def _fixed_plan(monkeypatch, first: int, corrected: tuple[int, ...]):
+    """Budgeted runs planned at ``first`` steps and corrected to each of ``corrected`` in turn
+    (the last for every later correction), whatever the clock says (the deadline put far off)."""
     from ganforge.training import engine
 
     correct = engine.Trainer.correct_plan
@@ -135,9 +135,13 @@ def _fixed_plan(monkeypatch, first: int, corrected: int):
         self.budget_note = f"fixed plan of {first}"
         return first
 
+    calls = []
+
     def correcting(self, step, seconds_per_step, progress):
+        plan = corrected[min(len(calls), len(corrected) - 1)]
+        calls.append(step)
         self.deadline = time.perf_counter() + 1000.0
-        return correct(self, step, 1000.0 / (corrected - step + 0.5), progress)
+        return correct(self, step, 1000.0 / (plan - step + 0.5), progress)
 
     monkeypatch.setattr(engine.Trainer, "planned_steps", planned)
     monkeypatch.setattr(engine.Trainer, "correct_plan", correcting)
@@ -145,58 +149,60 @@ def _fixed_plan(monkeypatch, first: int, corrected: int):
 
 @pytest.mark.e2e
 def test_a_corrected_plan_resumes_exactly(tmp_path, monkeypatch):
-    """Stopped by SIGTERM after its correction and resumed, a budgeted run ends bit-exactly where
+    """Stopped by SIGTERM after its corrections and resumed, a budgeted run ends bit-exactly where
     the same run uninterrupted does, its schedules (here a learning-rate decay from a tenth of the
-    run) spanning the first plan before the correction and the corrected one after."""
+    run) spanning each plan over the steps taken under it."""
     from ganforge.training import engine
 
-    _fixed_plan(monkeypatch, first=40, corrected=66)
+    _fixed_plan(monkeypatch, first=40, corrected=(66, 80))
     settings = dict(minutes=5, batch_size=8, params={**TINY_DCGAN, "decay_from": 0.1}, log_every=1, quiet=True)
     ganforge.train("dcgan", out=tmp_path / "straight", **settings)
     logged = [json.loads(line) for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
-    at = engine.WARMUP_STEPS + 1  # the correction's step
+    at = engine.WARMUP_STEPS + 1  # the first correction's step (the next: half of 66)
     lr = json.loads((tmp_path / "straight" / "config.json").read_text())["params"]["lr"]
     for record in logged:  # the learning rate G's step s - 1 took, logged after it
         step = record["step"] - 1
-        assert record["lr_G"] == pytest.approx(lr * linear_decay(step, 40 if step < at else 66, 0.1))
+        plan = 40 if step < at else 66 if step < 33 else 80
+        assert record["lr_G"] == pytest.approx(lr * linear_decay(step, plan, 0.1))
     step_once = engine.Trainer.step
 
     def stepping(self, batch, step, total):
-        if step == 30 and self.deadline is not None:
+        if step == 50 and self.deadline is not None:
             os.kill(os.getpid(), signal.SIGTERM)
         return step_once(self, batch, step, total)
 
     monkeypatch.setattr(engine.Trainer, "step", stepping)
     first = ganforge.train("dcgan", out=tmp_path / "budget", **settings)
     config = json.loads((tmp_path / "budget" / "config.json").read_text())
-    assert first.interrupted and config["engine"]["steps"] == 66
-    assert config["budget"] == {"first_plan": 40, "corrected_at": at}
+    assert first.interrupted and config["engine"]["steps"] == 80
+    assert config["budget"] == {"plans": [[40, at], [66, 33]]}  # and kept at 80 at step 72
     resumed = ganforge.train("dcgan", resume=tmp_path / "budget", quiet=True)
-    assert resumed.step == 66 and not resumed.interrupted
+    assert resumed.step == 80 and not resumed.interrupted
     assert same(tmp_path / "budget" / "G.ckpt", tmp_path / "straight" / "G.ckpt")
     assert same(tmp_path / "budget" / "D.ckpt", tmp_path / "straight" / "D.ckpt")
 
 
 @pytest.mark.e2e
-def test_a_crash_after_the_correction_resumes_its_earlier_steps_on_the_first_plan(tmp_path, monkeypatch):
-    """Killed after its plan was corrected, with its last checkpoint before the correction: the
-    resumed run takes those steps on the first plan's schedules, as the uninterrupted run did."""
+def test_a_crash_after_a_correction_resumes_its_earlier_steps_on_their_plan(tmp_path, monkeypatch):
+    """Killed after its plan was corrected, with its last checkpoint before that correction: the
+    resumed run takes those steps on the plan then in force, as the uninterrupted run did."""
     from ganforge.training import engine
 
-    _fixed_plan(monkeypatch, first=40, corrected=66)
+    _fixed_plan(monkeypatch, first=40, corrected=(66, 80))
     settings = dict(minutes=5, batch_size=8, params={**TINY_DCGAN, "decay_from": 0.1}, quiet=True)
     ganforge.train("dcgan", out=tmp_path / "straight", **settings)
     step_once = engine.Trainer.step
 
     def crashing(self, batch, step, total):
-        if step == 10 and self.deadline is not None:
+        if step == 40 and self.deadline is not None:
             raise MemoryError("the machine went away")
         return step_once(self, batch, step, total)
 
     monkeypatch.setattr(engine.Trainer, "step", crashing)
     with pytest.raises(MemoryError):
-        ganforge.train("dcgan", out=tmp_path / "crashed", checkpoint_every=6, **settings)
-    assert ganforge.load_generator(tmp_path / "crashed").meta["step"] == 6  # before the correction at 7
+        ganforge.train("dcgan", out=tmp_path / "crashed", checkpoint_every=30, **settings)
+    assert ganforge.load_generator(tmp_path / "crashed").meta["step"] == 30  # before the correction at 33
     resumed = ganforge.train("dcgan", resume=tmp_path / "crashed", quiet=True)
-    assert resumed.step == 66
+    assert resumed.step == 80
+    assert json.loads((tmp_path / "crashed" / "config.json").read_text())["budget"] == {"plans": [[40, 7], [66, 33]]}
     assert same(tmp_path / "crashed" / "G.ckpt", tmp_path / "straight" / "G.ckpt")

@@ -165,17 +165,18 @@ class Trainer:
                                shard=(process.rank, process.world), channels_last=engine["channels_last"],
                                mirror=engine["mirror"])
         self.total = engine["steps"] if engine["epochs"] is None else engine["epochs"] * self.batches.per_epoch
-        # A time budget: planned once (planned_steps) and kept in config.json as the run's steps; a
-        # resumed run follows that plan to its end, with no clock of its own.
-        # The plan is corrected once, from the loop's own speed (correct_plan); config.json's budget
-        # keeps the first plan and the step it held to, so that --resume spans the schedules alike.
+        # A time budget: planned after a warm-up (planned_steps), corrected as the run goes from the
+        # loop's own speed (correct_plan) and kept in config.json as the run's steps, its budget
+        # holding each earlier plan and the step it held to; a resumed run follows them to the end,
+        # with no clock of its own.
         self.deadline, self.budget_note, self.step_cap = None, None, self.total
         self.budget = (rundir.read_config(planned.run_dir, required=False).get("budget", {})
                        if planned.resuming else {})
         if engine["minutes"] is not None and not planned.resuming:
             self.deadline = self.started + engine["minutes"] * 60
         self.run_config = {"recipe": planned.recipe_name, "engine": engine, "params": params, "device": str(device),
-                           "processes": process.world, **({"auto": self.auto} if self.auto else {})}
+                           "processes": process.world, **({"auto": self.auto} if self.auto else {}),
+                           **({"budget": self.budget} if self.budget else {})}
 
     def run(self, quiet: bool) -> RunResult:
         """Hold the run directory (rank 0 writes it, alone), restore a resumed run, write the
@@ -255,14 +256,24 @@ class Trainer:
                 self.context.using(self.training):
             tick, tick_step = time.perf_counter(), start
             batch_iter = self.batches.from_step(start)
-            check = max(start + WARMUP_STEPS + 1, math.ceil(CHECK_SHARE * total)) if self.deadline else None
+            shares = list(CHECK_SHARES) if self.deadline is not None else []
+
+            def next_check(after: int) -> int | None:  # the step of the plan's next correction
+                while shares:
+                    at = max(after + WARMUP_STEPS + 1, math.ceil(shares.pop(0) * total))
+                    if at < total:
+                        return at
+                return None
+
+            check = next_check(start)
             while step < total:
                 losses = self.step(next(batch_iter), step, total)
                 step += 1
                 if step == start + 1:
-                    looping = time.perf_counter()  # the loop's speed is timed from its second step
+                    mark = (step, time.perf_counter())  # the loop's speed is timed from its second step
                 if step == check:
-                    total = self.correct_plan(step, (time.perf_counter() - looping) / (step - start - 1), progress)
+                    total = self.correct_plan(step, (time.perf_counter() - mark[1]) / (step - mark[0]), progress)
+                    mark, check = (step, time.perf_counter()), next_check(step)
                 for k, v in losses.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
                 signum = stop.signum if not process.active else 0  # one process stops at once; several agree
@@ -309,10 +320,11 @@ class Trainer:
                          (step - start) * self.batches.batch_size / max(seconds, 1e-9))
 
     def correct_plan(self, step: int, seconds_per_step: float, progress) -> int:
-        """A budget's plan, corrected once at ``step`` from the loop's own ``seconds_per_step``
-        (a short warm-up misjudges the speed by as much as a fifth): the steps done and the time
-        left at that speed, within ``--steps``. The schedules span the first plan before ``step``
-        and the corrected one after; config.json keeps both for ``--resume``."""
+        """A budget's plan, corrected at ``step`` from the loop's own ``seconds_per_step`` since
+        the previous correction (a short warm-up misjudges the speed by as much as a fifth, and a
+        machine's speed drifts): the steps done and the time left at that speed, within
+        ``--steps``. Each plan spans the schedules of the steps taken under it; config.json keeps
+        the earlier ones for ``--resume``."""
         left = self.deadline - time.perf_counter()
         corrected = step + max(1, int(left / seconds_per_step))
         if self.step_cap is not None:
@@ -320,14 +332,14 @@ class Trainer:
         corrected = distributed.agree_on(corrected, self.process)
         if corrected == self.total:
             return self.total
-        self.budget = {"first_plan": self.total, "corrected_at": step}
+        self.budget.setdefault("plans", []).append([self.total, step])
         self.total = corrected
         self.plan.engine["steps"] = corrected
         if self.process.main:
             self.run_config["budget"] = self.budget
             rundir.write_config(self.plan.run_dir, self.run_config)
-        progress.replan(corrected, f"time budget: {corrected:,} steps planned from step {step:,} on, at the "
-                                   f"{1 / seconds_per_step:.1f} steps/s the run has taken so far")
+        progress.replan(corrected, f"time budget: {corrected:,} steps planned from step {step:,} on, at "
+                                   f"{1 / seconds_per_step:.1f} steps/s")
         return corrected
 
     def step(self, batch, step: int, total: int) -> dict:
@@ -335,8 +347,10 @@ class Trainer:
         the moving averages; returns the losses and the figures plugins reported."""
         images, labels = batch
         recipe = self.recipe
-        if self.budget and step < self.budget["corrected_at"]:
-            total = self.budget["first_plan"]  # a corrected budget's steps before its correction
+        for plan, until in self.budget.get("plans", ()):
+            if step < until:  # a corrected budget's plan in force at this step
+                total = plan
+                break
         recipe.schedule(step, total)
         half_life = recipe.ema_half_life(step, total)
         if half_life is None and self.plan.engine["ema_images"]:
@@ -484,8 +498,8 @@ class Trainer:
 # at least WARMUP_STEPS, and as many more as take WARMUP_SHARE of the budget.
 WARMUP_STEPS = 6
 WARMUP_SHARE = 0.01
-# A budget's plan is corrected once, at this share of its first plan, from the loop's own speed.
-CHECK_SHARE = 0.1
+# A budget's plan is corrected at these shares of it, each time from the loop's speed since the last.
+CHECK_SHARES = (0.1, 0.5, 0.9)
 # The share of the time left, at the warm-up's speed, that the planned steps may take. All of it: a run
 # slower than its plan is ended by the clock as a finished run, while one faster than its plan ends
 # early, so a margin for logging and grids would only end more runs early.
