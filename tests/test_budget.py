@@ -135,11 +135,9 @@ def _fixed_plan(monkeypatch, first: int, corrected: tuple[int, ...]):
         self.budget_note = f"fixed plan of {first}"
         return first
 
-    calls = []
-
     def correcting(self, step, seconds_per_step, progress):
-        plan = corrected[min(len(calls), len(corrected) - 1)]
-        calls.append(step)
+        self.corrections = getattr(self, "corrections", 0) + 1  # this run's
+        plan = corrected[min(self.corrections, len(corrected)) - 1]
         self.deadline = time.perf_counter() + 1000.0
         return correct(self, step, 1000.0 / (plan - step + 0.5), progress)
 
