@@ -93,7 +93,10 @@ def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():
     from ganforge.builtins.gans.r3gan import R3GAN
 
     small, large = R3GAN.auto_config(_facts(image_size=32)), R3GAN.auto_config(_facts(image_size=64))
-    assert small["gamma"][0] < large["gamma"][0]  # the paper's CIFAR-10 and FFHQ-64 gammas
+    assert small["gamma"][0] < large["gamma"][0]  # the CIFAR-10 (CPU-scaled) and FFHQ-64 gammas
+    assert small["batch_size"][0] == large["batch_size"][0] == 16  # a CPU's batch at every size
+    gpu = R3GAN.auto_config(_facts(image_size=64, device="cuda"))
+    assert "batch_size" not in gpu and "lr" not in gpu and gpu["gamma"][0] == 2.0  # the paper's on a GPU
     for name, (value, why) in small.items():
         assert why and (name in R3GAN.hparams or name in ganforge.show("r3gan")["engine"]), name
 
