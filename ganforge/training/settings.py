@@ -42,9 +42,9 @@ SETTINGS: tuple[Param, ...] = (
     Setting("epochs", int, None, "passes over the data, instead of steps", resumable=True, minimum=0,
             alternative_to="steps"),
     Setting("minutes", float, None, "a time budget: train for this many minutes of wall time, then end as a run "
-            "stopped by SIGTERM does; the steps it can take are measured over a short warm-up and fixed in the run, "
-            "every schedule spans them, and --resume follows that plan. With --steps or --epochs too, whichever "
-            "ends first", above=0),
+            "stopped by SIGTERM does; the steps it can take are planned after a short warm-up, corrected from the "
+            "loop's own speed at a tenth, half and nine tenths of the plan, and kept in the run: every schedule "
+            "spans them, and --resume follows that plan. With --steps or --epochs too, whichever ends first", above=0),
     Setting("cfg", str, "recipe", "how values left unset are chosen: recipe (the recipe's defaults) or auto (from the "
             "image size, the number of images, the device and the budget; printed at the start of the run and kept "
             "in config.json with the reason for each; docs/auto.md gives the rules). Default: auto for r3gan and "
