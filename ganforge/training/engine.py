@@ -124,8 +124,10 @@ class Trainer:
         if "image_size" in params:
             params["image_size"] = data.image_size  # config.json records the size used
         # --cfg auto: unset values chosen now that the data is known (a resumed run reads them back)
+        # a resumed run's config.json: what --cfg auto chose and its budget's plans, read back
+        saved = rundir.read_config(planned.run_dir, required=False) if planned.resuming else {}
         if planned.resuming:  # chosen when the run began, and kept in its configuration
-            self.auto = rundir.read_config(planned.run_dir, required=False).get("auto", {})
+            self.auto = saved.get("auto", {})
         else:
             self.auto = auto.choose(planned, data, device, process.world) if engine["cfg"] == "auto" else {}
         # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
@@ -170,8 +172,7 @@ class Trainer:
         # holding each earlier plan and the step it held to; a resumed run follows them to the end,
         # with no clock of its own.
         self.deadline, self.budget_note, self.step_cap = None, None, self.total
-        self.budget = (rundir.read_config(planned.run_dir, required=False).get("budget", {})
-                       if planned.resuming else {})
+        self.budget = saved.get("budget", {})
         if engine["minutes"] is not None and not planned.resuming:
             self.deadline = self.started + engine["minutes"] * 60
         self.run_config = {"recipe": planned.recipe_name, "engine": engine, "params": params, "device": str(device),
@@ -390,6 +391,9 @@ class Trainer:
         cycles = -(-(WARMUP_STEPS - 1) // interval)  # timed steps: whole cycles
         times = []
 
+        def seconds_per_step() -> float:  # over the timed steps so far
+            return (times[-1] - times[first - 1]) / (count - first)
+
         def timed(steps: range, total: int) -> None:
             for step in steps:
                 self.step(batch, step, total)
@@ -402,19 +406,18 @@ class Trainer:
             timed(range(count), max(self.total or 0, count))
             # then more whole cycles, up to WARMUP_SHARE of the budget, so that a few fast or slow
             # steps do not set the plan (every process takes rank 0's count: steps synchronize)
-            seconds_per_step = (times[-1] - times[first - 1]) / (count - first)
-            more = max(0, math.ceil(WARMUP_SHARE * minutes * 60 / seconds_per_step) - (count - first))
+            more = max(0, math.ceil(WARMUP_SHARE * minutes * 60 / seconds_per_step()) - (count - first))
             more = distributed.agree_on(-(-more // interval) * interval, self.process)
             timed(range(count, count + more), max(self.total or 0, count + more))
             count += more
         state.put_back(self.recipe, self.averages, *kept)
-        seconds_per_step = (times[-1] - times[first - 1]) / (count - first)
+        seconds = seconds_per_step()
         left = minutes * 60 - (time.perf_counter() - self.started)
-        planned = distributed.agree_on(int(left / seconds_per_step * BUDGET_SHARE), self.process)
+        planned = distributed.agree_on(int(left / seconds * BUDGET_SHARE), self.process)
         if planned < 1:
             raise GanforgeError(f"--minutes {minutes:g} is too short to train: start-up and the warm-up took "
-                                f"{time.perf_counter() - self.started:.1f} s and one step takes {seconds_per_step:.2f} s")
-        self.budget_note = (f"time budget {minutes:g} min: {planned:,} steps planned at {1 / seconds_per_step:.1f} steps/s "
+                                f"{time.perf_counter() - self.started:.1f} s and one step takes {seconds:.2f} s")
+        self.budget_note = (f"time budget {minutes:g} min: {planned:,} steps planned at {1 / seconds:.1f} steps/s "
                             f"(measured over {count - first} of {count} warm-up steps)")
         if self.total is not None and self.total < planned:
             self.budget_note += f"; --steps/--epochs end it first, at {self.total:,}"
