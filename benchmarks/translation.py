@@ -10,6 +10,7 @@ the same wall time (stopped by SIGTERM, which saves):
 - identity: the input as the output (what doing nothing scores);
 - L1-only U-Net: pix2pix with ``-p adversarial_weight=0`` (the paper's L1 ablation);
 - pix2pix: the default command;
+- with ``--variant NAME=ARGS``, more pix2pix commands (e.g. ``--variant 'warm-up=-p adversarial_from=0.5'``);
 - with ``--cyclegan``, CycleGAN on the same two domains with no pair seen (trainA/ trainB/),
   judged against the true pairs;
 - with ``--edges``, edges -> emoji (the edges2shoes task; edges by a stated Sobel detector).
@@ -136,17 +137,22 @@ def measure(title: str, pairs: Path, unpaired: Path | None, features, args, grid
     """Train each variant on ``pairs`` for ``args.seconds`` and print the table of test figures."""
     inputs, targets = test_pairs(pairs)
     rows = [("identity (the input)", 0.0, 0, 0, scores(inputs, targets, features))]
-    common = ["--dataset", "paired-folder", "--data-root", str(pairs), "-p", "image_size=64", *args.train_args.split()]
+    budget = ["--minutes", f"{args.seconds / 60:g}"]
+    common = ["--dataset", "paired-folder", "--data-root", str(pairs), "-p", "image_size=64", *budget,
+              *args.train_args.split()]
     variants = [("L1-only U-Net", ["pix2pix", *common, "-p", "adversarial_weight=0"]),
                 ("pix2pix (default)", ["pix2pix", *common])]
+    for variant in args.variant:
+        name, _, extra = variant.partition("=")
+        variants.append((f"pix2pix {name}", ["pix2pix", *common, *extra.split()]))
     if unpaired is not None:
         variants.append(("CycleGAN (unpaired)", ["cyclegan", "--dataset", "unpaired-folder", "--data-root",
-                                                 str(unpaired), "-p", "image_size=64"]))
+                                                 str(unpaired), "-p", "image_size=64", *budget]))
     outputs = {}
     for name, command in variants:
-        out = args.work / "runs" / f"{pairs.name}-{name.split()[0].lower()}"
+        out = args.work / "runs" / f"{pairs.name}-{name.replace(' ', '-').replace('(', '').replace(')', '').lower()}"
         shutil.rmtree(out, ignore_errors=True)
-        wall, step = train(command, out, args.seconds)
+        wall, step = train(command, out, plain=True)  # ended by its own --minutes
         outputs[name] = translated(out, inputs)
         rows.append((name, wall, step, images_seen(out, step), scores(outputs[name], targets, features)))
     identity = rows[0][4]
@@ -173,6 +179,8 @@ def main() -> None:
     parser.add_argument("--edges", action="store_true", help="also edges -> emoji")
     parser.add_argument("--grid", type=Path, help="write test translations beside their targets here (PNG; "
                         "edges -> emoji beside it, -edges.png)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS",
+                        help="also train pix2pix with these arguments, e.g. --variant 'warm-up=-p adversarial_from=0.5'")
     parser.add_argument("--work", type=Path, default=WORK / "translation")
     parser.add_argument("--train-args", default="", help="more arguments for every pix2pix training, e.g. "
                         "--train-args='--ema-images 0' (the same for pix2pix and the L1-only U-Net)")

@@ -48,6 +48,9 @@ class Pix2Pix(Recipe):
                         choices=("batch", "instance", "spectral", "none")),
         "jitter": (1.125, "random jitter: each pair enlarged this much and cropped back at a random place, A and B "
                           "alike (the paper: 286/256 = 1.117; 1: none)"),
+        "adversarial_from": (0.0, "fraction of training spent on L1 alone before D is trained and the adversarial term "
+                                  "added (the paper: 0; a generator first trained for the distance alone, then "
+                                  "adversarially, is SRGAN's and ESRGAN's recipe)"),
         "decay_from": (1.0, "fraction of training after which the learning rate decays linearly to 0 (the paper: "
                             "0.5, 100 epochs constant and 100 decaying; 1: constant)"),
         "upsampler": Param(str, "transposed-conv", "G's upsampling layer", component="upsamplers"),
@@ -61,6 +64,7 @@ class Pix2Pix(Recipe):
                                 "paired-folder --data-root FOLDER)")
         super().__init__(hp, data, context)
         self.direction = data.direction
+        self.adversarial = bool(self.hp.adversarial_weight)  # set by schedule() for each step
 
     @classmethod
     def auto_config(cls, facts) -> dict:
@@ -84,6 +88,7 @@ class Pix2Pix(Recipe):
         return {"G": G, "D": D}
 
     def schedule(self, step: int, total: int) -> None:
+        self.adversarial = bool(self.hp.adversarial_weight) and step >= int(total * self.hp.adversarial_from)
         factor = linear_decay(step, total, self.hp.decay_from)
         for name, opt in self.optimizers.items():
             for group in opt.param_groups:
@@ -113,7 +118,7 @@ class Pix2Pix(Recipe):
 
         fake = G(source)
         l1 = F.l1_loss(fake, target)
-        if not self.hp.adversarial_weight:  # L1 alone: no D to train or fool
+        if not self.adversarial:  # L1 alone (the ablation, or before adversarial_from): no D to train or fool
             self.update("G", self.hp.l1_weight * l1)
             return {"l1": l1.detach()}
         with self.scoring(target, fake) as (real, judged):
