@@ -78,6 +78,20 @@ def test_pix2pix_under_auto_keeps_a_moving_average_unless_the_user_gave_one(tmp_
     assert planned.engine["ema"] == given.get("ema", 0.0)
 
 
+def test_pix2pix_under_auto_narrows_d_on_a_cpu_only_and_keeps_a_width_the_user_gave(tmp_path):
+    import torch
+
+    from ganforge.builtins.gans.pix2pix import Pix2Pix
+    from ganforge.training import auto
+    from ganforge.training.planning import plan
+
+    assert Pix2Pix.auto_config(_facts())["d_width"][0] == 16
+    assert "d_width" not in Pix2Pix.auto_config(_facts(device="cuda"))  # a GPU keeps the recipe's width
+    planned = plan("pix2pix", {}, out=tmp_path / "run", params={"d_width": 24})
+    chosen = auto.choose(planned, _Digits(range(250)), torch.device("cpu"))
+    assert planned.params["d_width"] == 24 and "d_width" not in chosen
+
+
 @pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.alternative_to])
 def test_a_setting_given_in_another_form_is_refused_beside_it_and_counts_as_chosen(tmp_path, name):
     from ganforge.training.planning import plan
@@ -87,6 +101,30 @@ def test_a_setting_given_in_another_form_is_refused_beside_it_and_counts_as_chos
     values = {name: 2 if BY_NAME[name].type is int else 0.5, other: 2 if BY_NAME[other].type is int else 0.5}
     with pytest.raises(GanforgeError, match=f"either {other} or {name}, not both"):
         plan("dcgan", values, out=tmp_path / "run")
+
+
+@pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.alternative_to])
+def test_a_setting_given_in_one_form_turns_the_other_off_and_the_command_line_wins_over_a_file(tmp_path, name):
+    import json
+
+    from ganforge.builtins.gans.dcgan import DCGAN
+    from ganforge.training.config import resolve
+
+    other = BY_NAME[name].alternative_to
+
+    def value(n):
+        return 3 if BY_NAME[n].type is int else 0.5
+
+    def off(n):
+        return None if BY_NAME[n].optional or BY_NAME[n].default is None else 0
+
+    for in_file, on_line in ((other, name), (name, other)):
+        file = tmp_path / f"{in_file}.json"
+        file.write_text(json.dumps({in_file: value(in_file)}))
+        alone = resolve(DCGAN, {}, {}, file)["engine"]  # the file's form turns the other off
+        assert alone[in_file] == value(in_file) and alone[on_line] == off(on_line)
+        engine = resolve(DCGAN, {on_line: value(on_line)}, {}, file)["engine"]
+        assert engine[on_line] == value(on_line) and engine[in_file] == off(in_file), (in_file, on_line, engine)
 
 
 def test_r3gan_auto_sizes_follow_the_image_size_and_the_device():

@@ -116,6 +116,15 @@ def test_a_and_b_folders_pair_by_name_and_an_a_without_its_b_is_one_line(tmp_pat
     assert np.abs((source[0].permute(1, 2, 0).numpy() + 1) * 127.5 - pixels).mean() < 2  # BtoA: B is the input
 
 
+def test_adversarial_from_trains_l1_alone_first_then_d_and_the_adversarial_term(tmp_path):
+    run = ganforge.train("pix2pix", steps=4, batch_size=2, log_every=1, params={**TINY, "adversarial_from": 0.5},
+                         out=tmp_path / "run", quiet=True, grid_size=2, sample_every=4, checkpoint_every=4)
+    rows = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
+    trained = [row for row in rows if "l1" in row]
+    assert [row["step"] for row in trained] == [1, 2, 3, 4]
+    assert ["d_loss" in row for row in trained] == [False, False, True, True]  # D from half the run on
+
+
 @pytest.mark.e2e
 def test_pix2pix_resumes_exactly_with_jitter_and_mirror(tmp_path):
     side_by_side(tmp_path / "pairs" / "train", 12)

@@ -25,6 +25,7 @@ def test_a_paper_preset_resolves_to_the_papers_optimizer(preset):
         assert resolve(recipe, {}, {})["params"]["lr"] != 2e-4  # the default is the measured one
     else:
         assert config["params"]["g_width"] == 64 and config["engine"]["batch_size"] == 1
+        assert config["engine"]["cfg"] == "recipe" and config["params"]["adversarial_from"] == 0  # the paper's
 
 
 @pytest.mark.parametrize("preset, recipe", [("r3gan-cifar10.toml", "r3gan-conditional"), ("r3gan-ffhq64.toml", "r3gan")])

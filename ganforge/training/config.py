@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ganforge.errors import GanforgeError
 from ganforge.contracts.recipe import parameters
-from ganforge.training.settings import BY_NAME, canonical, check_all, defaults, unknown_setting
+from ganforge.training.settings import BY_NAME, canonical, check_all, defaults, turn_off_other_forms, unknown_setting
 
 
 def read_config_file(path) -> dict:
@@ -85,6 +85,7 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_
             data = from_run_config(data, config_file, recipe_name)
         file_engine, file_params = split_settings(data)
         engine.update(file_engine)
+        turn_off_other_forms(engine, file_engine)
     given_params = {**file_params, **params}
     declared = parameters(recipe_cls, given_params.get("loss"))
     for source, where in ((file_params, str(config_file)), (params, "recipe parameters")):
@@ -96,14 +97,9 @@ def resolve(recipe_cls, overrides: dict, params: dict, config_file=None, recipe_
     chosen.update(given_params)
     given = {canonical(k): v for k, v in overrides.items() if v is not None}
     engine.update(given)
-    if given.get("epochs") is not None:
-        engine["steps"] = None
-    elif given.get("steps") is not None:
-        engine["epochs"] = None
-    elif engine.get("minutes") is not None and not {"steps", "epochs"} & set(file_engine):
+    turn_off_other_forms(engine, given)  # what the user gives wins over the file's other form
+    if engine.get("minutes") is not None and not {"steps", "epochs"} & (set(file_engine) | set(given)):
         engine["steps"] = None  # a time budget alone: the budget sets the steps
-    if engine.get("ema") and "ema_images" not in set(file_engine) | set(given):
-        engine["ema_images"] = 0  # a moving average asked for as a decay replaces a recipe's default half-life
     if engine["steps"] is None and engine["epochs"] is None and engine.get("minutes") is None:
         raise GanforgeError("give steps, epochs or minutes")
     return {"engine": check_all(engine), "params": {k: declared[k].check(v) for k, v in chosen.items()},

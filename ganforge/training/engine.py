@@ -124,8 +124,7 @@ class Trainer:
         if "image_size" in params:
             params["image_size"] = data.image_size  # config.json records the size used
         # --cfg auto: unset values chosen now that the data is known (a resumed run reads them back)
-        # a resumed run's config.json: what --cfg auto chose and its budget's plans, read back
-        saved = rundir.read_config(planned.run_dir, required=False) if planned.resuming else {}
+        saved = planned.saved  # a resumed run's config.json: what --cfg auto chose and its budget's plans
         if planned.resuming:  # chosen when the run began, and kept in its configuration
             self.auto = saved.get("auto", {})
         else:

@@ -7,7 +7,7 @@ that it costs one line and not a failure in each of N distributed processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +18,8 @@ from ganforge.contracts.recipe import parameters
 from ganforge.errors import GanforgeError
 from ganforge.hooks.manager import SINGULAR, get, registry
 from ganforge.training.runlock import user_files
-from ganforge.training.settings import RESUMABLE, SETTINGS, canonical, check_alternatives, setting
+from ganforge.training.settings import (RESUMABLE, SETTINGS, canonical, check_alternatives, setting,
+                                        turn_off_other_forms)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Plan:
     run_dir: Path
     resuming: bool
     overwrite: bool = False
+    saved: dict = field(default_factory=dict)  # a resumed run's config.json, as read (auto values, budget)
 
     @property
     def engine(self) -> dict:
@@ -141,10 +143,10 @@ def _plan_resume(recipe_name, recipe_cls, given: dict, run_dir: Path, params, co
     engine.setdefault("ema_rampup", 0.0)  # saved before the ramp-up existed: the half-life from the start
     for declared in SETTINGS:  # any other setting the run predates: its own default, which kept runs as they
         engine.setdefault(declared.name, declared.default)  # were (not a recipe's later default: dcgan's EMA)
-    if "steps" in given or "epochs" in given:
-        engine.update(steps=given.get("steps"), epochs=given.get("epochs"))
-    engine.update({k: v for k, v in given.items() if k not in ("steps", "epochs")})
-    return Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, engine, {**saved["params"], **params}), run_dir, True)
+    engine.update(given)
+    turn_off_other_forms(engine, given)  # --steps on resume replaces the run's --epochs, and back
+    return Plan(recipe_name, recipe_cls, cfg.resolve(recipe_cls, engine, {**saved["params"], **params}), run_dir, True,
+                saved=saved)
 
 
 def check_components(planned: Plan) -> None:

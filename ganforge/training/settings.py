@@ -121,6 +121,17 @@ def check_alternatives(given: dict) -> None:
                                 f"{s.name} is {s.alternative_to} in another form")
 
 
+def turn_off_other_forms(engine: dict, chosen: dict) -> None:
+    """A setting ``chosen`` in one form turns its other form off in ``engine`` (``--epochs``: no
+    step count; ``--ema``: no half-life in images), unless ``chosen`` sets that one too."""
+    for s in SETTINGS:
+        if s.alternative_to:
+            for this, other in ((s.name, s.alternative_to), (s.alternative_to, s.name)):
+                if chosen.get(this) is not None and other not in chosen:
+                    off = BY_NAME[other]
+                    engine[other] = None if off.optional or off.default is None else off.type(0)
+
+
 def ema_decay(engine: dict) -> float:
     """The per-step decay of the generators' moving average: from ``ema_images`` (a half-life in
     images: 0.5 ** (batch_size / ema_images)) or ``ema`` as given; 0 when there is none."""
