@@ -5,7 +5,8 @@ emoji drawn in each skin tone; a file ending -1f3fb (light) and the same name en
 (dark) are the same drawing: a paired task with ground truth. The pairs are split by emoji (the
 first code point: every 5th emoji's pairs are the test split), written as A/ (light) and B/
 (dark) folders, and trained from at 64 px through ``--dataset paired-folder``, each variant for
-the same wall time (stopped by SIGTERM, which saves):
+the same wall time (``--minutes SECONDS/60``: each run ends itself at its budget, and every
+schedule spans it):
 
 - identity: the input as the output (what doing nothing scores);
 - L1-only U-Net: pix2pix with ``-p adversarial_weight=0`` (the paper's L1 ablation);
@@ -25,7 +26,8 @@ FID is biased upwards: compare variants, not other papers. Wall time, steps and 
     python benchmarks/translation.py --seconds 600 --train-args='--ema-images 0'
 
 (``--cfg auto``, the default on folders, gives pix2pix a moving average of G, ``--ema-images
-10000``; ``--train-args='--ema-images 0'`` measures without it.)
+10000``, and on a CPU a D of width 16; ``--train-args='--ema-images 0'`` measures without the
+average, ``--train-args='--cfg recipe'`` with the recipe's defaults.)
 """
 
 from __future__ import annotations
