@@ -13,7 +13,8 @@ from ganforge.contracts.exporter import EXPORT_MAX_BATCH
 
 
 def train(recipe_name: str | None = None, *, nproc: int | None = None, out=None, resume=None, overwrite: bool = False,
-          params: dict | None = None, config=None, device: str | None = "auto", quiet: bool = False, **settings):
+          params: dict | None = None, config=None, device: str | None = "auto", quiet: bool = False,
+          started: float | None = None, **settings):
     """Train a GAN recipe and return its ``RunResult`` (``run_dir``, ``step``, ...).
 
     ``settings`` are the engine settings, one keyword each (``steps``, ``batch_size``,
@@ -23,7 +24,9 @@ def train(recipe_name: str | None = None, *, nproc: int | None = None, out=None,
     left out). ``nproc=N`` trains in N processes on this
     machine through torchrun (DistributedDataParallel; ``batch_size`` stays the global
     batch) and returns rank 0's result. ``overwrite=True`` clears an ``out`` folder that
-    holds anything else; without it such a folder is refused.
+    holds anything else; without it such a folder is refused. A time budget (``minutes``)
+    counts from this call, or from ``started`` (a ``time.time()`` value: the command line gives
+    its own start, so that ``ganforge train --minutes`` counts the imports before the call).
 
     >>> run = ganforge.train("dcgan", steps=200, out="runs/demo")
     >>> run.run_dir / "G.ckpt"
@@ -37,7 +40,7 @@ def train(recipe_name: str | None = None, *, nproc: int | None = None, out=None,
 
         recipe_name = read_run_config(resume)["recipe"]
     options = dict(out=out, resume=resume, overwrite=overwrite, params=params, config=config, device=device,
-                   quiet=quiet, **settings)
+                   quiet=quiet, started=started, **settings)
     if nproc is not None and nproc > 1:
         from ganforge.training.launcher import launch
 

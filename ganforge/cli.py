@@ -164,7 +164,9 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
       torchrun --nproc-per-node 4 -m ganforge train dcgan
     """
     import os
+    import time
 
+    started = time.time()  # a budget (--minutes) counts from here: torch's import and the data's loading included
     from ganforge.training.config import parse_assignments
     from ganforge.training.stopping import listen_early
 
@@ -175,7 +177,7 @@ def train(ctx, name, out, resume, overwrite, device, config_file, params, nproc,
     values.update(_recipe_flags(ctx.args))
     settings = {k: (v or None) if isinstance(v, tuple) else v for k, v in settings.items()}  # no --logger: default
     result = api.train(name, out=out, resume=resume, overwrite=overwrite, params=values or None, config=config_file,
-                       device=device, quiet=quiet, nproc=nproc, **settings)
+                       device=device, quiet=quiet, nproc=nproc, started=started, **settings)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return
     from rich.markup import escape

@@ -21,12 +21,50 @@ def _facts(**changes):
     return Facts(**{**values, **changes})
 
 
-def test_precision_follows_what_the_processor_computes_natively():
-    assert engine_rules(_facts(native_bf16=True, amx=True))["precision"][0] == "bf16"
-    assert engine_rules(_facts())["precision"][0] == "fp32"
+def test_precision_follows_what_bf16_pays_on_the_processor():
+    assert engine_rules(_facts())["precision"][0] == "fp32"  # no native bf16
     assert engine_rules(_facts(device="cuda", native_bf16=True))["precision"][0] == "bf16"
-    value, why = engine_rules(_facts(native_bf16=True))["precision"]  # AVX512-BF16 alone
-    assert value == "bf16" and "AVX512-BF16" in why
+    value, why = engine_rules(_facts(native_bf16=True, amx=True, bf16_speedup=2.0))["precision"]
+    assert value == "bf16" and "AMX" in why and "2.00x" in why
+    value, why = engine_rules(_facts(native_bf16=True, bf16_speedup=0.83))["precision"]  # AVX512-BF16, slower
+    assert value == "fp32" and "AVX512-BF16" in why and "0.83x" in why
+    assert engine_rules(_facts(native_bf16=True))["precision"][0] == "fp32"  # not measured: nothing assumed
+
+
+@pytest.mark.parametrize("given, recipe, measured", [
+    ({}, "dcgan", True),  # the engine's rule decides: measured, and followed
+    ({"precision": "bf16"}, "dcgan", False),  # the user chose
+    ({}, "r3gan", False),  # the recipe's own rule chose (fp32 on a CPU)
+])
+def test_bf16_is_measured_only_where_the_engine_s_rule_decides(tmp_path, monkeypatch, given, recipe, measured):
+    import torch
+
+    from ganforge.training import auto
+    from ganforge.training.planning import plan
+
+    calls = []
+    monkeypatch.setattr(auto, "cpu_bf16_units", lambda: ["AVX512-BF16"])
+    monkeypatch.setattr(auto, "cpu_bf16_speedup", lambda: calls.append(1) or 1.6)
+    planned = plan(recipe, given, out=tmp_path / "run")
+    chosen = auto.choose(planned, _Digits(range(4500)), torch.device("cpu"))
+    assert len(calls) == int(measured)
+    if measured:
+        assert planned.engine["precision"] == "bf16" and "1.60x" in chosen["precision"]["why"]
+    once = []  # a distributed run: one measurement, agreed on by every process
+    if measured:
+        auto.choose(plan(recipe, given, out=tmp_path / "again"), _Digits(range(4500)), torch.device("cpu"),
+                    once=lambda measure: once.append(measure) or 0.8)
+        assert once == [auto.cpu_bf16_speedup]
+
+
+def test_the_bf16_probe_measures_without_touching_the_run_s_random_state():
+    import torch
+
+    from ganforge.devices import cpu_bf16_speedup
+
+    state = torch.random.get_rng_state()
+    ratio = cpu_bf16_speedup(rounds=1, steps=1)
+    assert 0.05 < ratio < 20 and torch.equal(state, torch.random.get_rng_state())
 
 
 def test_a_dataset_smaller_than_a_batch_gets_the_largest_batch_that_fits():

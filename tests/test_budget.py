@@ -31,6 +31,17 @@ def test_a_budget_too_short_for_one_step_is_refused_before_anything_is_written(t
     assert not (tmp_path / "run").exists()
 
 
+def test_a_budget_counts_from_the_start_it_is_given(tmp_path):
+    """The command line gives its own start, so that a budget includes torch's import: a budget
+    the time before the call has used up is refused as one that is too short."""
+    with pytest.raises(GanforgeError, match="too short to train"):
+        ganforge.train("dcgan", minutes=0.5, started=time.time() - 60, params=TINY_DCGAN, batch_size=8,
+                       out=tmp_path / "run", quiet=True)
+    run = ganforge.train("dcgan", minutes=0.5, started=time.time() - 25, params=TINY_DCGAN, batch_size=8,
+                         out=tmp_path / "run", quiet=True)
+    assert run.seconds < 10  # what was left of the 30 s
+
+
 def same(a, b):
     x, y = load_file(a), load_file(b)
     return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)

@@ -11,12 +11,12 @@ back as set. The rules and the measurements behind each are in docs/auto.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from ganforge.contracts.recipe import parameters
-from ganforge.devices import cpu_bf16_units
+from ganforge.devices import cpu_bf16_speedup, cpu_bf16_units
 from ganforge.training.settings import BY_NAME, GIVEN_AS
 
 
@@ -34,6 +34,12 @@ class Facts:
     steps: int | None  # the step count asked for, if any
     batch_size: int = 64  # the batch size the run would take (the recipe's, or the user's)
     world: int = 1  # training processes (--nproc): a batch splits evenly over them
+    # bf16 autocast's speed over fp32 on this CPU (devices.cpu_bf16_speedup), measured at the
+    # start where the engine's precision rule decides; None where nothing was measured
+    bf16_speedup: float | None = None
+
+
+BF16_PAYS = 1.15  # bf16 is chosen on a CPU whose start-up probe runs it at least this much faster
 
 
 def facts_of(data, device: torch.device, engine: dict, world: int = 1) -> Facts:
@@ -50,11 +56,19 @@ def engine_rules(facts: Facts) -> dict[str, tuple[object, str]]:
     rules = {}
     if facts.device == "cuda" and facts.native_bf16:
         rules["precision"] = ("bf16", "this GPU computes bf16 natively")
+    elif facts.device == "cpu" and facts.native_bf16 and facts.bf16_speedup is None:
+        rules["precision"] = ("fp32", "this CPU computes bf16 natively, but what it pays was not measured")
     elif facts.device == "cpu" and facts.native_bf16:
         units = "AMX" if facts.amx else "AVX512-BF16"
-        rules["precision"] = ("bf16", f"this CPU computes bf16 natively ({units}): dcgan trained 1.67x the images per "
-                                      "second of fp32 on an AMD EPYC with AVX512-BF16, 2.0x on an Intel Xeon with "
-                                      "AMX (docs/auto.md)")
+        measured = (f"this CPU ({units}) ran a convolution probe at start {facts.bf16_speedup:.2f}x as fast in bf16 "
+                    f"as in fp32")
+        if facts.bf16_speedup >= BF16_PAYS:
+            rules["precision"] = ("bf16", f"{measured}; dcgan's images per second were 1.67x fp32's on an AMD EPYC "
+                                          "with AVX512-BF16, its FID better at equal time (docs/auto.md)")
+        else:
+            rules["precision"] = ("fp32", f"{measured}, under the {BF16_PAYS}x that pays; dcgan's images per second "
+                                          "were 0.83x fp32's on an Intel Xeon with AVX512-BF16 and no AMX "
+                                          "(docs/auto.md)")
     else:
         rules["precision"] = ("fp32", "no native bf16 on this device")
     batch = small_batch(facts.images, facts.batch_size, facts.world)
@@ -76,11 +90,17 @@ def small_batch(images: int, batch_size: int, world: int = 1) -> int | None:
     return batch if batch >= 2 * world else None
 
 
-def choose(planned, data, device: torch.device, world: int = 1) -> dict[str, dict]:
+def choose(planned, data, device: torch.device, world: int = 1, once=None) -> dict[str, dict]:
     """Apply the engine's and the recipe's rules to ``planned`` (its engine settings and recipe
-    parameters, in place) wherever the user set nothing; return what was chosen and why."""
+    parameters, in place) wherever the user set nothing; return what was chosen and why.
+    ``once(measure)`` gives every process the value of ``measure()`` taken by one of them (a
+    distributed run measures once and agrees); by default, ``measure()``."""
     facts = facts_of(data, device, planned.engine, world)
-    proposals = {**engine_rules(facts), **planned.recipe_cls.auto_config(facts)}
+    recipe_rules = planned.recipe_cls.auto_config(facts)
+    if (facts.device == "cpu" and facts.native_bf16 and "precision" not in recipe_rules
+            and not planned.setting_chosen("precision")):  # the engine's rule decides: measure what bf16 pays
+        facts = replace(facts, bf16_speedup=(once or (lambda measure: measure()))(cpu_bf16_speedup))
+    proposals = {**engine_rules(facts), **recipe_rules}
     if "batch_size" in proposals:  # a recipe's batch, too, fits the dataset
         fitted = small_batch(facts.images, proposals["batch_size"][0], world)
         if fitted is not None:

@@ -53,14 +53,16 @@ class RunResult:
 
 
 def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, params: dict | None = None,
-          config=None, device: str | None = "auto", quiet: bool = False, **settings) -> RunResult:
+          config=None, device: str | None = "auto", quiet: bool = False, started: float | None = None,
+          **settings) -> RunResult:
     """Train the GAN recipe ``recipe_name`` and return where its run lives.
 
     ``settings`` are the engine settings of ``ganforge.training.settings`` by name; any left out
     (or ``None``) takes the recipe's default (``ganforge show NAME``) or the config file's
     value. ``params`` overrides recipe hyperparameters. With ``resume=RUN_DIR`` the run
     continues from its last checkpoint with its saved configuration; ``overwrite`` clears an
-    ``out`` folder that holds something else first. Started by torchrun
+    ``out`` folder that holds something else first. ``started`` (a ``time.time()`` value) is
+    when a time budget began, if before this call. Started by torchrun
     (or inside an initialized process group), each process trains its share of every
     batch with DistributedDataParallel; see ``ganforge.training.distributed``.
     """
@@ -68,7 +70,7 @@ def train(recipe_name: str, *, out=None, resume=None, overwrite: bool = False, p
     process, dev = distributed.setup(device)
     if out is None and resume is None:
         planned.run_dir = distributed.agree_on(planned.run_dir, process)  # rank 0 names it (from the clock)
-    trainer = Trainer(planned, process, dev)
+    trainer = Trainer(planned, process, dev, started)
     result = trainer.run(quiet)
     distributed.finish(trainer.training, process)  # not after an error: the others may never get there
     return result
@@ -90,8 +92,11 @@ def file_options(dataset, engine: dict) -> dict:
 class Trainer:
     """One run: the recipe, the engine's views of its networks, the batches and the loop."""
 
-    def __init__(self, planned: Plan, process: distributed.Process, device: torch.device):
-        self.started = time.perf_counter()  # a time budget counts from here: data and networks included
+    def __init__(self, planned: Plan, process: distributed.Process, device: torch.device,
+                 started: float | None = None):
+        # a time budget counts from here (data and networks included), or from ``started`` (a
+        # time.time() value: the command's start, its imports included)
+        self.started = time.perf_counter() - (max(0.0, time.time() - started) if started is not None else 0.0)
         self.plan, self.process = planned, process
         engine, params = planned.engine, planned.params
         torch.manual_seed(engine["seed"])  # the same on every process: same weights, same global draws
@@ -128,7 +133,10 @@ class Trainer:
         if planned.resuming:  # chosen when the run began, and kept in its configuration
             self.auto = saved.get("auto", {})
         else:
-            self.auto = auto.choose(planned, data, device, process.world) if engine["cfg"] == "auto" else {}
+            self.auto = (auto.choose(planned, data, device, process.world,
+                                     once=lambda measure: distributed.agree_on(
+                                         measure() if process.rank == 0 else None, process))
+                         if engine["cfg"] == "auto" else {})
         # R1/R2 differentiate D's gradient again, which DDP cannot: such distributed runs average
         # gradients by hand (distributed.average_gradients) instead.
         self.manual_sync = process.active and bool(engine["r1"] or engine["r2"]

@@ -98,7 +98,7 @@ SETTINGS: tuple[Param, ...] = (
 
 # Keywords of ganforge.train (and the engine's train) that say how to run, not what to train:
 # they are not settings, so config files, ``ganforge show`` and config.json's engine hold none.
-RUN_OPTIONS = ("out", "resume", "overwrite", "params", "config", "device", "quiet")
+RUN_OPTIONS = ("out", "resume", "overwrite", "params", "config", "device", "quiet", "started")
 
 BY_NAME = {s.name: s for s in SETTINGS}
 ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
