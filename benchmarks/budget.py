@@ -1,6 +1,6 @@
 """How closely ``--minutes`` keeps its budget: ``ganforge train RECIPE --minutes M`` for each budget,
-in its own process, one after another; prints the budget, the whole command's wall time (Python
-and torch start-up included, which the budget does not count), the steps planned after the warm-up,
+in its own process, one after another; prints the budget, the whole command's wall time (the budget
+counts from the command's start, torch's import included; Python's own start-up before it is not), the steps planned after the warm-up,
 the last plan the loop's own speed corrected it to, and the steps reached.
 
     python benchmarks/budget.py --minutes 0.5 1 3 [--recipe dcgan] [-- extra train arguments]
