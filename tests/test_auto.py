@@ -130,6 +130,18 @@ def test_pix2pix_under_auto_narrows_d_on_a_cpu_only_and_keeps_a_width_the_user_g
     assert planned.params["d_width"] == 24 and "d_width" not in chosen
 
 
+def test_dcgan_under_auto_narrows_both_networks_for_a_short_budget_on_a_cpu_at_64_px():
+    from ganforge.builtins.gans.dcgan import DCGAN, NARROW_MINUTES
+
+    chosen = DCGAN.auto_config(_facts(minutes=3.0))
+    assert chosen["g_width"][0] == chosen["d_width"][0] == 16 and "budget" in chosen["g_width"][1]
+    assert DCGAN.auto_config(_facts(minutes=NARROW_MINUTES)) == chosen
+    assert DCGAN.auto_config(_facts(minutes=NARROW_MINUTES + 1)) == {}  # a longer budget keeps the recipe's
+    assert DCGAN.auto_config(_facts(minutes=None, steps=5000)) == {}  # no budget
+    assert DCGAN.auto_config(_facts(minutes=3.0, image_size=28)) == {}  # the digits: no gain measured
+    assert DCGAN.auto_config(_facts(minutes=3.0, device="cuda")) == {}
+
+
 @pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.alternative_to])
 def test_a_setting_given_in_another_form_is_refused_beside_it_and_counts_as_chosen(tmp_path, name):
     from ganforge.training.planning import plan

@@ -125,6 +125,13 @@ def test_adversarial_from_trains_l1_alone_first_then_d_and_the_adversarial_term(
     assert ["d_loss" in row for row in trained] == [False, False, True, True]  # D from half the run on
 
 
+@pytest.mark.parametrize("name", ["adversarial_from", "decay_from"])
+def test_fractions_of_training_outside_0_to_1_are_one_line(tmp_path, name):
+    done = cli("train", "pix2pix", "-p", f"{name}=1.5", "--steps", 1, "--out", tmp_path / "run")
+    assert done.returncode == 1 and done.stderr.strip() == f"Error: '{name}' must be at most 1, got 1.5"
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.e2e
 def test_pix2pix_resumes_exactly_with_jitter_and_mirror(tmp_path):
     side_by_side(tmp_path / "pairs" / "train", 12)

@@ -48,11 +48,13 @@ class Pix2Pix(Recipe):
                         choices=("batch", "instance", "spectral", "none")),
         "jitter": (1.125, "random jitter: each pair enlarged this much and cropped back at a random place, A and B "
                           "alike (the paper: 286/256 = 1.117; 1: none)"),
-        "adversarial_from": (0.0, "fraction of training spent on L1 alone before D is trained and the adversarial term "
-                                  "added (the paper: 0; a generator first trained for the distance alone, then "
-                                  "adversarially, is SRGAN's and ESRGAN's recipe)"),
-        "decay_from": (1.0, "fraction of training after which the learning rate decays linearly to 0 (the paper: "
-                            "0.5, 100 epochs constant and 100 decaying; 1: constant)"),
+        "adversarial_from": Param(float, 0.0, "fraction of training spent on L1 alone before D is trained and the "
+                                              "adversarial term added (the paper: 0; a generator first trained for "
+                                              "the distance alone, then adversarially, is SRGAN's and ESRGAN's "
+                                              "recipe)", minimum=0, maximum=1),
+        "decay_from": Param(float, 1.0, "fraction of training after which the learning rate decays linearly to 0 "
+                                        "(the paper: 0.5, 100 epochs constant and 100 decaying; 1: constant)",
+                            minimum=0, maximum=1),
         "upsampler": Param(str, "transposed-conv", "G's upsampling layer", component="upsamplers"),
     }
     train_defaults = {"dataset": "paired-digits", "batch_size": 16, "steps": 2000, "grid_size": 8,
