@@ -136,7 +136,9 @@ class Recipe:
         """``--cfg auto``: values for this recipe's parameters and engine settings chosen from
         ``facts`` (``ganforge.training.auto.Facts``: image size, number of images, device,
         budget), as ``{name: (value, why)}``; the engine applies those the user left unset, on
-        top of its own rules (precision). None by default."""
+        top of its own rules (precision). A recipe that proposes a precision decides it: the
+        engine's start-up bf16 timing runs only where no recipe did (``facts.bf16_speedup`` is
+        None here). None by default."""
         return {}
 
     def ema_half_life(self, step: int, total: int) -> float | None:
