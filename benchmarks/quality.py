@@ -55,11 +55,13 @@ folder and dcgan and r3gan train on it at that size (``-p image_size=28``; ``ima
 would otherwise train at 64 px) with their plain commands for ``--minutes MINUTES`` each; 26,000 samples of each are classified channel by channel with the shipped digit
 classifier, and the benchmark prints the modes covered (at least one sample) and the KL
 divergence of the sampled mode distribution to the uniform one, with the steps and images
-seen.
+seen. ``--d-sizes 1,0.5,0.25`` repeats it with D's widths (every stage's) at those fractions of
+the recipe's: Metz et al. made mode collapse likelier by training D at a quarter and a half of
+its size.
 
     python benchmarks/quality.py [--recipes dcgan,cgan] [--runs runs/quality] [--ablation 150] [--colour 300]
                                  [--versus 120] [--curve 150,300,600,1200]
-                                 [--release 7f62249 --minutes 3 --colour-minutes 10] [--stacked 10]
+                                 [--release 7f62249 --minutes 3 --colour-minutes 10] [--stacked 10 --d-sizes 1,0.5,0.25]
                                  [--budgets 3,10,30 --on digits] [--equal-steps 866 --r3gan-variants "ARGS|ARGS"]
                                  [--equal-epochs 12 --dcgan-variants "ARGS|ARGS"]
 """
@@ -340,17 +342,22 @@ def modes(run: Path, classifier, n: int = 26_000) -> tuple[int, float]:
     return int((counts > 0).sum()), kl
 
 
-def stacked(minutes: float, runs: Path, classifier) -> None:
+def stacked(minutes: float, runs: Path, classifier, d_sizes: list[float]) -> None:
+    """Each recipe's plain command on Stacked MNIST, with D at each of ``d_sizes`` times its widths."""
     folder = stacked_folder(runs)
     print(f"Stacked MNIST ({len(list(folder.glob('*.png'))):,} images, 1,000 modes, 28 px), each recipe's plain "
           f"command with -p image_size=28 --minutes {minutes:g}; 26,000 samples each, on this machine")
-    print("| recipe | wall | steps | images seen | modes covered | KL to uniform |\n|---|---|---|---|---|---|")
-    for recipe in ("dcgan", "r3gan"):
-        out = runs / f"stacked-{recipe}"
-        wall, step = train([recipe, "--dataset", "image-folder", "--data-root", str(folder), "-p", "image_size=28",
-                            "--minutes", f"{minutes:g}"], out, plain=True)  # at the digits' own size
-        covered, kl = modes(out, classifier)
-        print(f"| {recipe} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | {covered} | {kl:.2f} |", flush=True)
+    print("| D size | recipe | D width | wall | steps | images seen | modes covered | KL to uniform |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for size in d_sizes:
+        for recipe in ("dcgan", "r3gan"):
+            width = max(1, round(ganforge.show(recipe)["params"]["d_width"][0] * size))  # all D's widths scale
+            out = runs / f"stacked-{recipe}-d{size:g}"
+            wall, step = train([recipe, "--dataset", "image-folder", "--data-root", str(folder), "-p", "image_size=28",
+                                "-p", f"d_width={width}", "--minutes", f"{minutes:g}"], out, plain=True)
+            covered, kl = modes(out, classifier)
+            print(f"| {size:g} | {recipe} | {width} | {wall:.0f} s | {step:,} | {images_seen(out, step):,} | "
+                  f"{covered} | {kl:.2f} |", flush=True)
 
 
 def digit_figures(run: Path, classifier) -> dict:
@@ -413,6 +420,8 @@ def main():
                         help="with --budgets: the data to train on")
     parser.add_argument("--stacked", type=float, metavar="MINUTES", help="Stacked MNIST mode coverage of dcgan and "
                         "r3gan, this many minutes each")
+    parser.add_argument("--d-sizes", default="1", metavar="F1,F2,...", help="with --stacked: D's widths times each "
+                        "of these (Metz et al. trained D at 1/4 and 1/2 of its size: --d-sizes 1,0.5,0.25)")
     parser.add_argument("--equal-steps", type=int, metavar="STEPS", help="dcgan and r3gan for this many steps each "
                         "on the digits (equal images seen)")
     parser.add_argument("--equal-epochs", type=int, metavar="EPOCHS", help="dcgan and r3gan for this many passes "
@@ -426,7 +435,7 @@ def main():
     classifier = load_digit_classifier()
     os.environ.setdefault("GANFORGE_LOAD_PLUGINS", "")  # the built-ins alone
     if args.stacked:
-        stacked(args.stacked, runs, classifier)
+        stacked(args.stacked, runs, classifier, [float(f) for f in args.d_sizes.split(",")])
         return
     if args.equal_steps or args.equal_epochs:
         length = ["--steps", str(args.equal_steps)] if args.equal_steps else ["--epochs", str(args.equal_epochs)]
