@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,6 +126,12 @@ def train(args: list[str], out: Path, seconds: float | None = None, resume: bool
     if process.returncode not in (0, 143):
         sys.exit(f"Error: training {args} failed: {process.stderr.read().strip()[-300:]}")
     return wall, ganforge.load_generator(out).meta["step"]
+
+
+def slug(text: str) -> str:
+    """``text`` as part of a folder name: lower case, each run of other characters than letters,
+    digits, dots and underscores one ``-``."""
+    return re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-")
 
 
 def images_seen(run: Path, step: int) -> int:
@@ -284,7 +291,7 @@ def budgets(minutes: list[float], runs: Path, classifier, on: str = "both", reci
             continue
         for budget in minutes:
             for recipe in recipes:
-                tag = "-".join(extra_args.replace("=", "").replace("-", " ").split())
+                tag = slug(extra_args)
                 out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}{'-' + tag if tag else ''}"
                 wall, step = train([recipe, *extra, "--minutes", f"{budget:g}", *extra_args.split()], out, plain=True)
                 fid, kid = judged(out, bool(extra), classifier, yardstick)

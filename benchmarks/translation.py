@@ -48,7 +48,7 @@ import ganforge  # noqa: E402
 from ganforge.devices import describe  # noqa: E402
 
 from emoji_features import EMOJI, WORK, EmojiFeatures, train_classifier  # noqa: E402
-from quality import images_seen, train  # noqa: E402
+from quality import images_seen, slug, train  # noqa: E402
 
 LIGHT, DARK = "-1f3fb", "-1f3ff"
 
@@ -152,7 +152,7 @@ def measure(title: str, pairs: Path, unpaired: Path | None, features, args, grid
                                                  str(unpaired), "-p", "image_size=64", *budget]))
     outputs = {}
     for name, command in variants:
-        out = args.work / "runs" / f"{pairs.name}-{name.replace(' ', '-').replace('(', '').replace(')', '').lower()}"
+        out = args.work / "runs" / f"{pairs.name}-{slug(name)}"
         shutil.rmtree(out, ignore_errors=True)
         wall, step = train(command, out, plain=True)  # ended by its own --minutes
         outputs[name] = translated(out, inputs)
