@@ -286,13 +286,14 @@ def budgets(minutes: list[float], runs: Path, classifier, on: str = "both", reci
     print("dcgan and r3gan, each budget a run of its own (its schedules span it), on this machine")
     print("| data | recipe | budget | wall | steps | images seen | FID | KID |\n|---|---|---|---|---|---|---|---|")
     folder = ["--dataset", "image-folder", "--data-root", str(EMOJI), "-p", "image_size=64"]
+    tag = slug(extra_args)
+    suffix = f"-{tag}" if tag else ""  # the extra arguments name the runs they change
     for data, extra in (("digits", []), ("twemoji 64 px", folder)):
         if on != "both" and not data.startswith(on):
             continue
         for budget in minutes:
             for recipe in recipes:
-                tag = slug(extra_args)
-                out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}{'-' + tag if tag else ''}"
+                out = runs / f"budget-{recipe}-{'colour' if extra else 'digits'}-{budget:g}{suffix}"
                 wall, step = train([recipe, *extra, "--minutes", f"{budget:g}", *extra_args.split()], out, plain=True)
                 fid, kid = judged(out, bool(extra), classifier, yardstick)
                 shown = f"{recipe} {extra_args}".strip()
